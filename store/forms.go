@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Form kinds.
+const (
+	FormContactUs         = "contact_us"
+	FormEventRegistration = "event_registration"
+)
+
+// Form is a capture endpoint's configuration.
+type Form struct {
+	ID                 uuid.UUID         `db:"id" json:"id"`
+	WorkspaceID        uuid.UUID         `db:"workspace_id" json:"-"`
+	Key                string            `db:"key" json:"key"`
+	Name               string            `db:"name" json:"name"`
+	Kind               string            `db:"kind" json:"kind"`
+	AllowedOrigins     []string          `db:"allowed_origins" json:"allowed_origins"`
+	AllowedReturnURLs  []string          `db:"allowed_return_urls" json:"allowed_return_urls"`
+	ThankYouURL        string            `db:"thank_you_url" json:"thank_you_url"`
+	HoneypotField      string            `db:"honeypot_field" json:"honeypot_field"`
+	RateLimitPerMinute int               `db:"rate_limit_per_minute" json:"rate_limit_per_minute"`
+	DefaultRegion      string            `db:"default_region" json:"default_region"`
+	EventID            *uuid.UUID        `db:"event_id" json:"event_id"`
+	Campaign           string            `db:"campaign" json:"campaign"`
+	MaxBodyBytes       int               `db:"max_body_bytes" json:"max_body_bytes"`
+	MaxFileBytes       int               `db:"max_file_bytes" json:"max_file_bytes"`
+	FieldMapping       map[string]string `db:"field_mapping" json:"field_mapping"`
+	ConsentText        string            `db:"consent_text" json:"consent_text"`
+	CreatedAt          time.Time         `db:"created_at" json:"created_at"`
+	UpdatedAt          time.Time         `db:"updated_at" json:"updated_at"`
+}
+
+// formColumns lists Form's columns in struct order.
+const formColumns = `id, workspace_id, key, name, kind, allowed_origins, allowed_return_urls,
+	thank_you_url, honeypot_field, rate_limit_per_minute, default_region, event_id, campaign,
+	max_body_bytes, max_file_bytes, field_mapping, consent_text, created_at, updated_at`
+
+// FormByKey finds a form by its public key, whatever its workspace: the
+// capture endpoint knows only the key.
+func (q *Queries) FormByKey(ctx context.Context, key string) (Form, error) {
+	rows, _ := q.db.Query(ctx, `SELECT `+formColumns+` FROM forms WHERE key = $1`, key)
+	f, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Form])
+	return f, interpret(err, "form by key")
+}
+
+// Event is what an event-registration form registers people for.
+type Event struct {
+	ID          uuid.UUID  `db:"id" json:"id"`
+	WorkspaceID uuid.UUID  `db:"workspace_id" json:"-"`
+	Name        string     `db:"name" json:"name"`
+	StartsAt    *time.Time `db:"starts_at" json:"starts_at"`
+	Capacity    *int       `db:"capacity" json:"capacity"`
+	CreatedAt   time.Time  `db:"created_at" json:"created_at"`
+}
