@@ -26,6 +26,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Server is a running private server.
@@ -89,6 +91,11 @@ func StartPostgres(ctx context.Context, dir string, opts PostgresOptions) (*Serv
 	if err != nil {
 		return nil, err
 	}
+	if cred != nil {
+		if err := searchableByOthers(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
+	}
 	password, err := secretFile(filepath.Join(dir, "password"))
 	if err != nil {
 		return nil, err
@@ -129,7 +136,42 @@ func StartPostgres(ctx context.Context, dir string, opts PostgresOptions) (*Serv
 		_ = srv.Stop()
 		return nil, fmt.Errorf("postgres did not start: %w (see %s)", err, srv.logPath)
 	}
+	// Listening is not ready: recovery may still be running.
+	if err := srv.waitQuery(ctx, 60*time.Second); err != nil {
+		_ = srv.Stop()
+		return nil, fmt.Errorf("postgres did not become ready: %w (see %s)", err, srv.logPath)
+	}
 	return srv, nil
+}
+
+func (s *Server) waitQuery(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := func() error {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			conn, err := pgx.Connect(cctx, s.URL)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(context.Background())
+			_, err = conn.Exec(cctx, "SELECT 1")
+			return err
+		}()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("exited: %v", s.waitErr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // RedisOptions tune a private Redis.
@@ -281,6 +323,23 @@ func postgresCredential() (*syscall.Credential, error) {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// searchableByOthers checks that the postgres user can reach dir: every
+// directory from the root down must be searchable by others.
+func searchableByOthers(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the postgres user cannot reach %s: %s is not searchable by others (chmod o+x %s, or choose another directory)", dir, d, d)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 func chownAll(dir string, uid, gid int) error {

@@ -130,6 +130,9 @@ CREATE TABLE leads (
 CREATE UNIQUE INDEX leads_email ON leads (workspace_id, email_canonical)
     WHERE email_canonical <> '' AND merged_into IS NULL;
 CREATE INDEX leads_phone ON leads (workspace_id, phone) WHERE phone <> '' AND merged_into IS NULL;
+-- A merged lead's email still names the person: matching follows it to the survivor.
+CREATE INDEX leads_merged_email ON leads (workspace_id, email_canonical)
+    WHERE email_canonical <> '' AND merged_into IS NOT NULL;
 CREATE INDEX leads_contact ON leads (workspace_id, contact_id) WHERE contact_id IS NOT NULL;
 CREATE INDEX leads_fuzzy ON leads USING gin (fuzzy_key gin_trgm_ops) WHERE merged_into IS NULL;
 CREATE INDEX leads_status ON leads (workspace_id, status, id);

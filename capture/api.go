@@ -1,0 +1,321 @@
+package capture
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// LeadMerger merges one lead into another, keeping keepID; the response
+// processor satisfies it.
+type LeadMerger interface {
+	MergeLeads(ctx context.Context, workspaceID, keepID, otherID uuid.UUID, actor string) (store.Lead, error)
+}
+
+// ResponseReleaser releases a response held as spam so that it is processed
+// like any other; the response processor satisfies it.
+type ResponseReleaser interface {
+	Release(ctx context.Context, workspaceID, responseID uuid.UUID, actor string) (store.Response, error)
+}
+
+// APIConfig is what the admin API needs.
+type APIConfig struct {
+	Store *store.Store
+	// Enqueuer queues a released response's processing.
+	Enqueuer Enqueuer
+	Merger   LeadMerger
+	Releaser ResponseReleaser
+	Logger   *slog.Logger
+}
+
+// API is the admin JSON API over forms, events, responses, leads and
+// contacts. Every handler works in the workspace of the request's API key.
+type API struct {
+	store    *store.Store
+	enqueuer Enqueuer
+	merger   LeadMerger
+	releaser ResponseReleaser
+	log      *slog.Logger
+}
+
+// NewAPI checks cfg and builds the API.
+func NewAPI(cfg APIConfig) (*API, error) {
+	var missing []string
+	if cfg.Store == nil {
+		missing = append(missing, "Store")
+	}
+	if cfg.Enqueuer == nil {
+		missing = append(missing, "Enqueuer")
+	}
+	if cfg.Merger == nil {
+		missing = append(missing, "Merger")
+	}
+	if cfg.Releaser == nil {
+		missing = append(missing, "Releaser")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("capture api: missing %s", strings.Join(missing, ", "))
+	}
+	return &API{
+		store:    cfg.Store,
+		enqueuer: cfg.Enqueuer,
+		merger:   cfg.Merger,
+		releaser: cfg.Releaser,
+		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+	}, nil
+}
+
+// APIRoutes registers the admin API on g, which already authenticates the
+// API key. require builds the role check; admin keys pass every check.
+//
+// Marketing configures capture and works leads; sales reads leads and
+// contacts and records contacts.
+func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.MiddlewareFunc) {
+	marketing := require(store.RoleMarketing)
+	people := require(store.RoleMarketing, store.RoleSales)
+
+	g.POST("/forms", api.createForm, marketing)
+	g.GET("/forms", api.listForms, marketing)
+	g.GET("/forms/:id", api.getForm, marketing)
+	g.PATCH("/forms/:id", api.updateForm, marketing)
+
+	g.POST("/events", api.createEvent, marketing)
+	g.GET("/events", api.listEvents, marketing)
+	g.GET("/events/:id", api.getEvent, marketing)
+
+	g.GET("/responses", api.listResponses, marketing)
+	g.GET("/responses/:id", api.getResponse, marketing)
+	g.POST("/responses/:id/release", api.releaseResponse, marketing)
+
+	g.GET("/leads", api.listLeads, people)
+	g.GET("/leads/:id", api.getLead, people)
+	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
+
+	g.POST("/contacts", api.createContact, people)
+	g.GET("/contacts", api.listContacts, people)
+	g.GET("/contacts/:id", api.getContact, people)
+}
+
+// Paging limits of every list.
+const (
+	apiDefaultLimit = 50
+	apiMaxLimit     = 200
+	// apiMaxBody bounds an admin request body; forms and contacts are small.
+	apiMaxBody = 1 << 20
+)
+
+// apiList is the shape of every list answer. NextCursor is null on the last
+// page.
+type apiList[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"`
+}
+
+// apiPrincipal is the authenticated key of the request.
+func apiPrincipal(c echo.Context) (store.Principal, error) {
+	p, ok := store.PrincipalFrom(c.Request().Context())
+	if !ok {
+		return store.Principal{}, echo.NewHTTPError(http.StatusUnauthorized, "missing API key")
+	}
+	return p, nil
+}
+
+// apiPathID parses the :id path parameter. A malformed ID names no record, so
+// it is answered like a missing one.
+func apiPathID(c echo.Context) (uuid.UUID, error) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("path id: %w", store.ErrNotFound)
+	}
+	return id, nil
+}
+
+// apiQueryID parses an optional ID query parameter.
+func apiQueryID(c echo.Context, name string) (uuid.UUID, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return uuid.Nil, nil
+	}
+	id, err := uuid.Parse(v)
+	if err != nil {
+		return uuid.Nil, echo.NewHTTPError(http.StatusBadRequest, name+" is not a valid id")
+	}
+	return id, nil
+}
+
+// apiQueryOneOf reads an optional query parameter that must be one of allowed.
+func apiQueryOneOf(c echo.Context, name string, allowed ...string) (string, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return "", nil
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v, nil
+		}
+	}
+	return "", echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("%s must be one of %s", name, strings.Join(allowed, ", ")))
+}
+
+// apiPage reads ?limit= and ?cursor=. The page it returns asks the store for
+// one row more than the limit, to learn whether a next page exists.
+func apiPage(c echo.Context) (store.Page, int, error) {
+	limit := apiDefaultLimit
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return store.Page{}, 0, echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
+		}
+		limit = min(n, apiMaxLimit)
+	}
+	var before uuid.UUID
+	if v := c.QueryParam("cursor"); v != "" {
+		b, err := base64.RawURLEncoding.DecodeString(v)
+		if err == nil {
+			before, err = uuid.FromBytes(b)
+		}
+		if err != nil || before == uuid.Nil {
+			return store.Page{}, 0, echo.NewHTTPError(http.StatusBadRequest, "cursor is not valid: pass next_cursor back unchanged")
+		}
+	}
+	return store.Page{Before: before, Limit: limit + 1}, limit, nil
+}
+
+// apiListOf trims the extra row apiPage asked for and makes the cursor of the
+// next page from the last row shown. The cursor is opaque so that lists may
+// later be ordered otherwise without breaking clients.
+func apiListOf[T any](rows []T, limit int, id func(T) uuid.UUID) apiList[T] {
+	out := apiList[T]{Items: rows}
+	if out.Items == nil {
+		out.Items = []T{}
+	}
+	if len(rows) > limit {
+		out.Items = rows[:limit]
+		last := id(rows[limit-1])
+		next := base64.RawURLEncoding.EncodeToString(last[:])
+		out.NextCursor = &next
+	}
+	return out
+}
+
+// apiReadJSON reads a request body that must be one JSON object. It returns
+// the raw body and its top-level members, so that handlers can tell which
+// members were sent.
+func apiReadJSON(c echo.Context) ([]byte, map[string]json.RawMessage, error) {
+	req := c.Request()
+	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != echo.MIMEApplicationJSON {
+			return nil, nil, echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the body as application/json")
+		}
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, apiMaxBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read body: %w", err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(data, &members); err != nil || members == nil {
+		return nil, nil, echo.NewHTTPError(http.StatusBadRequest, "the body must be a JSON object")
+	}
+	return data, members, nil
+}
+
+// apiUnmarshal decodes data into dst strictly: members dst does not have, or
+// of the wrong type, are validation errors naming them. Unlike encoding/json
+// alone, it names every unknown member and matches names exactly.
+func apiUnmarshal(data []byte, members map[string]json.RawMessage, dst any) error {
+	known := apiJSONNames(reflect.TypeOf(dst).Elem())
+	fields := map[string]string{}
+	for name := range members {
+		if !known[name] {
+			fields[name] = "unknown field"
+		}
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	if err := json.Unmarshal(data, dst); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+			return &ValidationError{Fields: map[string]string{te.Field: "must be " + apiJSONKind(te.Type)}}
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, "the body must be a JSON object")
+	}
+	return nil
+}
+
+// apiDecode reads and strictly decodes a JSON object body into dst.
+func apiDecode(c echo.Context, dst any) error {
+	data, members, err := apiReadJSON(c)
+	if err != nil {
+		return err
+	}
+	return apiUnmarshal(data, members, dst)
+}
+
+// apiJSONNames is the set of JSON member names a struct type decodes.
+func apiJSONNames(t reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+		case "":
+			names[f.Name] = true
+		default:
+			names[name] = true
+		}
+	}
+	return names
+}
+
+// apiJSONKind describes a Go type in JSON's words, for an error message.
+func apiJSONKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + apiJSONPlural(t.Elem())
+	case reflect.Map:
+		return "an object of " + apiJSONPlural(t.Elem())
+	}
+	return "of another type"
+}
+
+// apiJSONPlural names the values of an array or object, for an error message.
+func apiJSONPlural(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "strings"
+	case reflect.Int, reflect.Int64:
+		return "integers"
+	}
+	return "values"
+}

@@ -1,0 +1,123 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+	"github.com/nyaruka/phonenumbers"
+
+	"leadflow/store"
+)
+
+// apiContact is a contact as the API reads it.
+type apiContact struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+	Phone     string `json:"phone"`
+	Company   string `json:"company"`
+	Title     string `json:"title"`
+	// Country, when a two-letter region code, is also how a phone number
+	// without a leading + is read.
+	Country string `json:"country"`
+}
+
+func (a *API) createContact(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	var b apiContact
+	if err := apiDecode(c, &b); err != nil {
+		return err
+	}
+	ct := store.Contact{
+		WorkspaceID: p.WorkspaceID,
+		FirstName:   NormalizeName(b.FirstName),
+		LastName:    NormalizeName(b.LastName),
+		Company:     NormalizeLine(b.Company),
+		Title:       NormalizeLine(b.Title),
+		Country:     NormalizeLine(b.Country),
+	}
+	bad := map[string]string{}
+	for name, v := range map[string]string{
+		"first_name": ct.FirstName, "last_name": ct.LastName, "company": ct.Company,
+		"title": ct.Title, "country": ct.Country,
+	} {
+		if len(v) > apiMaxTextLen {
+			bad[name] = fmt.Sprintf("must be at most %d characters", apiMaxTextLen)
+		}
+	}
+	if strings.TrimSpace(b.Email) != "" {
+		if ct.Email, ct.EmailCanonical, err = NormalizeEmail(b.Email); err != nil {
+			bad["email"] = err.Error()
+		}
+	}
+	if strings.TrimSpace(b.Phone) != "" {
+		region := strings.ToUpper(ct.Country)
+		if !phonenumbers.GetSupportedRegions()[region] {
+			region = store.DefaultFormRegion
+		}
+		if ct.Phone, err = NormalizePhone(b.Phone, region); err != nil {
+			bad["phone"] = err.Error()
+		}
+	}
+	if strings.TrimSpace(b.Email) == "" && strings.TrimSpace(b.Phone) == "" {
+		bad["email"] = "email or phone is required"
+		bad["phone"] = "email or phone is required"
+	}
+	if len(bad) > 0 {
+		return &ValidationError{Fields: bad}
+	}
+	ct, err = a.store.InsertContact(c.Request().Context(), ct)
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("%w: %w", err, &ValidationError{Fields: map[string]string{"email": "a contact with this email exists"}})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, ct)
+}
+
+func (a *API) listContacts(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	f := store.ContactFilter{Page: page, Q: strings.TrimSpace(c.QueryParam("q"))}
+	if len(f.Q) > apiMaxTextLen {
+		return echo.NewHTTPError(http.StatusBadRequest, "q is too long")
+	}
+	if email := c.QueryParam("email"); email != "" {
+		f.EmailCanonical = apiCanonicalEmail(email)
+	}
+	cs, err := a.store.ListContacts(c.Request().Context(), p.WorkspaceID, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
+}
+
+func (a *API) getContact(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ct, err := a.store.GetContact(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ct)
+}

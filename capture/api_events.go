@@ -1,0 +1,101 @@
+package capture
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// apiEvent is an event as the API reads it. StartsAt is a string so that a
+// malformed time is reported against its field.
+type apiEvent struct {
+	Name     string  `json:"name"`
+	StartsAt *string `json:"starts_at"`
+	Capacity *int    `json:"capacity"`
+}
+
+// apiEventView is an event with its registration counts.
+type apiEventView struct {
+	store.Event
+	store.EventCounts
+}
+
+func (a *API) createEvent(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	var b apiEvent
+	if err := apiDecode(c, &b); err != nil {
+		return err
+	}
+	e := store.Event{WorkspaceID: p.WorkspaceID, Name: strings.TrimSpace(b.Name), Capacity: b.Capacity}
+	bad := map[string]string{}
+	switch {
+	case e.Name == "":
+		bad["name"] = "is required"
+	case len(e.Name) > apiMaxTextLen:
+		bad["name"] = fmt.Sprintf("must be at most %d characters", apiMaxTextLen)
+	}
+	if b.StartsAt != nil && *b.StartsAt != "" {
+		t, err := time.Parse(time.RFC3339, *b.StartsAt)
+		if err != nil {
+			bad["starts_at"] = "must be an RFC 3339 time such as 2030-05-01T18:00:00Z"
+		}
+		e.StartsAt = &t
+	}
+	if b.Capacity != nil && *b.Capacity <= 0 {
+		bad["capacity"] = "must be more than 0, or null for no limit"
+	}
+	if len(bad) > 0 {
+		return &ValidationError{Fields: bad}
+	}
+	e, err = a.store.InsertEvent(c.Request().Context(), e)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, apiEventView{Event: e})
+}
+
+func (a *API) listEvents(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	es, err := a.store.ListEvents(c.Request().Context(), p.WorkspaceID, page)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
+}
+
+func (a *API) getEvent(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	e, err := a.store.GetEvent(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	counts, err := a.store.EventRegistrationCounts(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiEventView{Event: e, EventCounts: counts})
+}

@@ -1,0 +1,90 @@
+package capture
+
+import (
+	"net/http"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// apiResponseView is a response with the files uploaded with it (their
+// names and sizes, not their content).
+type apiResponseView struct {
+	store.Response
+	Files []store.ResponseFile `json:"files"`
+}
+
+func (a *API) listResponses(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	f := store.ResponseFilter{Page: page}
+	if f.LeadID, err = apiQueryID(c, "lead_id"); err != nil {
+		return err
+	}
+	if f.FormID, err = apiQueryID(c, "form_id"); err != nil {
+		return err
+	}
+	if f.Verdict, err = apiQueryOneOf(c, "verdict", store.VerdictOK, store.VerdictSpam, store.VerdictReleased); err != nil {
+		return err
+	}
+	if f.Status, err = apiQueryOneOf(c, "status", store.ResponsePending, store.ResponseProcessed, store.ResponseHeld); err != nil {
+		return err
+	}
+	rs, err := a.store.ListResponses(c.Request().Context(), p.WorkspaceID, f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
+}
+
+func (a *API) getResponse(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := a.store.GetResponse(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	files, err := a.store.ResponseFileInfos(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiResponseView{Response: r, Files: files})
+}
+
+// releaseResponse lets a response held as spam be processed. The release is
+// committed before its processing is queued; if Redis is down the sweeper
+// queues it later, so the answer is a success either way.
+func (a *API) releaseResponse(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := a.releaser.Release(ctx, p.WorkspaceID, id, p.Actor())
+	if err != nil {
+		return err
+	}
+	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
+		a.log.Warn("release_enqueue_failed", "response_id", r.ID, "err", err)
+	}
+	return c.JSON(http.StatusOK, r)
+}

@@ -1,0 +1,514 @@
+package capture
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"leadflow/store"
+)
+
+// fuzzyMatchLimit caps the possible duplicates flagged for one new lead: past
+// a handful, a reviewer learns nothing more.
+const fuzzyMatchLimit = 10
+
+// How a response found its lead, kept in the audit trail for reviewers.
+const (
+	matchedByEmail        = "email"
+	matchedByMergedEmail  = "merged_lead_email"
+	matchedByPhone        = "phone"
+	matchedByContact      = "contact"
+	matchedByContactEmail = "contact_email"
+)
+
+// process does Process's work inside its transaction.
+func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uuid.UUID) (Outcome, error) {
+	resp, err := q.LockResponseToProcess(ctx, responseID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if resp.Status != store.ResponsePending || resp.Verdict == store.VerdictSpam {
+		return outcomeOf(resp), nil
+	}
+	var f Fields
+	if err := json.Unmarshal(resp.Fields, &f); err != nil {
+		return Outcome{}, fmt.Errorf("%w: %v", errUnreadableFields, err)
+	}
+	form, err := q.GetForm(ctx, resp.WorkspaceID, resp.FormID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	r := &resolution{
+		q:      q,
+		now:    p.now(),
+		resp:   resp,
+		form:   form,
+		person: personFromResponse(resp, f, form),
+	}
+	if err := r.lockAndMatch(ctx); err != nil {
+		return Outcome{}, err
+	}
+	if r.lead == nil {
+		err = r.createLead(ctx, p.fuzzyThreshold)
+	} else {
+		err = r.mergeResponse(ctx)
+	}
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := r.register(ctx); err != nil {
+		return Outcome{}, err
+	}
+	if err := r.recordEngagement(ctx); err != nil {
+		return Outcome{}, err
+	}
+	if _, err := q.MarkResponseProcessed(ctx, resp.WorkspaceID, resp.ID, r.lead.ID, r.result, r.now); err != nil {
+		return Outcome{}, err
+	}
+	return Outcome{
+		ResponseID:   resp.ID,
+		WorkspaceID:  resp.WorkspaceID,
+		Status:       store.ResponseProcessed,
+		Result:       r.result,
+		LeadID:       r.lead.ID,
+		Registration: r.registration,
+	}, nil
+}
+
+// resolution is one response being resolved to its lead.
+type resolution struct {
+	q    *store.Queries
+	now  time.Time
+	resp store.Response
+	form store.Form
+	// person is what the response says about the person, shaped as a lead.
+	person store.Lead
+
+	// Found or made along the way.
+	contact      *store.Contact
+	lead         *store.Lead
+	matchedBy    string
+	result       string
+	registration string
+	registered   bool
+}
+
+// personFromResponse shapes a response's normalised fields as a lead, the
+// form it came through filling in what the submission left out.
+func personFromResponse(resp store.Response, f Fields, form store.Form) store.Lead {
+	email := strings.ToLower(strings.TrimSpace(f.Email))
+	l := store.Lead{
+		WorkspaceID: resp.WorkspaceID,
+		FirstName:   f.FirstName,
+		LastName:    f.LastName,
+		Email:       email,
+		// Normalisation already made the canonical form; lower-casing again
+		// costs nothing and keeps matching case-blind whatever wrote it.
+		EmailCanonical: strings.ToLower(strings.TrimSpace(cmp.Or(f.EmailCanonical, email))),
+		Phone:          strings.TrimSpace(f.Phone),
+		Company:        f.Company,
+		Title:          f.Title,
+		City:           f.City,
+		State:          f.State,
+		Country:        f.Country,
+		LeadSource:     cmp.Or(f.LeadSource, resp.LeadSource),
+		Description:    f.Description,
+		Campaign:       cmp.Or(resp.Campaign, f.CampaignID, form.Campaign),
+		UTM:            resp.UTM,
+		Custom:         resp.Custom,
+		Status:         store.LeadNew,
+	}
+	if interest := strings.TrimSpace(f.ProductInterest); interest != "" {
+		l.PrimaryInterest = interest
+		l.Interests = []string{interest}
+	}
+	if f.Consent {
+		// Consent dates from when the person gave it, not from when a worker
+		// got round to it.
+		at := resp.ReceivedAt
+		l.Consent = true
+		l.ConsentText = cmp.Or(f.ConsentText, form.ConsentText)
+		l.ConsentAt = &at
+	}
+	return l
+}
+
+func emailKey(canonical string) string {
+	if canonical == "" {
+		return ""
+	}
+	return "email:" + canonical
+}
+
+func phoneKey(phone string) string {
+	if phone == "" {
+		return ""
+	}
+	return "phone:" + phone
+}
+
+// lockAndMatch takes the person's identity locks and finds their lead and
+// contact, if any: canonical email first, then phone.
+func (r *resolution) lockAndMatch(ctx context.Context) error {
+	ws := r.resp.WorkspaceID
+	email, phone := r.person.EmailCanonical, r.person.Phone
+
+	// A known contact brings its own email and phone. Look it up before
+	// locking so its identity is locked too, in the same sorted order as
+	// everyone else's: a lead found or made through the contact then cannot
+	// race one made from the contact's own email.
+	var byEmail, byPhone *store.Contact
+	var err error
+	if email != "" {
+		if byEmail, err = optional(r.q.MatchContactByEmail(ctx, ws, email)); err != nil {
+			return err
+		}
+	}
+	if byEmail == nil && phone != "" {
+		if byPhone, err = optional(r.q.MatchContactByPhone(ctx, ws, phone)); err != nil {
+			return err
+		}
+	}
+	keys := []string{emailKey(email), phoneKey(phone)}
+	for _, c := range []*store.Contact{byEmail, byPhone} {
+		if c != nil {
+			keys = append(keys, emailKey(c.EmailCanonical), phoneKey(c.Phone))
+		}
+	}
+	if err := r.q.LockIdentities(ctx, ws, keys...); err != nil {
+		return err
+	}
+
+	if email != "" {
+		if r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, email)); err != nil {
+			return err
+		}
+		r.matchedBy = matchedByEmail
+		if r.lead != nil && r.lead.EmailCanonical != email {
+			r.matchedBy = matchedByMergedEmail
+		}
+		r.contact = byEmail
+		if r.lead != nil || r.contact != nil {
+			return r.matchThroughContact(ctx)
+		}
+	}
+	if phone != "" {
+		if r.lead, err = optional(r.q.MatchLeadByPhone(ctx, ws, phone)); err != nil {
+			return err
+		}
+		r.matchedBy = matchedByPhone
+		r.contact = byPhone
+		return r.matchThroughContact(ctx)
+	}
+	return nil
+}
+
+// matchThroughContact finds the lead of a matched contact when the response
+// itself matched none: the contact's linked lead, else a lead holding the
+// contact's email. A contact is one person; it never gets a second lead.
+func (r *resolution) matchThroughContact(ctx context.Context) error {
+	if r.lead != nil || r.contact == nil {
+		return nil
+	}
+	ws := r.resp.WorkspaceID
+	var err error
+	if r.lead, err = optional(r.q.MatchLeadByContact(ctx, ws, r.contact.ID)); err != nil || r.lead != nil {
+		r.matchedBy = matchedByContact
+		return err
+	}
+	if c := r.contact.EmailCanonical; c != "" && c != r.person.EmailCanonical {
+		r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, c))
+		r.matchedBy = matchedByContactEmail
+	}
+	return err
+}
+
+// createLead makes the person's lead: from the response, completed from the
+// contact when there is one; or, matching no one, flagged against lookalikes.
+func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) error {
+	l := r.person
+	l.CreatedAt, l.UpdatedAt = r.now, r.now
+	r.result = OutcomeCreated
+	if r.contact != nil {
+		mergeInto(&l, leadFromContact(*r.contact), false)
+		l.ContactID = &r.contact.ID
+		r.result = OutcomeLinkedContact
+	}
+	lead, err := r.q.InsertLead(ctx, l)
+	if err != nil {
+		return err
+	}
+	r.lead = &lead
+	entries := []store.AuditEntry{r.audit(store.AuditCreated, map[string]any{"form_id": r.form.ID})}
+	if r.contact != nil {
+		e := r.audit(store.AuditContactLinked, map[string]any{"matched_by": r.matchedBy})
+		e.NewValue = r.contact.ID.String()
+		entries = append(entries, e)
+	}
+	if err := r.q.InsertAuditEntries(ctx, lead.WorkspaceID, entries...); err != nil {
+		return err
+	}
+	if r.contact != nil || (lead.FirstName == "" && lead.LastName == "") {
+		// An exact match needs no review; and a company alone says too little
+		// to call two people alike.
+		return nil
+	}
+	matches, err := r.q.FuzzyMatches(ctx, lead.WorkspaceID, lead.ID, fuzzyThreshold, fuzzyMatchLimit)
+	if err != nil {
+		return err
+	}
+	for _, m := range matches {
+		if _, err := r.q.InsertPossibleDuplicate(ctx, lead.WorkspaceID, lead.ID, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeResponse merges the response into the lead it matched: blanks
+// filled, changed values overwritten with their old value in the audit trail,
+// interests accumulated, and the contact linked if it was not yet.
+func (r *resolution) mergeResponse(ctx context.Context) error {
+	l, person := *r.lead, r.person
+	if r.matchedBy == matchedByMergedEmail {
+		// The address is one the person had on a lead since merged into
+		// this one: another of their addresses, not a change of address.
+		person.Email, person.EmailCanonical = "", ""
+	}
+	filled, changes := mergeInto(&l, person, true)
+	linked := false
+	if r.contact != nil && l.ContactID == nil {
+		l.ContactID = &r.contact.ID
+		linked = true
+	}
+	l.UpdatedAt = r.now
+	lead, err := r.q.UpdateLeadProfile(ctx, l)
+	if err != nil {
+		return err
+	}
+	r.lead = &lead
+	r.result = OutcomeMerged
+
+	detail := map[string]any{"form_id": r.form.ID, "matched_by": r.matchedBy}
+	if len(filled) > 0 {
+		detail["filled"] = filled
+	}
+	entries := []store.AuditEntry{r.audit(store.AuditResponseMerged, detail)}
+	for _, c := range changes {
+		e := r.audit(store.AuditFieldOverwritten, nil)
+		e.Field, e.OldValue, e.NewValue = c.field, c.old, c.new
+		entries = append(entries, e)
+	}
+	if linked {
+		e := r.audit(store.AuditContactLinked, map[string]any{"matched_by": r.matchedBy})
+		e.NewValue = r.contact.ID.String()
+		entries = append(entries, e)
+	}
+	return r.q.InsertAuditEntries(ctx, lead.WorkspaceID, entries...)
+}
+
+// register gives the lead its one registration for the form's event: a place
+// while the event has room, the waitlist once it is full. A person who
+// registers again keeps the registration they have.
+func (r *resolution) register(ctx context.Context) error {
+	if r.form.Kind != store.FormEventRegistration || r.form.EventID == nil {
+		return nil
+	}
+	ws := r.resp.WorkspaceID
+	// The event row lock serialises everyone counting this event's places.
+	ev, err := r.q.LockEvent(ctx, ws, *r.form.EventID)
+	if err != nil {
+		return err
+	}
+	existing, err := optional(r.q.LeadRegistration(ctx, ws, ev.ID, r.lead.ID))
+	if err != nil {
+		return err
+	}
+	if existing != nil {
+		r.registration = existing.Status
+		return nil
+	}
+	status := store.RegistrationRegistered
+	if ev.Capacity != nil {
+		n, err := r.q.CountRegistered(ctx, ws, ev.ID)
+		if err != nil {
+			return err
+		}
+		if n >= *ev.Capacity {
+			status = store.RegistrationWaitlisted
+		}
+	}
+	reg, err := r.q.InsertRegistration(ctx, store.EventRegistration{
+		WorkspaceID: ws,
+		EventID:     ev.ID,
+		LeadID:      r.lead.ID,
+		ResponseID:  r.resp.ID,
+		Status:      status,
+		CreatedAt:   r.now,
+	})
+	if err != nil {
+		return err
+	}
+	r.registration = reg.Status
+	r.registered = true
+	return nil
+}
+
+// recordEngagement records the submission for scoring, once per response.
+func (r *resolution) recordEngagement(ctx context.Context) error {
+	e := store.EngagementEvent{
+		WorkspaceID: r.resp.WorkspaceID,
+		LeadID:      r.lead.ID,
+		Kind:        store.EngagementFormSubmitted,
+		SourceID:    r.resp.ID,
+		OccurredAt:  r.resp.ReceivedAt,
+		Detail:      map[string]any{"form_id": r.form.ID},
+	}
+	if r.registered {
+		// Registering counts once; a resubmission is an ordinary submission.
+		e.Kind = store.EngagementEventRegistered
+		e.Detail["event_id"] = r.form.EventID
+		e.Detail["status"] = r.registration
+	}
+	_, err := r.q.InsertEngagementEvent(ctx, e)
+	return err
+}
+
+// audit starts an audit entry signed by the worker for this response.
+func (r *resolution) audit(action string, detail map[string]any) store.AuditEntry {
+	return store.AuditEntry{
+		LeadID:     r.lead.ID,
+		At:         r.now,
+		Actor:      ProcessActor,
+		Action:     action,
+		ResponseID: &r.resp.ID,
+		Detail:     detail,
+	}
+}
+
+// fieldChange is one overwritten value.
+type fieldChange struct {
+	field, old, new string
+}
+
+// mergeInto brings src's values into dst. Blank fields of dst are filled
+// (and named in filled); when overwrite is set, a differing non-blank value
+// replaces dst's (and is returned as a change, keeping the old value).
+// Attribution (lead source, campaign, UTM) is first touch: filled, never
+// overwritten. Interests accumulate; the first one recorded stays primary.
+// Consent given is kept; a later consent refreshes its time and text.
+func mergeInto(dst *store.Lead, src store.Lead, overwrite bool) (filled []string, changes []fieldChange) {
+	set := func(field string, d *string, s string, overwritable bool) {
+		switch {
+		case s == "" || *d == s:
+		case *d == "":
+			*d = s
+			filled = append(filled, field)
+		case overwrite && overwritable:
+			changes = append(changes, fieldChange{field, *d, s})
+			*d = s
+		}
+	}
+	// Two spellings of one address (a +tag, a case) are the same person's
+	// email: only a different canonical address is a change.
+	if src.Email != "" && src.EmailCanonical != "" && src.EmailCanonical != dst.EmailCanonical {
+		set("email", &dst.Email, src.Email, true)
+		if dst.Email == src.Email {
+			dst.EmailCanonical = src.EmailCanonical
+		}
+	}
+	set("first_name", &dst.FirstName, src.FirstName, true)
+	set("last_name", &dst.LastName, src.LastName, true)
+	set("phone", &dst.Phone, src.Phone, true)
+	set("company", &dst.Company, src.Company, true)
+	set("title", &dst.Title, src.Title, true)
+	set("city", &dst.City, src.City, true)
+	set("state", &dst.State, src.State, true)
+	set("country", &dst.Country, src.Country, true)
+	set("description", &dst.Description, src.Description, true)
+	set("lead_source", &dst.LeadSource, src.LeadSource, false)
+	set("campaign", &dst.Campaign, src.Campaign, false)
+
+	for _, interest := range src.Interests {
+		if !slices.ContainsFunc(dst.Interests, func(s string) bool { return strings.EqualFold(s, interest) }) {
+			dst.Interests = append(dst.Interests, interest)
+			filled = append(filled, "interests")
+		}
+	}
+	if dst.PrimaryInterest == "" {
+		set("primary_interest", &dst.PrimaryInterest, cmp.Or(src.PrimaryInterest, firstOf(dst.Interests)), false)
+	}
+
+	if src.Consent {
+		if !dst.Consent {
+			dst.Consent = true
+			filled = append(filled, "consent")
+		}
+		set("consent_text", &dst.ConsentText, src.ConsentText, true)
+		if src.ConsentAt != nil && (dst.ConsentAt == nil || src.ConsentAt.After(*dst.ConsentAt)) {
+			dst.ConsentAt = src.ConsentAt
+		}
+	}
+
+	if len(dst.UTM) == 0 && len(src.UTM) > 0 {
+		dst.UTM = maps.Clone(src.UTM)
+		filled = append(filled, "utm")
+	}
+	if len(src.Custom) > 0 {
+		custom := maps.Clone(dst.Custom)
+		if custom == nil {
+			custom = map[string]string{}
+		}
+		for _, k := range slices.Sorted(maps.Keys(src.Custom)) {
+			v := custom[k]
+			set("custom."+k, &v, src.Custom[k], true)
+			custom[k] = v
+		}
+		dst.Custom = custom
+	}
+	if dst.ContactID == nil && src.ContactID != nil {
+		dst.ContactID = src.ContactID
+		filled = append(filled, "contact_id")
+	}
+	return slices.Compact(filled), changes
+}
+
+// leadFromContact shapes a contact as a lead, to complete a lead made for it.
+func leadFromContact(c store.Contact) store.Lead {
+	return store.Lead{
+		FirstName:      c.FirstName,
+		LastName:       c.LastName,
+		Email:          c.Email,
+		EmailCanonical: c.EmailCanonical,
+		Phone:          c.Phone,
+		Company:        c.Company,
+		Title:          c.Title,
+		Country:        c.Country,
+	}
+}
+
+func firstOf(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+// optional turns a lookup's ErrNotFound into a nil result.
+func optional[T any](v T, err error) (*T, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -1,0 +1,121 @@
+package capture
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"leadflow/store"
+)
+
+// Sweeper defaults.
+const (
+	DefaultSweepInterval  = 30 * time.Second
+	DefaultSweepMinAge    = 10 * time.Second
+	DefaultSweepBatchSize = 1000
+)
+
+// SweeperConfig configures a Sweeper.
+type SweeperConfig struct {
+	Store    *store.Store
+	Enqueuer Enqueuer
+	Logger   *slog.Logger
+	// Interval is the time between sweeps; DefaultSweepInterval when zero.
+	Interval time.Duration
+	// MinAge leaves responses younger than this to the enqueue that follows
+	// their commit; DefaultSweepMinAge when zero.
+	MinAge time.Duration
+	// BatchSize is how many pending responses are read at a time;
+	// DefaultSweepBatchSize when zero.
+	BatchSize int
+}
+
+// Sweeper re-enqueues committed responses whose processing never happened:
+// Redis was down when they were posted, or lost their tasks since. Postgres
+// is the record of the work; the queue can always be rebuilt from it, and
+// since a task's ID is its response's ID, enqueueing one already queued is
+// harmless.
+type Sweeper struct {
+	store     *store.Store
+	enqueuer  Enqueuer
+	logger    *slog.Logger
+	interval  time.Duration
+	minAge    time.Duration
+	batchSize int
+}
+
+// NewSweeper builds a Sweeper, applying defaults.
+func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("sweeper: store is required")
+	}
+	if cfg.Enqueuer == nil {
+		return nil, errors.New("sweeper: enqueuer is required")
+	}
+	if cfg.Interval < 0 || cfg.MinAge < 0 || cfg.BatchSize < 0 {
+		return nil, errors.New("sweeper: interval, min age and batch size cannot be negative")
+	}
+	return &Sweeper{
+		store:     cfg.Store,
+		enqueuer:  cfg.Enqueuer,
+		logger:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		interval:  cmp.Or(cfg.Interval, DefaultSweepInterval),
+		minAge:    cmp.Or(cfg.MinAge, DefaultSweepMinAge),
+		batchSize: cmp.Or(cfg.BatchSize, DefaultSweepBatchSize),
+	}, nil
+}
+
+// Run sweeps at once and then every interval until ctx is done. A failed
+// sweep (Redis or Postgres away) is logged and tried again at the next tick.
+func (s *Sweeper) Run(ctx context.Context) error {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		n, err := s.SweepOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			s.logger.WarnContext(ctx, "response sweep failed", "enqueued", n, "error", err)
+		case n > 0:
+			s.logger.InfoContext(ctx, "pending responses enqueued", "enqueued", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// SweepOnce enqueues every pending response older than the minimum age,
+// oldest first, a batch at a time, and reports how many it enqueued (or found
+// queued already). It stops at the first enqueue that fails: the rest wait
+// for the next sweep.
+func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
+	// Everything received before the sweep started and old enough; responses
+	// arriving meanwhile belong to their own enqueue or the next sweep, which
+	// also bounds a sweep that could otherwise chase a steady stream.
+	before := time.Now().Add(-s.minAge)
+	var cursor store.PendingResponse
+	enqueued := 0
+	for {
+		batch, err := s.store.PendingResponses(ctx, before, cursor, s.batchSize)
+		if err != nil {
+			return enqueued, fmt.Errorf("sweep responses: %w", err)
+		}
+		for _, r := range batch {
+			if err := EnqueueProcess(ctx, s.enqueuer, r.ID); err != nil {
+				return enqueued, fmt.Errorf("sweep responses: %w", err)
+			}
+			enqueued++
+		}
+		if len(batch) < s.batchSize {
+			return enqueued, nil
+		}
+		cursor = batch[len(batch)-1]
+	}
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is leadflow's whole configuration, parsed once.
+type Config struct {
+	DatabaseURL    string
+	RedisURL       string
+	Addr           string
+	BaseURL        string
+	SecretKey      string
+	LogFormat      string
+	LogLevel       string
+	Concurrency    int
+	SweepInterval  time.Duration
+	TrustedProxies []netip.Prefix
+}
+
+// minSecretKey is the shortest signing key accepted.
+const minSecretKey = 32
+
+// String prints the configuration with secrets redacted.
+func (c Config) String() string {
+	return fmt.Sprintf("database=%s redis=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
+		redactURL(c.DatabaseURL), redactURL(c.RedisURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies)
+}
+
+func redacted(s string) string {
+	if s == "" {
+		return "(unset)"
+	}
+	return "(set)"
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || s == "" {
+		return redacted(s)
+	}
+	return u.Redacted()
+}
+
+// configFlags registers the shared configuration flags on fs, with defaults
+// from the environment, and returns a function that finishes the Config after
+// fs.Parse (reading *_FILE secrets and validating).
+func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c Config
+	var proxies, concurrency, sweep string
+	fs.StringVar(&c.DatabaseURL, "database-url", getenv("LEADFLOW_DATABASE_URL"), "PostgreSQL URL (LEADFLOW_DATABASE_URL)")
+	fs.StringVar(&c.RedisURL, "redis-url", getenv("LEADFLOW_REDIS_URL"), "Redis URL (LEADFLOW_REDIS_URL)")
+	fs.StringVar(&c.Addr, "addr", env("LEADFLOW_ADDR", "127.0.0.1:8080"), "HTTP listen address (LEADFLOW_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", getenv("LEADFLOW_BASE_URL"), "public URL of this server, for links in emails (LEADFLOW_BASE_URL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LEADFLOW_LOG_FORMAT", "text"), "text or json (LEADFLOW_LOG_FORMAT)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LEADFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (LEADFLOW_LOG_LEVEL)")
+	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
+	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
+	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
+	return func() (Config, error) {
+		var errs []error
+		var err error
+		// Secrets may come from files (Docker/Kubernetes secrets).
+		if c.DatabaseURL, err = fromFile(c.DatabaseURL, getenv("LEADFLOW_DATABASE_URL_FILE")); err != nil {
+			errs = append(errs, err)
+		}
+		if c.RedisURL, err = fromFile(c.RedisURL, getenv("LEADFLOW_REDIS_URL_FILE")); err != nil {
+			errs = append(errs, err)
+		}
+		if c.SecretKey, err = fromFile(getenv("LEADFLOW_SECRET_KEY"), getenv("LEADFLOW_SECRET_KEY_FILE")); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Concurrency, err = strconv.Atoi(concurrency); err != nil || c.Concurrency < 1 {
+			errs = append(errs, fmt.Errorf("worker concurrency %q: want a whole number >= 1", concurrency))
+		}
+		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
+			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
+		}
+		for _, p := range strings.Split(proxies, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			prefix, err := netip.ParsePrefix(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8", p))
+				continue
+			}
+			c.TrustedProxies = append(c.TrustedProxies, prefix)
+		}
+		if c.BaseURL == "" {
+			c.BaseURL = "http://" + c.Addr
+		}
+		if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("base url %q: want an absolute http(s) URL", c.BaseURL))
+		}
+		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		if c.LogFormat != "text" && c.LogFormat != "json" {
+			errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+		}
+		if _, err := parseLevel(c.LogLevel); err != nil {
+			errs = append(errs, err)
+		}
+		return c, errors.Join(errs...)
+	}
+}
+
+// requireServices checks what serve, work and run need.
+func (c Config) requireServices() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("LEADFLOW_DATABASE_URL (or --database-url) is required"))
+	}
+	if c.RedisURL == "" {
+		errs = append(errs, errors.New("LEADFLOW_REDIS_URL (or --redis-url) is required"))
+	}
+	if len(c.SecretKey) < minSecretKey {
+		errs = append(errs, fmt.Errorf("LEADFLOW_SECRET_KEY (or LEADFLOW_SECRET_KEY_FILE) must be at least %d characters: generate one with `openssl rand -hex 32`", minSecretKey))
+	}
+	return errors.Join(errs...)
+}
+
+func fromFile(value, path string) (string, error) {
+	if path == "" {
+		return value, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read secret file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(c.LogLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"leadflow/store"
+	"leadflow/store/storetest"
+)
+
+// syncBuffer is an io.Writer safe for a command's output read by a test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func envFunc(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+// command is a leadflow command running in the test.
+type command struct {
+	stdout, stderr *syncBuffer
+	exited         chan struct{} // closed when run returns
+	err            error         // run's result, once exited
+}
+
+// startCommand runs `leadflow args...` until the test ends. Cleanup cancels
+// it, checks it stopped cleanly, and shows its logs if the test failed.
+func startCommand(t *testing.T, env map[string]string, args ...string) *command {
+	t.Helper()
+	c := &command{stdout: &syncBuffer{}, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		c.err = run(ctx, args, envFunc(env), c.stdout, c.stderr)
+		close(c.exited)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-c.exited:
+			if c.err != nil {
+				t.Errorf("leadflow %s ended with %v", args[0], c.err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Errorf("leadflow %s did not stop within 60s of cancel", args[0])
+		}
+		if t.Failed() {
+			t.Logf("leadflow %s stderr:\n%s", args[0], c.stderr.String())
+		}
+	})
+	return c
+}
+
+// running fails the test if the command has ended on its own.
+func (c *command) running(t *testing.T) bool {
+	t.Helper()
+	select {
+	case <-c.exited:
+		t.Fatalf("the command ended early: %v", c.err)
+	default:
+	}
+	return true
+}
+
+var bannerURL = regexp.MustCompile(`leadflow is running at (http://\S+)`)
+
+// TestDevRunsEverythingAndCapturesTheDemoForm is the README's first command:
+// private PostgreSQL and Redis, the demo workspace, a posted form that
+// becomes a lead, seen through the admin API with the chosen key.
+func TestDevRunsEverythingAndCapturesTheDemoForm(t *testing.T) {
+	t.Parallel()
+	const key = "lf_test_dev_key_0123456789abcdef"
+	// The private cluster runs as the postgres user, which must reach the
+	// directory: t.TempDir() is private to root.
+	dataDir, err := os.MkdirTemp("", "leadflow-dev-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dataDir) })
+	if err := os.Chmod(dataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := startCommand(t, map[string]string{"LEADFLOW_SWEEP_INTERVAL": "1s"},
+		"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--api-key", key)
+	stdout, stderr := cmd.stdout, cmd.stderr
+	var base string
+	waitFor(t, "the dev banner", 90*time.Second, func() bool {
+		if m := bannerURL.FindStringSubmatch(stdout.String()); cmd.running(t) && m != nil {
+			base = m[1]
+			return true
+		}
+		return false
+	})
+	if !strings.Contains(stdout.String(), key) {
+		t.Errorf("banner does not show the chosen API key:\n%s", stdout.String())
+	}
+
+	// A Salesforce Web-to-Lead style post, as a browser sends it.
+	form := url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "email": {"Ada@Example.com"},
+		"company": {"Analytical Engines"}, "lead_source": {"Web"}, "oid": {"00D000000000001"}}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(base+"/f/"+demoContactKey, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST demo form: status %d", resp.StatusCode)
+	}
+
+	var leads struct {
+		Items []struct {
+			Email     string `json:"email"`
+			FirstName string `json:"first_name"`
+			Status    string `json:"status"`
+		} `json:"items"`
+	}
+	waitFor(t, "the lead to appear in the admin API", 30*time.Second, func() bool {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/leads", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			body, _ := io.ReadAll(r.Body)
+			t.Fatalf("GET /api/v1/leads: %d %s", r.StatusCode, body)
+		}
+		leads.Items = nil
+		return json.NewDecoder(r.Body).Decode(&leads) == nil && len(leads.Items) == 1
+	})
+	if got := leads.Items[0]; got.Email != "ada@example.com" || got.FirstName != "Ada" {
+		t.Errorf("lead = %+v, want ada@example.com / Ada", got)
+	}
+	if strings.Contains(stderr.String(), key) {
+		t.Error("the API key appears in the logs")
+	}
+}
+
+func TestServeRefusesStaleSchema(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.DatabaseURL(t)
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Pool.Exec(context.Background(), "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"LEADFLOW_DATABASE_URL": dbURL,
+		"LEADFLOW_REDIS_URL":    storetest.RedisURL(t),
+		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
+		"LEADFLOW_ADDR":         "127.0.0.1:0",
+	}
+	for _, cmd := range []string{"serve", "work", "run"} {
+		err := run(context.Background(), []string{cmd}, envFunc(env), io.Discard, io.Discard)
+		if !errors.Is(err, store.ErrSchemaNotCurrent) {
+			t.Errorf("leadflow %s on an unmigrated database = %v, want ErrSchemaNotCurrent", cmd, err)
+		}
+	}
+	// migrate up makes it current; status then lists every migration applied.
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"migrate", "up"}, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"migrate", "status"}, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("migrate status: %v", err)
+	}
+	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "applied") {
+		t.Errorf("migrate status after up:\n%s", out.String())
+	}
+}
+
+func TestConfigErrorsAreClearAndSecretsRedacted(t *testing.T) {
+	t.Parallel()
+	err := run(context.Background(), []string{"serve"}, envFunc(map[string]string{
+		"LEADFLOW_SECRET_KEY": "short", "LEADFLOW_WORKER_CONCURRENCY": "zero",
+	}), io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("serve with no database, no redis, a short key and a bad concurrency started")
+	}
+	for _, want := range []string{"LEADFLOW_DATABASE_URL", "LEADFLOW_REDIS_URL", "LEADFLOW_SECRET_KEY", "concurrency"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+	cfg := Config{DatabaseURL: "postgres://u:hunter2@db/leadflow", RedisURL: "redis://:s3cret@r:6379/0", SecretKey: "topsecretvalue"}
+	s := cfg.String()
+	for _, secret := range []string{"hunter2", "s3cret", "topsecretvalue"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("Config.String() shows a secret: %s", s)
+		}
+	}
+}
+
+func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.DatabaseURL(t)
+	env := map[string]string{"LEADFLOW_DATABASE_URL": dbURL}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"apikey", "create", "--workspace", "acme", "--role", "sales"}, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("apikey create: %v", err)
+	}
+	secret := strings.TrimSpace(out.String())
+	if strings.Contains(secret, "\n") || !strings.HasPrefix(secret, apiKeyPrefix) {
+		t.Fatalf("stdout = %q, want the key alone", out.String())
+	}
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	k, err := st.APIKeyBySecret(context.Background(), secret)
+	if err != nil {
+		t.Fatalf("the printed key is not stored: %v", err)
+	}
+	ws, err := st.GetWorkspace(context.Background(), k.WorkspaceID)
+	if err != nil || ws.Name != "acme" || k.Role != store.RoleSales {
+		t.Errorf("key = %+v in workspace %+v (err %v), want role sales in acme", k, ws, err)
+	}
+	if err := run(context.Background(), []string{"apikey", "create", "--workspace", "acme", "--role", "root"}, envFunc(env), io.Discard, io.Discard); err == nil {
+		t.Error("apikey create accepted role root")
+	}
+}
