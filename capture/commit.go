@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,8 +45,8 @@ func (in *Intake) commit(ctx context.Context, r store.Response, files []store.Re
 	case err := <-p.done:
 		return err
 	case <-ctx.Done():
-		// The response may still be committed; the client has gone either
-		// way, and the sweeper will see it processed.
+		// The client has gone. The response may still be committed, and
+		// is then processed like any other; only the answer is lost.
 		return ctx.Err()
 	}
 }
@@ -93,9 +94,8 @@ func (in *Intake) runCommitter() {
 func (in *Intake) commitBatch(batch []*pendingCommit) {
 	err := in.insert(batch)
 	if err == nil || len(batch) == 1 || !badRow(err) {
-		if err != nil {
-			in.log.Error("capture_commit_failed", "size", len(batch), "error", err)
-		}
+		// A failure goes back to each waiting request, whose error handler
+		// logs it.
 		for _, p := range batch {
 			in.finish(p, err)
 		}
@@ -105,11 +105,7 @@ func (in *Intake) commitBatch(batch []*pendingCommit) {
 	// others: commit them one by one to find it.
 	in.log.Warn("capture_batch_failed", "size", len(batch), "error", err)
 	for _, p := range batch {
-		err := in.insert([]*pendingCommit{p})
-		if err != nil {
-			in.log.Error("capture_commit_failed", "response_id", p.response.ID, "form_id", p.response.FormID, "error", err)
-		}
-		in.finish(p, err)
+		in.finish(p, in.insert([]*pendingCommit{p}))
 	}
 }
 
@@ -145,7 +141,9 @@ func (in *Intake) finish(p *pendingCommit, err error) {
 	default:
 		// Redis is slow or down and the buffer is full; the sweeper
 		// enqueues every committed response left pending.
-		in.log.Warn("enqueue_buffer_full", "response_id", p.response.ID)
+		if n, ok := in.bufferFull.hit(in.now()); ok {
+			in.log.Warn("enqueue_buffer_full", "response_id", p.response.ID, "count", n)
+		}
 	}
 }
 
@@ -170,6 +168,31 @@ func (in *Intake) enqueue(id uuid.UUID) {
 	ctx, cancel := context.WithTimeout(in.ctx, enqueueTimeout)
 	defer cancel()
 	if err := EnqueueProcess(ctx, in.enq, id); err != nil {
-		in.log.Warn("enqueue_failed", "response_id", id, "error", err)
+		if n, ok := in.enqueueFailed.hit(in.now()); ok {
+			in.log.Warn("enqueue_failed", "response_id", id, "error", err, "count", n)
+		}
 	}
+}
+
+// warnThrottle keeps a warning that can fire on every request (Redis down
+// under load) to one line every warnEvery, counting what it held back.
+type warnThrottle struct {
+	last  atomic.Int64 // unix nanoseconds of the last warning
+	count atomic.Int64 // occurrences since then
+}
+
+const warnEvery = 10 * time.Second
+
+// hit records one occurrence and reports whether to warn now, with how many
+// occurrences the warning stands for.
+func (w *warnThrottle) hit(now time.Time) (int64, bool) {
+	w.count.Add(1)
+	last := w.last.Load()
+	if last != 0 && now.UnixNano()-last < int64(warnEvery) {
+		return 0, false
+	}
+	if !w.last.CompareAndSwap(last, now.UnixNano()) {
+		return 0, false
+	}
+	return w.count.Swap(0), true
 }

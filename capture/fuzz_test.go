@@ -127,7 +127,7 @@ func FuzzNormalizeEmail(f *testing.F) {
 	for _, s := range []string{
 		"ada@example.com", " Ada.Lovelace+news@GoogleMail.com ", "+tag@example.com", "a.b.c@gmail.com",
 		"josé@exämple.com", "jose\u0301@example.com", "ada@example.com\r\nBcc: x@y.com", "ada\u202e@example.com",
-		"@", "a@b", "a@b.c", "\xff@x.com", "İ@example.com", "ǅ@example.com", "a@1.2.3.4", "..@gmail.com",
+		"@", "a@b", "a@b.c", "\xff@x.com", "0000.+@0.A0", "0.+@GMAil.Com", "İ@example.com", "ǅ@example.com", "a@1.2.3.4", "..@gmail.com",
 	} {
 		f.Add(s)
 	}

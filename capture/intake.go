@@ -60,6 +60,8 @@ type Intake struct {
 	workers  sync.WaitGroup
 	stopped  chan struct{}
 
+	bufferFull, enqueueFailed warnThrottle
+
 	mu      sync.RWMutex
 	started bool
 	closed  bool

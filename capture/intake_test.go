@@ -445,7 +445,7 @@ func TestIntakeJSONAccepted(t *testing.T) {
 		"product_interest": []string{"Compilers", "Cobol"},
 		"nothing":          nil,
 	}))
-	r, err := b.store.ResponseByID(context.Background(), b.workspace.ID, id)
+	r, err := b.store.GetResponse(context.Background(), b.workspace.ID, id)
 	if err != nil {
 		t.Fatalf("response %s not committed: %v", id, err)
 	}
@@ -480,8 +480,8 @@ func TestIntakeJSONAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.store.ResponseByID(context.Background(), other.ID, id); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("ResponseByID from another workspace: err = %v, want ErrNotFound", err)
+	if _, err := b.store.GetResponse(context.Background(), other.ID, id); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("GetResponse from another workspace: err = %v, want ErrNotFound", err)
 	}
 }
 
@@ -505,7 +505,7 @@ func TestIntakeMultipartFile(t *testing.T) {
 
 	content := bytes.Repeat([]byte("note "), 200) // 1000 bytes
 	id := acceptedID(t, post(form.Key, content))
-	r, err := b.store.ResponseByID(context.Background(), b.workspace.ID, id)
+	r, err := b.store.GetResponse(context.Background(), b.workspace.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -760,7 +760,7 @@ func TestIntakeLinkInName(t *testing.T) {
 		ids[first] = acceptedID(t, b.postJSON(t, form.Key, map[string]string{"email": "x@example.com", "first_name": first, "last_name": last}))
 	}
 	for first, id := range ids {
-		r, err := b.store.ResponseByID(context.Background(), b.workspace.ID, id)
+		r, err := b.store.GetResponse(context.Background(), b.workspace.ID, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -791,7 +791,7 @@ func TestIntakeRedisDown(t *testing.T) {
 		ids = append(ids, acceptedID(t, b.postJSON(t, form.Key, map[string]string{"email": fmt.Sprintf("p%d@example.com", i)})))
 	}
 	for _, id := range ids {
-		if _, err := b.store.ResponseByID(context.Background(), b.workspace.ID, id); err != nil {
+		if _, err := b.store.GetResponse(context.Background(), b.workspace.ID, id); err != nil {
 			t.Errorf("response %s answered 202 but not committed: %v", id, err)
 		}
 	}
@@ -899,7 +899,7 @@ func TestIntakeFieldMapping(t *testing.T) {
 	id := acceptedID(t, b.postJSON(t, form.Key, map[string]string{
 		"your-email": "ADA@example.com", "fname": "ada", "Interest": "Engines", "src": "ad", "mobile": "+1 415 555 2671",
 	}))
-	r, err := b.store.ResponseByID(context.Background(), b.workspace.ID, id)
+	r, err := b.store.GetResponse(context.Background(), b.workspace.ID, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,17 +88,16 @@ func NormalizeEmail(s string) (email, canonical string, err error) {
 }
 
 func canonicalEmail(local, domain string) string {
-	// A local part that is all tag ("+news@") has nothing left to keep.
-	if i := strings.IndexByte(local, '+'); i > 0 {
-		local = local[:i]
-	}
 	if domain == "googlemail.com" {
 		domain = "gmail.com"
 	}
 	if domain == "gmail.com" {
-		if dotless := strings.ReplaceAll(local, ".", ""); dotless != "" {
-			local = dotless
-		}
+		local = strings.ReplaceAll(local, ".", "")
+	}
+	// A tag is dropped only when what is left is an address: "+news@" is
+	// all tag, and "a.+news@" would end in a dot.
+	if i := strings.IndexByte(local, '+'); i > 0 && validLocalPart(local[:i]) {
+		local = local[:i]
 	}
 	return local + "@" + domain
 }

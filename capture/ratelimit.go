@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,12 +21,10 @@ const rateLimitTimeout = 100 * time.Millisecond
 type rateLimiter struct {
 	rdb redis.UniversalClient
 	log *slog.Logger
-	// lastWarn throttles the warning logged while Redis is unreachable to
-	// one every warnEvery; a busy form would otherwise log every post.
-	lastWarn atomic.Int64
+	// unavailable throttles the warning logged while Redis is unreachable:
+	// a busy form would otherwise log every post.
+	unavailable warnThrottle
 }
-
-const warnEvery = 10 * time.Second
 
 // allow counts one post of ip to the form and reports whether it is within
 // limit per minute; when not, it also says when the window ends. A limit of
@@ -48,9 +45,8 @@ func (l *rateLimiter) allow(ctx context.Context, formID uuid.UUID, ip string, li
 		return nil
 	})
 	if err != nil {
-		if t := now.UnixNano(); t-l.lastWarn.Load() >= int64(warnEvery) {
-			l.lastWarn.Store(t)
-			l.log.Warn("rate_limit_unavailable", "form_id", formID, "error", err)
+		if n, ok := l.unavailable.hit(now); ok {
+			l.log.Warn("rate_limit_unavailable", "form_id", formID, "error", err, "count", n)
 		}
 		return true, 0
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 )
 
 // InsertResponses stores new responses and their files with one statement per
@@ -99,15 +98,6 @@ func (q *Queries) InsertResponses(ctx context.Context, rs []Response, files []Re
 			$7::int4[], $8::bytea[])`,
 		fileIDs, fileWorkspaces, responseIDs, names, filenames, types, sizes, data)
 	return interpret(err, "insert response files")
-}
-
-// ResponseByID returns a response of the workspace, as the capture path
-// committed it.
-func (q *Queries) ResponseByID(ctx context.Context, workspaceID, id uuid.UUID) (Response, error) {
-	rows, _ := q.db.Query(ctx, `SELECT `+responseColumns+` FROM responses WHERE workspace_id = $1 AND id = $2`,
-		workspaceID, id)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Response])
-	return r, interpret(err, "response by id")
 }
 
 // jsonObject encodes a map for a jsonb column that must hold an object: a
