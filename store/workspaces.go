@@ -14,7 +14,12 @@ type Workspace struct {
 	ID        uuid.UUID `db:"id" json:"id"`
 	Name      string    `db:"name" json:"name"`
 	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	WorkspaceSettings
 }
+
+// workspaceColumns lists Workspace's columns in struct order.
+const workspaceColumns = `id, name, created_at, sender_name, sender_email, postal_address,
+	send_rate_per_second, require_consent, timezone`
 
 // Role is what an API key may do.
 type Role string
@@ -48,10 +53,10 @@ func (q *Queries) EnsureWorkspace(ctx context.Context, name string) (Workspace, 
 		WITH ins AS (
 			INSERT INTO workspaces (id, name) VALUES ($1, $2)
 			ON CONFLICT (name) DO NOTHING
-			RETURNING id, name, created_at)
-		SELECT id, name, created_at FROM ins
+			RETURNING `+workspaceColumns+`)
+		SELECT * FROM ins
 		UNION ALL
-		SELECT id, name, created_at FROM workspaces WHERE name = $2
+		SELECT `+workspaceColumns+` FROM workspaces WHERE name = $2
 		LIMIT 1`, NewID(), name)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Workspace])
 	return w, interpret(err, "ensure workspace")
@@ -59,7 +64,7 @@ func (q *Queries) EnsureWorkspace(ctx context.Context, name string) (Workspace, 
 
 // GetWorkspace returns a workspace by ID.
 func (q *Queries) GetWorkspace(ctx context.Context, id uuid.UUID) (Workspace, error) {
-	rows, _ := q.db.Query(ctx, `SELECT id, name, created_at FROM workspaces WHERE id = $1`, id)
+	rows, _ := q.db.Query(ctx, `SELECT `+workspaceColumns+` FROM workspaces WHERE id = $1`, id)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Workspace])
 	return w, interpret(err, "get workspace")
 }
