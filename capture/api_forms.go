@@ -49,6 +49,7 @@ type apiForm struct {
 	MaxFileBytes       int               `json:"max_file_bytes"`
 	FieldMapping       map[string]string `json:"field_mapping"`
 	ConsentText        string            `json:"consent_text"`
+	DoubleOptIn        bool              `json:"double_opt_in"`
 }
 
 func apiFormOf(f store.Form) apiForm {
@@ -58,6 +59,7 @@ func apiFormOf(f store.Form) apiForm {
 		HoneypotField: f.HoneypotField, RateLimitPerMinute: f.RateLimitPerMinute,
 		DefaultRegion: f.DefaultRegion, Campaign: f.Campaign, MaxBodyBytes: f.MaxBodyBytes,
 		MaxFileBytes: f.MaxFileBytes, FieldMapping: f.FieldMapping, ConsentText: f.ConsentText,
+		DoubleOptIn: f.DoubleOptIn,
 	}
 	if f.EventID != nil {
 		s := f.EventID.String()
@@ -288,7 +290,7 @@ func (a *API) checkForm(ctx context.Context, workspaceID uuid.UUID, b *apiForm, 
 	f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion = b.HoneypotField, b.RateLimitPerMinute, b.DefaultRegion
 	f.EventID, f.Campaign = eventID, b.Campaign
 	f.MaxBodyBytes, f.MaxFileBytes = b.MaxBodyBytes, b.MaxFileBytes
-	f.FieldMapping, f.ConsentText = b.FieldMapping, b.ConsentText
+	f.FieldMapping, f.ConsentText, f.DoubleOptIn = b.FieldMapping, b.ConsentText, b.DoubleOptIn
 	return nil
 }
 

@@ -15,4 +15,7 @@
 //     nothing the second time.
 //   - One lead per person: resolution takes a transaction-scoped advisory lock
 //     on the person's canonical email (and phone), and a unique index backs it.
+//   - An unconfirmed person is never a lead: a double opt-in form's response
+//     waits (awaiting_confirmation, which the sweeper leaves alone) until its
+//     person confirms by the emailed link; only then is it processed.
 package capture

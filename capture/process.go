@@ -37,12 +37,14 @@ const (
 type Outcome struct {
 	ResponseID  uuid.UUID
 	WorkspaceID uuid.UUID
-	// Status is the response's status afterwards: processed, or held as spam.
+	// Status is the response's status afterwards: processed, held as spam,
+	// or awaiting its person's confirmation (double opt-in).
 	Status string
 	// Result is OutcomeCreated, OutcomeMerged or OutcomeLinkedContact once
-	// processed; empty while held.
+	// processed; empty while held or awaiting confirmation.
 	Result string
-	// LeadID is the lead the response resolved to; uuid.Nil while held.
+	// LeadID is the lead the response resolved to; uuid.Nil while held or
+	// awaiting confirmation.
 	LeadID uuid.UUID
 	// Registration is the lead's registration status for the form's event
 	// when this call registered it; empty otherwise.
@@ -52,10 +54,28 @@ type Outcome struct {
 	Unchanged bool
 }
 
+// Enroller is what processing hands a response on to once it is resolved:
+// nurture enrols the lead in the sequences its form triggers and emails
+// double opt-in confirmations. Both calls run inside the processing
+// transaction, so their effects commit with the response's outcome or not
+// at all.
+type Enroller interface {
+	// EnrollFromResponse follows up a processed response: leadID is its lead
+	// and registration the event registration this response made, if any.
+	EnrollFromResponse(ctx context.Context, q *store.Queries, resp store.Response, leadID uuid.UUID, registration *store.EventRegistration) error
+	// RequestConfirmation asks the person behind a double opt-in response
+	// to confirm it.
+	RequestConfirmation(ctx context.Context, q *store.Queries, resp store.Response) error
+}
+
 // ProcessorConfig configures a Processor.
 type ProcessorConfig struct {
 	Store  *store.Store
 	Logger *slog.Logger
+	// Enroller follows up processed responses; nil does nothing more. A
+	// double opt-in response waits for confirmation either way: an
+	// unconfirmed person is never a lead.
+	Enroller Enroller
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// FuzzyThreshold is the name + company similarity (0..1] that flags a
@@ -68,6 +88,7 @@ type ProcessorConfig struct {
 type Processor struct {
 	store          *store.Store
 	logger         *slog.Logger
+	enroller       Enroller
 	now            func() time.Time
 	fuzzyThreshold float64
 }
@@ -84,6 +105,7 @@ func NewProcessor(cfg ProcessorConfig) (*Processor, error) {
 	p := &Processor{
 		store:          cfg.Store,
 		logger:         cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		enroller:       cfg.Enroller,
 		now:            cfg.Now,
 		fuzzyThreshold: threshold,
 	}
@@ -127,9 +149,11 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 // Process resolves one response to exactly one lead, in one transaction:
 // matching against leads and contacts under a per-identity lock, creating or
 // merging the lead with its audit trail, registering for the form's event,
-// recording the engagement, and marking the response processed. A response
-// that is not pending (already processed, or held as spam) is left alone,
-// so running it again changes nothing.
+// recording the engagement, marking the response processed and handing it to
+// the Enroller. A response that is not pending (already processed, held as
+// spam, awaiting confirmation) is left alone, so running it again changes
+// nothing. A double opt-in form's response that is not confirmed yet makes no
+// lead: it waits for confirmation and its confirmation email is requested.
 func (p *Processor) Process(ctx context.Context, responseID uuid.UUID) (Outcome, error) {
 	var out Outcome
 	run := func() error {

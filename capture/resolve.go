@@ -46,6 +46,9 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 	if err != nil {
 		return Outcome{}, err
 	}
+	if form.DoubleOptIn && resp.ConfirmedAt == nil {
+		return p.awaitConfirmation(ctx, q, resp)
+	}
 	r := &resolution{
 		q:      q,
 		now:    p.now(),
@@ -70,8 +73,14 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 	if err := r.recordEngagement(ctx); err != nil {
 		return Outcome{}, err
 	}
-	if _, err := q.MarkResponseProcessed(ctx, resp.WorkspaceID, resp.ID, r.lead.ID, r.result, r.now); err != nil {
+	processed, err := q.MarkResponseProcessed(ctx, resp.WorkspaceID, resp.ID, r.lead.ID, r.result, r.now)
+	if err != nil {
 		return Outcome{}, err
+	}
+	if p.enroller != nil {
+		if err := p.enroller.EnrollFromResponse(ctx, q, processed, r.lead.ID, r.madeRegistration); err != nil {
+			return Outcome{}, fmt.Errorf("enroll from response: %w", err)
+		}
 	}
 	return Outcome{
 		ResponseID:   resp.ID,
@@ -81,6 +90,22 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 		LeadID:       r.lead.ID,
 		Registration: r.registration,
 	}, nil
+}
+
+// awaitConfirmation parks an unconfirmed double opt-in response and asks its
+// person to confirm, in the processing transaction: the confirmation email is
+// queued exactly when the response starts waiting.
+func (p *Processor) awaitConfirmation(ctx context.Context, q *store.Queries, resp store.Response) (Outcome, error) {
+	resp, err := q.MarkResponseAwaitingConfirmation(ctx, resp.WorkspaceID, resp.ID)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if p.enroller != nil {
+		if err := p.enroller.RequestConfirmation(ctx, q, resp); err != nil {
+			return Outcome{}, fmt.Errorf("request confirmation: %w", err)
+		}
+	}
+	return Outcome{ResponseID: resp.ID, WorkspaceID: resp.WorkspaceID, Status: resp.Status}, nil
 }
 
 // resolution is one response being resolved to its lead.
@@ -99,6 +124,8 @@ type resolution struct {
 	result       string
 	registration string
 	registered   bool
+	// madeRegistration is the registration this response made, if any.
+	madeRegistration *store.EventRegistration
 }
 
 // personFromResponse shapes a response's normalised fields as a lead, the
@@ -359,6 +386,7 @@ func (r *resolution) register(ctx context.Context) error {
 	}
 	r.registration = reg.Status
 	r.registered = true
+	r.madeRegistration = &reg
 	return nil
 }
 

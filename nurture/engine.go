@@ -4,7 +4,11 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -32,6 +36,13 @@ type SMTPConfig struct {
 	TLS string
 	// HELO name; the host of BaseURL when empty.
 	HeloName string
+	// PoolSize is how many connections each engine keeps open and sends
+	// on at once (default 4).
+	PoolSize int
+	// Timeout bounds dialling and each message's SMTP transaction
+	// (default 30s, and at most a third of the Lease, so that a send
+	// always ends before its message could be put on the queue again).
+	Timeout time.Duration
 }
 
 // Config is what the nurture engine needs.
@@ -44,6 +55,11 @@ type Config struct {
 	SMTP    SMTPConfig
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// CanonicalEmail gives the canonical form of an address, the one
+	// suppressions and leads are keyed by; cmd wires capture's
+	// normalisation, which owns that rule. Nil lower-cases and trims, which
+	// misses +tags and Gmail dots.
+	CanonicalEmail func(email string) (canonical string, err error)
 
 	// SchedulerInterval is how often due enrollments and unsent messages
 	// are looked for (default 1s).
@@ -51,13 +67,34 @@ type Config struct {
 	// Lease is how long a step or message put on the queue is left to its
 	// task before the scheduler puts it there again (default 1m).
 	Lease time.Duration
+	// BatchSize is how many due enrollments, or queued messages, the
+	// scheduler takes from PostgreSQL at a time (default 1000).
+	BatchSize int
+	// MaxQueued is how many nurture tasks may wait on the queue before the
+	// scheduler stops adding more (default 20000): past that, due work
+	// waits in PostgreSQL, so Redis's memory does not grow with the number
+	// of enrollments due at once.
+	MaxQueued int
+	// MaxAttempts is how many times a message is tried before a temporary
+	// failure is taken as final (default 10).
+	MaxAttempts int
+	// RetryDelay is how long a message waits after its attempt number n
+	// (from 1) failed temporarily (default: 30s doubling to at most 1h,
+	// with jitter).
+	RetryDelay func(attempt int) time.Duration
 }
 
 // Engine enrolls leads, runs sequence steps, sends and tracks email.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
-	now func() time.Time
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	mailer  *mailer
+	limiter *rateLimiter
+	// inspector counts the tasks waiting on the queue.
+	inspector *asynq.Inspector
+	// msgHost is the domain of Message-IDs: BaseURL's host.
+	msgHost string
 }
 
 // New validates cfg and applies its defaults.
@@ -80,9 +117,73 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.SchedulerInterval = cmp.Or(cfg.SchedulerInterval, time.Second)
 	cfg.Lease = cmp.Or(cfg.Lease, time.Minute)
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1000)
+	cfg.MaxQueued = cmp.Or(cfg.MaxQueued, 20000)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 10)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	if cfg.RetryDelay == nil {
+		cfg.RetryDelay = defaultRetryDelay
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now}, nil
+	cfg.SMTP.PoolSize = cmp.Or(cfg.SMTP.PoolSize, 4)
+	cfg.SMTP.Timeout = cmp.Or(cfg.SMTP.Timeout, min(30*time.Second, cfg.Lease/3))
+	if cfg.SchedulerInterval < 0 || cfg.Lease < 0 || cfg.BatchSize < 0 || cfg.MaxQueued < 0 || cfg.MaxAttempts < 0 ||
+		cfg.SMTP.PoolSize < 0 || cfg.SMTP.Timeout < 0 {
+		return nil, errors.New("nurture: intervals, sizes and counts cannot be negative")
+	}
+	// A claimed message is not put on the queue again for a Lease; its
+	// send must be over by then (dial plus transaction), or a second
+	// attempt could overlap the first.
+	if 2*cfg.SMTP.Timeout >= cfg.Lease {
+		return nil, fmt.Errorf("nurture: the SMTP timeout (%s) must be under half the lease (%s)", cfg.SMTP.Timeout, cfg.Lease)
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || base.Hostname() == "" {
+		return nil, fmt.Errorf("nurture: BaseURL %q is not an absolute URL", cfg.BaseURL)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, msgHost: base.Hostname()}
+	if cfg.SMTP.HeloName == "" {
+		e.cfg.SMTP.HeloName = base.Hostname()
+	}
+	if cfg.SMTP.Host != "" {
+		if e.mailer, err = newMailer(e.cfg.SMTP); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Redis != nil {
+		e.limiter = newRateLimiter(cfg.Redis)
+		e.inspector = asynq.NewInspectorFromRedisClient(cfg.Redis)
+	}
+	return e, nil
+}
+
+// Close closes the engine's SMTP connections.
+func (e *Engine) Close() error {
+	if e.mailer == nil {
+		return nil
+	}
+	return e.mailer.close()
+}
+
+// Handlers registers the engine's task handlers: running an enrollment's
+// step and sending a message. Their tasks go to Queue, which the server
+// must serve.
+func (e *Engine) Handlers(mux *asynq.ServeMux) {
+	mux.HandleFunc(TypeStep, e.handleStep)
+	mux.HandleFunc(TypeSend, e.handleSend)
+}
+
+// defaultRetryDelay waits 30s after a first temporary failure, doubling to
+// at most an hour, give or take a fifth so that messages failed together
+// do not come back together.
+func defaultRetryDelay(attempt int) time.Duration {
+	d := time.Hour
+	if attempt < 8 {
+		d = min(time.Hour, 30*time.Second<<max(attempt-1, 0))
+	}
+	jitter := time.Duration(rand.Int64N(int64(d)/5+1)) - d/10
+	return d + jitter
 }

@@ -61,7 +61,7 @@ func (s *Signer) Verify(token string, kind byte) (uuid.UUID, uint32, error) {
 	if len(token) > 64 || strings.ContainsAny(token, "=+/") {
 		return uuid.Nil, 0, ErrBadToken
 	}
-	buf, err := base64.RawURLEncoding.DecodeString(token)
+	buf, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(buf) != 1+16+4+macLen || buf[0] != kind {
 		return uuid.Nil, 0, ErrBadToken
 	}

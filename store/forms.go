@@ -35,12 +35,15 @@ type Form struct {
 	ConsentText        string            `db:"consent_text" json:"consent_text"`
 	CreatedAt          time.Time         `db:"created_at" json:"created_at"`
 	UpdatedAt          time.Time         `db:"updated_at" json:"updated_at"`
+	// DoubleOptIn: a response makes no lead until its person confirms by
+	// the link emailed to them.
+	DoubleOptIn bool `db:"double_opt_in" json:"double_opt_in"`
 }
 
 // formColumns lists Form's columns in struct order.
 const formColumns = `id, workspace_id, key, name, kind, allowed_origins, allowed_return_urls,
 	thank_you_url, honeypot_field, rate_limit_per_minute, default_region, event_id, campaign,
-	max_body_bytes, max_file_bytes, field_mapping, consent_text, created_at, updated_at`
+	max_body_bytes, max_file_bytes, field_mapping, consent_text, created_at, updated_at, double_opt_in`
 
 // FormByKey finds a form by its public key, whatever its workspace: the
 // capture endpoint knows only the key.

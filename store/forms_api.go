@@ -55,12 +55,12 @@ func (q *Queries) InsertForm(ctx context.Context, f Form) (Form, error) {
 	rows, _ := q.db.Query(ctx, `
 		INSERT INTO forms (id, workspace_id, key, name, kind, allowed_origins, allowed_return_urls,
 			thank_you_url, honeypot_field, rate_limit_per_minute, default_region, event_id, campaign,
-			max_body_bytes, max_file_bytes, field_mapping, consent_text)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			max_body_bytes, max_file_bytes, field_mapping, consent_text, double_opt_in)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 		RETURNING `+formColumns,
 		f.ID, f.WorkspaceID, f.Key, f.Name, f.Kind, orEmptyStrings(f.AllowedOrigins), orEmptyStrings(f.AllowedReturnURLs),
 		f.ThankYouURL, f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion, f.EventID, f.Campaign,
-		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText)
+		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Form])
 	return out, interpret(err, "insert form")
 }
@@ -72,12 +72,12 @@ func (q *Queries) UpdateForm(ctx context.Context, f Form) (Form, error) {
 			allowed_return_urls = $7, thank_you_url = $8, honeypot_field = $9,
 			rate_limit_per_minute = $10, default_region = $11, event_id = $12, campaign = $13,
 			max_body_bytes = $14, max_file_bytes = $15, field_mapping = $16, consent_text = $17,
-			updated_at = now()
+			double_opt_in = $18, updated_at = now()
 		WHERE workspace_id = $1 AND id = $2
 		RETURNING `+formColumns,
 		f.WorkspaceID, f.ID, f.Key, f.Name, f.Kind, orEmptyStrings(f.AllowedOrigins), orEmptyStrings(f.AllowedReturnURLs),
 		f.ThankYouURL, f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion, f.EventID, f.Campaign,
-		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText)
+		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Form])
 	return out, interpret(err, "update form")
 }

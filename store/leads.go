@@ -50,13 +50,24 @@ type Lead struct {
 	MergedInto      *uuid.UUID        `db:"merged_into" json:"merged_into,omitempty"`
 	CreatedAt       time.Time         `db:"created_at" json:"created_at"`
 	UpdatedAt       time.Time         `db:"updated_at" json:"updated_at"`
+	// Timezone is the lead's IANA time zone, when known.
+	Timezone string     `db:"timezone" json:"timezone"`
+	ScoredAt *time.Time `db:"scored_at" json:"scored_at"`
+	// Budget, authority, need and timeline, as recorded by inside sales.
+	Budget       string     `db:"budget" json:"budget"`
+	Authority    string     `db:"authority" json:"authority"`
+	Need         string     `db:"need" json:"need"`
+	Timeline     string     `db:"timeline" json:"timeline"`
+	FollowUpAt   *time.Time `db:"follow_up_at" json:"follow_up_at"`
+	StatusReason string     `db:"status_reason" json:"status_reason,omitempty"`
 }
 
 // leadColumns lists Lead's columns in struct order.
 const leadColumns = `id, workspace_id, first_name, last_name, email, email_canonical, phone,
 	company, title, city, state, country, lead_source, description, campaign, primary_interest,
 	interests, status, score, grade, owner_id, consent, consent_text, consent_at, utm, custom,
-	contact_id, merged_into, created_at, updated_at`
+	contact_id, merged_into, created_at, updated_at, timezone, scored_at, budget, authority, need,
+	timeline, follow_up_at, status_reason`
 
 // AuditEntry is one line of a lead's audit trail.
 type AuditEntry struct {
@@ -98,8 +109,10 @@ type Contact struct {
 	Country        string    `db:"country" json:"country"`
 	CreatedAt      time.Time `db:"created_at" json:"created_at"`
 	UpdatedAt      time.Time `db:"updated_at" json:"updated_at"`
+	// AccountID is the organisation the contact works for, once known.
+	AccountID *uuid.UUID `db:"account_id" json:"account_id"`
 }
 
 // contactColumns lists Contact's columns in struct order.
 const contactColumns = `id, workspace_id, first_name, last_name, email, email_canonical, phone,
-	company, title, country, created_at, updated_at`
+	company, title, country, created_at, updated_at, account_id`

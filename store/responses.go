@@ -9,11 +9,13 @@ import (
 )
 
 // Response statuses: pending until the worker has resolved it; held while
-// marked as spam (until released).
+// marked as spam (until released); awaiting confirmation while a double
+// opt-in form's response waits for its confirmation click.
 const (
-	ResponsePending   = "pending"
-	ResponseProcessed = "processed"
-	ResponseHeld      = "held"
+	ResponsePending              = "pending"
+	ResponseProcessed            = "processed"
+	ResponseHeld                 = "held"
+	ResponseAwaitingConfirmation = "awaiting_confirmation"
 )
 
 // Response verdicts.
@@ -45,12 +47,14 @@ type Response struct {
 	Outcome       string              `db:"outcome" json:"outcome"`
 	LeadID        *uuid.UUID          `db:"lead_id" json:"lead_id"`
 	ProcessedAt   *time.Time          `db:"processed_at" json:"processed_at"`
+	// ConfirmedAt is when the person confirmed a double opt-in response.
+	ConfirmedAt *time.Time `db:"confirmed_at" json:"confirmed_at,omitempty"`
 }
 
 // responseColumns lists Response's columns in struct order.
 const responseColumns = `id, workspace_id, form_id, received_at, ip, user_agent, referrer, raw,
 	fields, custom, utm, lead_source, campaign, verdict, verdict_reason, status, outcome,
-	lead_id, processed_at`
+	lead_id, processed_at, confirmed_at`
 
 // ResponseFile is a file uploaded with a multipart response.
 type ResponseFile struct {

@@ -44,6 +44,18 @@ func (q *Queries) MarkResponseProcessed(ctx context.Context, workspaceID, id, le
 	return r, interpret(err, "mark response processed")
 }
 
+// MarkResponseAwaitingConfirmation parks a double opt-in response until its
+// person confirms: it makes no lead, and the sweeper leaves it alone.
+func (q *Queries) MarkResponseAwaitingConfirmation(ctx context.Context, workspaceID, id uuid.UUID) (Response, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE responses SET status = 'awaiting_confirmation'
+		WHERE workspace_id = $1 AND id = $2
+		RETURNING `+responseColumns,
+		workspaceID, id)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Response])
+	return r, interpret(err, "mark response awaiting confirmation")
+}
+
 // MarkResponseReleased turns a response held as spam back into pending work
 // with the verdict released.
 func (q *Queries) MarkResponseReleased(ctx context.Context, workspaceID, id uuid.UUID) (Response, error) {

@@ -44,6 +44,9 @@ type APIKey struct {
 	Name        string    `db:"name" json:"name"`
 	Prefix      string    `db:"prefix" json:"prefix"`
 	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	// UserID is the user the key acts as (a sales rep accepting handoffs, a
+	// sales admin deciding the forecast), if any.
+	UserID *uuid.UUID `db:"user_id" json:"user_id"`
 }
 
 // EnsureWorkspace returns the workspace named name, creating it if missing.
@@ -73,10 +76,10 @@ func (q *Queries) GetWorkspace(ctx context.Context, id uuid.UUID) (Workspace, er
 func (q *Queries) InsertAPIKey(ctx context.Context, k APIKey, secret string) (APIKey, error) {
 	sum := sha256.Sum256([]byte(secret))
 	rows, _ := q.db.Query(ctx, `
-		INSERT INTO api_keys (id, workspace_id, role, name, prefix, secret_hash)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		RETURNING id, workspace_id, role, name, prefix, created_at`,
-		NewID(), k.WorkspaceID, k.Role, k.Name, k.Prefix, sum[:])
+		INSERT INTO api_keys (id, workspace_id, role, name, prefix, secret_hash, user_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		RETURNING id, workspace_id, role, name, prefix, created_at, user_id`,
+		NewID(), k.WorkspaceID, k.Role, k.Name, k.Prefix, sum[:], k.UserID)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
 	return out, interpret(err, "insert api key")
 }
@@ -85,7 +88,7 @@ func (q *Queries) InsertAPIKey(ctx context.Context, k APIKey, secret string) (AP
 func (q *Queries) APIKeyBySecret(ctx context.Context, secret string) (APIKey, error) {
 	sum := sha256.Sum256([]byte(secret))
 	rows, _ := q.db.Query(ctx, `
-		SELECT id, workspace_id, role, name, prefix, created_at
+		SELECT id, workspace_id, role, name, prefix, created_at, user_id
 		FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL`, sum[:])
 	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
 	return k, interpret(err, "api key by secret")

@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"leadflow/store"
 )
 
@@ -36,18 +38,29 @@ func validAPIKeySecret(s string) error {
 }
 
 // createAPIKey stores a key for the named workspace (created if missing).
-func createAPIKey(ctx context.Context, st *store.Store, workspace string, role store.Role, name, secret string) (store.APIKey, error) {
+// A userEmail names the workspace's user the key acts as ("" for none).
+func createAPIKey(ctx context.Context, st *store.Store, workspace string, role store.Role, name, secret, userEmail string) (store.APIKey, error) {
 	var key store.APIKey
 	err := st.InTx(ctx, func(q *store.Queries) error {
 		ws, err := q.EnsureWorkspace(ctx, workspace)
 		if err != nil {
 			return err
 		}
+		var userID *uuid.UUID
+		if userEmail != "" {
+			u, err := q.UserByEmail(ctx, ws.ID, userEmail)
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("--user %q: no such user in workspace %q (create it with POST /api/v1/users)", userEmail, workspace)
+			} else if err != nil {
+				return err
+			}
+			userID = &u.ID
+		}
 		prefix := secret
 		if len(prefix) > len(apiKeyPrefix)+6 {
 			prefix = prefix[:len(apiKeyPrefix)+6]
 		}
-		key, err = q.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: role, Name: name, Prefix: prefix}, secret)
+		key, err = q.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: role, Name: name, Prefix: prefix, UserID: userID}, secret)
 		return err
 	})
 	return key, err
@@ -56,7 +69,7 @@ func createAPIKey(ctx context.Context, st *store.Store, workspace string, role s
 // cmdAPIKey is `apikey create`.
 func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(stderr, "usage: leadflow apikey create --workspace NAME --role admin|marketing|sales [--name LABEL]")
+		fmt.Fprintln(stderr, "usage: leadflow apikey create --workspace NAME --role admin|marketing|sales [--name LABEL] [--user EMAIL]")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
@@ -65,6 +78,7 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 	workspace := fs.String("workspace", "", "workspace name (created if missing)")
 	role := fs.String("role", "", "admin, marketing or sales")
 	name := fs.String("name", "", "a label for the key")
+	user := fs.String("user", "", "email of the workspace's user the key acts as (a sales rep, a sales admin)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
@@ -94,7 +108,7 @@ func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	secret := newAPIKeySecret()
-	if _, err := createAPIKey(ctx, st, strings.TrimSpace(*workspace), store.Role(*role), *name, secret); err != nil {
+	if _, err := createAPIKey(ctx, st, strings.TrimSpace(*workspace), store.Role(*role), *name, secret, strings.TrimSpace(*user)); err != nil {
 		return err
 	}
 	// The key alone on stdout, so scripts can capture it.

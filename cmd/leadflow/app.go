@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
@@ -18,6 +19,8 @@ import (
 
 	"leadflow/capture"
 	"leadflow/embed"
+	"leadflow/nurture"
+	"leadflow/qualify"
 	"leadflow/store"
 )
 
@@ -67,6 +70,8 @@ type runOptions struct {
 	onListen func(addr string)
 	// taskCheckInterval is how often idle workers look for tasks.
 	taskCheckInterval time.Duration
+	// routes adds routes to the HTTP server (the dev mail viewer).
+	routes func(e *echo.Echo)
 }
 
 // cmdRun is `run`, `serve` and `work`.
@@ -86,6 +91,51 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	return runWith(ctx, cfg, log, runOptions{serve: serve, work: work})
 }
 
+// domains are the three domains' engines, built once and shared by the
+// HTTP server and the workers of a process.
+type domains struct {
+	processor *capture.Processor
+	nurture   *nurture.Engine
+	qualify   *qualify.Engine
+}
+
+func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error) {
+	signer, err := nurture.NewSigner(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	var smtp nurture.SMTPConfig
+	if cfg.SMTPURL != "" {
+		if smtp, err = parseSMTPURL(cfg.SMTPURL); err != nil {
+			return nil, err
+		}
+	} else {
+		log.Warn("smtp_not_configured", "hint", "set LEADFLOW_SMTP_URL; emails stay queued until it is")
+	}
+	nur, err := nurture.New(nurture.Config{
+		Store: svc.store, Queue: svc.queue, Redis: svc.rdb, Signer: signer, BaseURL: cfg.BaseURL,
+		SMTP: smtp, Logger: log,
+		CanonicalEmail: func(email string) (string, error) {
+			_, canonical, err := capture.NormalizeEmail(email)
+			return canonical, err
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log, Enroller: nur})
+	if err != nil {
+		nur.Close()
+		return nil, err
+	}
+	qual, err := qualify.New(qualify.Config{Store: svc.store, Queue: svc.queue, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		nur.Close()
+		return nil, err
+	}
+	return &domains{processor: processor, nurture: nur, qualify: qual}, nil
+}
+
 // runWith opens the services and runs the HTTP server and/or the workers
 // until ctx is done, then shuts down in order: stop HTTP intake, drain the
 // commit path, drain workers, close pools.
@@ -96,28 +146,37 @@ func runWith(ctx context.Context, cfg Config, log *slog.Logger, opts runOptions)
 		return err
 	}
 	defer svc.close()
-	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log})
+	d, err := buildDomains(cfg, log, svc)
 	if err != nil {
 		return err
 	}
+	defer d.nurture.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.serve {
-		g.Go(func() error { return serveHTTP(gctx, cfg, log, svc, processor, opts.onListen) })
+		g.Go(func() error { return serveHTTP(gctx, cfg, log, svc, d, opts) })
 	}
 	if opts.work {
-		g.Go(func() error { return runWorkers(gctx, cfg, log, svc, processor, opts) })
+		g.Go(func() error { return runWorkers(gctx, cfg, log, svc, d, opts) })
 	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
 }
 
-func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services, processor *capture.Processor, onListen func(string)) error {
+func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services, d *domains, opts runOptions) error {
 	intake, err := capture.NewIntake(capture.IntakeConfig{Store: svc.store, Enqueuer: svc.queue, Redis: svc.rdb, Logger: log})
 	if err != nil {
 		return err
 	}
-	api, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: processor, Releaser: processor, Logger: log})
+	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor, Logger: log})
+	if err != nil {
+		return err
+	}
+	nurtureAPI, err := nurture.NewAPI(nurture.APIConfig{Store: svc.store, Enroller: d.nurture, BaseURL: cfg.BaseURL, Logger: log})
+	if err != nil {
+		return err
+	}
+	qualifyAPI, err := qualify.NewAPI(qualify.APIConfig{Engine: d.qualify, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -136,11 +195,22 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		}
 		return c.String(http.StatusOK, "ok\n")
 	})
+	// Public: form capture, hosted forms, tracking, unsubscribe, confirmation.
 	capture.IntakeRoutes(e, intake)
 	site.Routes(e)
+	nurture.TrackingRoutes(e, d.nurture, nurture.TrackingConfig{
+		ProcessResponse: func(ctx context.Context, id uuid.UUID) error { return capture.EnqueueProcess(ctx, svc.queue, id) },
+	})
+	// The admin API, behind API keys.
 	v1 := e.Group("/api/v1", apiAuth(svc.store))
-	capture.APIRoutes(v1, api, requireRole)
+	capture.APIRoutes(v1, captureAPI, requireRole)
 	site.APIRoutes(v1, requireRole)
+	nurture.APIRoutes(v1, nurtureAPI, requireRole)
+	nurture.BounceRoutes(v1, d.nurture, requireRole)
+	qualify.APIRoutes(v1, qualifyAPI, requireRole)
+	if opts.routes != nil {
+		opts.routes(e)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -159,8 +229,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("http_listening", "addr", ln.Addr().String())
-	if onListen != nil {
-		onListen(ln.Addr().String())
+	if opts.onListen != nil {
+		opts.onListen(ln.Addr().String())
 	}
 	select {
 	case <-ctx.Done():
@@ -176,10 +246,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	return errors.Join(err, intake.Close(shutdownCtx))
 }
 
-func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services, processor *capture.Processor, opts runOptions) error {
+func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services, d *domains, opts runOptions) error {
 	srv := asynq.NewServerFromRedisClient(svc.rdb, asynq.Config{
 		Concurrency:       cfg.Concurrency,
-		Queues:            map[string]int{capture.Queue: 6},
+		Queues:            map[string]int{capture.Queue: 6, nurture.Queue: 4},
 		Logger:            asynqLogger{log},
 		LogLevel:          asynq.WarnLevel,
 		ShutdownTimeout:   25 * time.Second,
@@ -190,7 +260,8 @@ func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services
 		}),
 	})
 	mux := asynq.NewServeMux()
-	mux.HandleFunc(capture.TypeProcessResponse, processor.ProcessTask)
+	mux.HandleFunc(capture.TypeProcessResponse, d.processor.ProcessTask)
+	d.nurture.Handlers(mux)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -199,12 +270,16 @@ func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services
 		srv.Shutdown()
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- sweeper.Run(ctx) }()
+	// The loops that read their work from PostgreSQL: the response sweeper,
+	// the nurture scheduler, and qualify's scoring, SLA and webhook jobs.
+	loops, lctx := errgroup.WithContext(ctx)
+	loops.Go(func() error { return sweeper.Run(lctx) })
+	loops.Go(func() error { return d.nurture.Run(lctx) })
+	loops.Go(func() error { return d.qualify.Run(lctx) })
 	log.Info("workers_started", "concurrency", cfg.Concurrency)
 	<-ctx.Done()
 	srv.Shutdown()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+	if err := loops.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	return nil

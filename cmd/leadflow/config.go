@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"leadflow/nurture"
 )
 
 // Config is leadflow's whole configuration, parsed once.
@@ -26,6 +28,8 @@ type Config struct {
 	Concurrency    int
 	SweepInterval  time.Duration
 	TrustedProxies []netip.Prefix
+	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
+	SMTPURL string
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -33,8 +37,8 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
-		redactURL(c.DatabaseURL), redactURL(c.RedisURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
+	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
+		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
 		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies)
 }
 
@@ -67,6 +71,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	var proxies, concurrency, sweep string
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("LEADFLOW_DATABASE_URL"), "PostgreSQL URL (LEADFLOW_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("LEADFLOW_REDIS_URL"), "Redis URL (LEADFLOW_REDIS_URL)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", getenv("LEADFLOW_SMTP_URL"), "where email goes: smtp://user:password@host:587?tls=starttls (LEADFLOW_SMTP_URL)")
 	fs.StringVar(&c.Addr, "addr", env("LEADFLOW_ADDR", "127.0.0.1:8080"), "HTTP listen address (LEADFLOW_ADDR)")
 	fs.StringVar(&c.BaseURL, "base-url", getenv("LEADFLOW_BASE_URL"), "public URL of this server, for links in emails (LEADFLOW_BASE_URL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LEADFLOW_LOG_FORMAT", "text"), "text or json (LEADFLOW_LOG_FORMAT)")
@@ -82,6 +87,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			errs = append(errs, err)
 		}
 		if c.RedisURL, err = fromFile(c.RedisURL, getenv("LEADFLOW_REDIS_URL_FILE")); err != nil {
+			errs = append(errs, err)
+		}
+		if c.SMTPURL, err = fromFile(c.SMTPURL, getenv("LEADFLOW_SMTP_URL_FILE")); err != nil {
 			errs = append(errs, err)
 		}
 		if c.SecretKey, err = fromFile(getenv("LEADFLOW_SECRET_KEY"), getenv("LEADFLOW_SECRET_KEY_FILE")); err != nil {
@@ -111,6 +119,11 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			errs = append(errs, fmt.Errorf("base url %q: want an absolute http(s) URL", c.BaseURL))
 		}
 		c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+		if c.SMTPURL != "" {
+			if _, err := parseSMTPURL(c.SMTPURL); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if c.LogFormat != "text" && c.LogFormat != "json" {
 			errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
 		}
@@ -162,4 +175,50 @@ func newLogger(c Config, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// parseSMTPURL reads LEADFLOW_SMTP_URL. Without a tls parameter, port 465
+// means implicit TLS, 25 and 1025 (local relays and sinks) none, and
+// anything else STARTTLS.
+func parseSMTPURL(raw string) (nurture.SMTPConfig, error) {
+	bad := func(why string) (nurture.SMTPConfig, error) {
+		return nurture.SMTPConfig{}, fmt.Errorf("smtp url (%s): want smtp://[user:password@]host[:port][?tls=starttls|tls|none]", why)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("cannot parse")
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" {
+		return bad("scheme must be smtp or smtps")
+	}
+	if u.Hostname() == "" {
+		return bad("no host")
+	}
+	c := nurture.SMTPConfig{Host: u.Hostname(), Port: 587}
+	if u.Scheme == "smtps" {
+		c.Port, c.TLS = 465, "tls"
+	}
+	if p := u.Port(); p != "" {
+		if c.Port, err = strconv.Atoi(p); err != nil || c.Port < 1 || c.Port > 65535 {
+			return bad("bad port")
+		}
+	}
+	if u.User != nil {
+		c.Username = u.User.Username()
+		c.Password, _ = u.User.Password()
+	}
+	switch tls := u.Query().Get("tls"); tls {
+	case "starttls", "tls", "none":
+		c.TLS = tls
+	case "":
+		if c.TLS == "" {
+			c.TLS = map[int]string{465: "tls", 25: "none", 1025: "none"}[c.Port]
+			if c.TLS == "" {
+				c.TLS = "starttls"
+			}
+		}
+	default:
+		return bad("tls must be starttls, tls or none")
+	}
+	return c, nil
 }

@@ -2,19 +2,27 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
 
 	"leadflow/deploy/local"
+	"leadflow/nurture"
+	"leadflow/qualify"
 	"leadflow/store"
 )
 
@@ -51,6 +59,20 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			return fmt.Errorf("--api-key: %w", err)
 		}
 	}
+	// Links in emails need the real address: choose the port now when the
+	// caller let the system pick one.
+	if host, port, err := net.SplitHostPort(cfg.Addr); err == nil && port == "0" {
+		defaultBase := cfg.BaseURL == "http://"+cfg.Addr
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+		if err != nil {
+			return fmt.Errorf("find a free port: %w", err)
+		}
+		cfg.Addr = ln.Addr().String()
+		ln.Close()
+		if defaultBase {
+			cfg.BaseURL = "http://" + cfg.Addr
+		}
+	}
 	log := newLogger(cfg, stderr)
 	dir, err := filepath.Abs(*dataDir)
 	if err != nil {
@@ -78,6 +100,15 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	defer stopRedis()
 	cfg.RedisURL = redisURL
 
+	sink, err := local.StartSMTPSink("127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("start the dev SMTP sink: %w", err)
+	}
+	defer sink.Close()
+	if cfg.SMTPURL == "" {
+		cfg.SMTPURL = "smtp://" + sink.Addr() + "?tls=none"
+	}
+
 	if cfg.SecretKey == "" {
 		if cfg.SecretKey, err = local.SecretFile(filepath.Join(dir, "secret-key")); err != nil {
 			return err
@@ -92,14 +123,23 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	key, err := ensureDemo(ctx, st, dir, *apiKey)
+	if err == nil {
+		err = st.InTx(ctx, func(q *store.Queries) error { return ensureDemoNurtureAndSales(ctx, q, demoWorkspace) })
+	}
 	st.Close()
 	if err != nil {
 		return err
 	}
 
-	return runWith(ctx, cfg, log, runOptions{serve: true, work: true, onListen: func(addr string) {
-		printDevBanner(stdout, "http://"+addr, key, cfg.DatabaseURL)
-	}})
+	mail := echo.WrapHandler(sink.Handler())
+	return runWith(ctx, cfg, log, runOptions{
+		serve: true, work: true,
+		routes: func(e *echo.Echo) {
+			e.GET("/dev/mail", mail)
+			e.GET("/dev/mail/:n", mail)
+		},
+		onListen: func(addr string) { printDevBanner(stdout, "http://"+addr, key, cfg.DatabaseURL) },
+	})
 }
 
 // ensureDatabase creates the named database on the server if missing and
@@ -196,7 +236,7 @@ func ensureDemo(ctx context.Context, st *store.Store, dir, chosenKey string) (st
 	} else {
 		secret = newAPIKeySecret()
 	}
-	if _, err := createAPIKey(ctx, st, demoWorkspace, store.RoleAdmin, "dev", secret); err != nil {
+	if _, err := createAPIKey(ctx, st, demoWorkspace, store.RoleAdmin, "dev", secret, ""); err != nil {
 		return "", err
 	}
 	if chosenKey == "" {
@@ -214,6 +254,7 @@ leadflow is running at %[1]s   (Ctrl-C stops everything)
   contact-us form            POST %[1]s/f/%[2]s
   event-registration form    POST %[1]s/f/%[3]s
   admin API key (demo)       %[4]s
+  emails sent (SMTP sink)    %[1]s/dev/mail
   database                   %[5]s
 
 Post the demo form, then see the lead:
@@ -221,4 +262,84 @@ Post the demo form, then see the lead:
   curl -H 'Authorization: Bearer %[4]s' %[1]s/api/v1/leads
 
 `, base, demoContactKey, demoWebinarKey, key, redactURL(dbURL))
+}
+
+// ensureDemoNurtureAndSales gives the demo workspace what shows the whole
+// path from a form to an opportunity: sending settings, a welcome sequence on
+// the contact form, the seeded qualification criteria, and a sales team that
+// every territory goes to. It does nothing once the workspace has templates.
+func ensureDemoNurtureAndSales(ctx context.Context, q *store.Queries, workspace string) error {
+	ws, err := q.EnsureWorkspace(ctx, workspace)
+	if err != nil {
+		return err
+	}
+	templates, err := q.ListTemplates(ctx, ws.ID, store.Page{Limit: 1})
+	if err != nil || len(templates) > 0 {
+		return err
+	}
+	settings := ws.WorkspaceSettings
+	settings.SenderName, settings.SenderEmail = "Demo Marketing", "marketing@example.com"
+	settings.PostalAddress = "1 Demo Street, Springfield, USA"
+	if _, err := q.UpdateWorkspaceSettings(ctx, ws.ID, settings); err != nil {
+		return err
+	}
+	welcome, err := q.InsertTemplate(ctx, store.Template{
+		WorkspaceID: ws.ID, Name: "Welcome",
+		Subject: "Welcome, {{first_name|there}}",
+		HTMLBody: `<p>Hi {{first_name|there}},</p><p>Thanks for getting in touch about {{primary_interest|our products}}.` +
+			` Our <a href="https://example.com/pricing">pricing page</a> has the details.</p>` +
+			`<p>{{sender_name}}</p><p><a href="{{unsubscribe_url}}">Unsubscribe</a> · {{postal_address}}</p>`,
+		TextBody: "Hi {{first_name|there}},\n\nThanks for getting in touch. Pricing: https://example.com/pricing\n\n" +
+			"{{sender_name}}\nUnsubscribe: {{unsubscribe_url}}\n{{postal_address}}\n",
+	})
+	if err != nil {
+		return fmt.Errorf("demo template: %w", err)
+	}
+	followUp, err := q.InsertTemplate(ctx, store.Template{
+		WorkspaceID: ws.ID, Name: "Follow-up",
+		Subject:  "{{first_name|Hello}}, a demo of {{primary_interest|leadflow}}?",
+		HTMLBody: `<p>Hi {{first_name|there}}, would a short demo help? <a href="https://example.com/demo">Book one</a>.</p>`,
+	})
+	if err != nil {
+		return fmt.Errorf("demo template: %w", err)
+	}
+	contact, err := q.FormByKey(ctx, demoContactKey)
+	if err != nil {
+		return err
+	}
+	steps, _ := json.Marshal([]nurture.Step{
+		{Key: "welcome", Type: nurture.StepEmail, TemplateID: &welcome.ID},
+		{Key: "pause", Type: nurture.StepWait, Duration: nurture.Duration(2 * time.Minute)},
+		{Key: "follow_up", Type: nurture.StepEmail, TemplateID: &followUp.ID},
+	})
+	seq, err := q.InsertSequence(ctx, store.Sequence{
+		WorkspaceID: ws.ID, Name: "Welcome", Timezone: "UTC", SendWindow: json.RawMessage(`{}`),
+		ExitCriteria: slices.Clone(nurture.DefaultExitCriteria), TriggerFormIDs: []uuid.UUID{contact.ID}, Steps: steps,
+	})
+	if err != nil {
+		return fmt.Errorf("demo sequence: %w", err)
+	}
+	if _, err := q.SetSequenceStatus(ctx, ws.ID, seq.ID, store.SequenceActive); err != nil {
+		return err
+	}
+	if err := qualify.SeedCriteria(ctx, q, ws.ID); err != nil {
+		return fmt.Errorf("demo criteria: %w", err)
+	}
+	manager, err := q.InsertUser(ctx, store.User{WorkspaceID: ws.ID, Name: "Morgan Manager", Email: "morgan@example.com", Role: store.UserSalesManager, Available: true})
+	if err != nil {
+		return err
+	}
+	rep, err := q.InsertUser(ctx, store.User{WorkspaceID: ws.ID, Name: "Sam Sales", Email: "sam@example.com", Role: store.UserSalesRep, Available: true})
+	if err != nil {
+		return err
+	}
+	team, err := q.InsertTeam(ctx, store.Team{WorkspaceID: ws.ID, Name: "Inside sales", ManagerID: &manager.ID})
+	if err != nil {
+		return err
+	}
+	if err := q.ReplaceTeamMembers(ctx, ws.ID, team.ID, []store.TeamMember{{UserID: rep.ID, Weight: 1}}); err != nil {
+		return err
+	}
+	_, err = q.ReplaceAssignmentRules(ctx, ws.ID, []store.AssignmentRule{{WorkspaceID: ws.ID, Position: 1, TeamID: team.ID}})
+	return err
 }

@@ -15,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"leadflow/nurture"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -100,10 +103,12 @@ func (c *command) running(t *testing.T) bool {
 
 var bannerURL = regexp.MustCompile(`leadflow is running at (http://\S+)`)
 
-// TestDevRunsEverythingAndCapturesTheDemoForm is the README's first command:
-// private PostgreSQL and Redis, the demo workspace, a posted form that
-// becomes a lead, seen through the admin API with the chosen key.
-func TestDevRunsEverythingAndCapturesTheDemoForm(t *testing.T) {
+// TestDevWalksTheWholePath is the README's first command and its
+// walkthrough: private PostgreSQL, Redis and SMTP sink, the demo workspace; a
+// Salesforce-style form post becomes a lead, the welcome email arrives in the
+// sink, a click on it qualifies the lead, the handoff is accepted, and the
+// opportunity exists — all through HTTP, as a newcomer would.
+func TestDevWalksTheWholePath(t *testing.T) {
 	t.Parallel()
 	const key = "lf_test_dev_key_0123456789abcdef"
 	// The private cluster runs as the postgres user, which must reach the
@@ -118,24 +123,44 @@ func TestDevRunsEverythingAndCapturesTheDemoForm(t *testing.T) {
 	}
 	cmd := startCommand(t, map[string]string{"LEADFLOW_SWEEP_INTERVAL": "1s"},
 		"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--api-key", key)
-	stdout, stderr := cmd.stdout, cmd.stderr
 	var base string
 	waitFor(t, "the dev banner", 90*time.Second, func() bool {
-		if m := bannerURL.FindStringSubmatch(stdout.String()); cmd.running(t) && m != nil {
+		if m := bannerURL.FindStringSubmatch(cmd.stdout.String()); cmd.running(t) && m != nil {
 			base = m[1]
 			return true
 		}
 		return false
 	})
-	if !strings.Contains(stdout.String(), key) {
-		t.Errorf("banner does not show the chosen API key:\n%s", stdout.String())
+	if !strings.Contains(cmd.stdout.String(), key) {
+		t.Errorf("banner does not show the chosen API key:\n%s", cmd.stdout.String())
+	}
+	api := func(method, path string, body string, out any) int {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		if out != nil && r.StatusCode/100 == 2 {
+			if err := json.Unmarshal(b, out); err != nil {
+				t.Fatalf("%s %s: %v in %s", method, path, err, b)
+			}
+		}
+		return r.StatusCode
 	}
 
 	// A Salesforce Web-to-Lead style post, as a browser sends it.
 	form := url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "email": {"Ada@Example.com"},
-		"company": {"Analytical Engines"}, "lead_source": {"Web"}, "oid": {"00D000000000001"}}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.PostForm(base+"/f/"+demoContactKey, form)
+		"company": {"Analytical Engines"}, "lead_source": {"Web"}, "product_interest": {"Engines"},
+		"oid": {"00D000000000001"}}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.PostForm(base+"/f/"+demoContactKey, form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,30 +171,74 @@ func TestDevRunsEverythingAndCapturesTheDemoForm(t *testing.T) {
 
 	var leads struct {
 		Items []struct {
+			ID        string `json:"id"`
 			Email     string `json:"email"`
 			FirstName string `json:"first_name"`
 			Status    string `json:"status"`
 		} `json:"items"`
 	}
-	waitFor(t, "the lead to appear in the admin API", 30*time.Second, func() bool {
-		req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/leads", nil)
-		req.Header.Set("Authorization", "Bearer "+key)
-		r, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false
-		}
-		defer r.Body.Close()
-		if r.StatusCode != http.StatusOK {
-			body, _ := io.ReadAll(r.Body)
-			t.Fatalf("GET /api/v1/leads: %d %s", r.StatusCode, body)
-		}
+	waitFor(t, "the lead, nurturing", 30*time.Second, func() bool {
 		leads.Items = nil
-		return json.NewDecoder(r.Body).Decode(&leads) == nil && len(leads.Items) == 1
+		return api("GET", "/api/v1/leads", "", &leads) == 200 && len(leads.Items) == 1 && leads.Items[0].Status == "nurturing"
 	})
 	if got := leads.Items[0]; got.Email != "ada@example.com" || got.FirstName != "Ada" {
 		t.Errorf("lead = %+v, want ada@example.com / Ada", got)
 	}
-	if strings.Contains(stderr.String(), key) {
+
+	// The welcome email arrives in the dev SMTP sink; its tracked link is
+	// what a person clicks.
+	var page string
+	clickLink := regexp.MustCompile(`/t/c/[A-Za-z0-9_-]+`)
+	waitFor(t, "the welcome email in the dev mail viewer", 30*time.Second, func() bool {
+		r, err := http.Get(base + "/dev/mail/1")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		page = string(b)
+		return r.StatusCode == 200 && clickLink.MatchString(page)
+	})
+	if !strings.Contains(page, "Welcome, Ada") {
+		t.Errorf("the welcome email does not greet Ada:\n%.2000s", page)
+	}
+	r, err := noRedirect.Get(base + clickLink.FindString(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "https://example.com/pricing" {
+		t.Fatalf("click: %d to %q, want 302 to the pricing page", r.StatusCode, r.Header.Get("Location"))
+	}
+
+	// The click qualifies the lead under the seeded criteria: a handoff.
+	var handoffs struct {
+		Items []struct {
+			ID     string `json:"id"`
+			LeadID string `json:"lead_id"`
+		} `json:"items"`
+	}
+	waitFor(t, "the handoff", 30*time.Second, func() bool {
+		handoffs.Items = nil
+		return api("GET", "/api/v1/handoffs", "", &handoffs) == 200 && len(handoffs.Items) == 1
+	})
+	var conv struct {
+		Opportunity struct {
+			ID string `json:"id"`
+		} `json:"opportunity"`
+	}
+	if code := api("POST", "/api/v1/handoffs/"+handoffs.Items[0].ID+"/accept", `{}`, &conv); code != 200 && code != 201 {
+		t.Fatalf("accept handoff: status %d", code)
+	}
+	var opps struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if api("GET", "/api/v1/opportunities", "", &opps) != 200 || len(opps.Items) != 1 || opps.Items[0].ID != conv.Opportunity.ID {
+		t.Errorf("opportunities = %+v, want the one from the accept (%s)", opps.Items, conv.Opportunity.ID)
+	}
+	if strings.Contains(cmd.stderr.String(), key) {
 		t.Error("the API key appears in the logs")
 	}
 }
@@ -261,5 +330,70 @@ func TestAPIKeyCreatePrintsOnlyTheKey(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"apikey", "create", "--workspace", "acme", "--role", "root"}, envFunc(env), io.Discard, io.Discard); err == nil {
 		t.Error("apikey create accepted role root")
+	}
+}
+
+func TestParseSMTPURL(t *testing.T) {
+	t.Parallel()
+	for raw, want := range map[string]nurture.SMTPConfig{
+		"smtp://mail.example.com":               {Host: "mail.example.com", Port: 587, TLS: "starttls"},
+		"smtp://u:p%40ss@mail.example.com:2525": {Host: "mail.example.com", Port: 2525, Username: "u", Password: "p@ss", TLS: "starttls"},
+		"smtps://mail.example.com":              {Host: "mail.example.com", Port: 465, TLS: "tls"},
+		"smtp://127.0.0.1:1025":                 {Host: "127.0.0.1", Port: 1025, TLS: "none"},
+		"smtp://relay.internal:25?tls=starttls": {Host: "relay.internal", Port: 25, TLS: "starttls"},
+		"smtp://mail.example.com:587?tls=none":  {Host: "mail.example.com", Port: 587, TLS: "none"},
+	} {
+		got, err := parseSMTPURL(raw)
+		if err != nil {
+			t.Errorf("parseSMTPURL(%q): %v", raw, err)
+			continue
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("parseSMTPURL(%q) (-want +got):\n%s", raw, diff)
+		}
+	}
+	for _, bad := range []string{"http://mail.example.com", "smtp://", "smtp://h:99999", "smtp://h?tls=maybe", "::"} {
+		if _, err := parseSMTPURL(bad); err == nil {
+			t.Errorf("parseSMTPURL(%q) accepted", bad)
+		}
+	}
+	if s := (Config{SMTPURL: "smtp://u:hunter2@mail.example.com"}).String(); strings.Contains(s, "hunter2") {
+		t.Errorf("Config.String() shows the SMTP password: %s", s)
+	}
+}
+
+func TestAPIKeyCreateActingAsAUser(t *testing.T) {
+	t.Parallel()
+	dbURL := storetest.DatabaseURL(t)
+	env := map[string]string{"LEADFLOW_DATABASE_URL": dbURL}
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	ws, err := st.EnsureWorkspace(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.InsertUser(ctx, store.User{WorkspaceID: ws.ID, Name: "Sue Admin", Email: "sue@acme.example", Role: store.UserSalesAdmin, Available: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	args := []string{"apikey", "create", "--workspace", "acme", "--role", "sales", "--user", "SUE@acme.example"}
+	if err := run(ctx, args, envFunc(env), &out, io.Discard); err != nil {
+		t.Fatalf("apikey create --user: %v", err)
+	}
+	k, err := st.APIKeyBySecret(ctx, strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.UserID == nil || *k.UserID != u.ID {
+		t.Errorf("key acts as %v, want user %v", k.UserID, u.ID)
+	}
+	args[len(args)-1] = "nobody@acme.example"
+	if err := run(ctx, args, envFunc(env), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no such user") {
+		t.Errorf("apikey create for an unknown user = %v, want a clear error", err)
 	}
 }

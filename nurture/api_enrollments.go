@@ -1,0 +1,204 @@
+package nurture
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// The states of a step in a lead's enrollment listing.
+const (
+	StepStateDone    = "done"
+	StepStateCurrent = "current"
+	StepStatePending = "pending"
+	StepStateSkipped = "skipped"
+)
+
+// enrollLead enrolls a lead of the workspace in a sequence by hand.
+func (a *API) enrollLead(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	members, err := apiReadObject(c, false)
+	if err != nil {
+		return err
+	}
+	var body struct{ LeadID string }
+	if err := apiBind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
+		return err
+	}
+	bad := map[string]string{}
+	leadID := apiID("lead_id", body.LeadID, bad)
+	if len(bad) > 0 {
+		return &ValidationError{Fields: bad}
+	}
+	ctx := c.Request().Context()
+	if _, err := a.store.GetSequence(ctx, p.WorkspaceID, id); err != nil {
+		return err
+	}
+	// Checked here so that a lead of another workspace is a field at fault
+	// rather than a missing sequence.
+	if _, err := a.store.GetLead(ctx, p.WorkspaceID, leadID); errors.Is(err, store.ErrNotFound) {
+		return &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
+	} else if err != nil {
+		return err
+	}
+	e, err := a.enroller.EnrollManual(ctx, p.WorkspaceID, id, leadID, p.Actor())
+	if errors.Is(err, store.ErrConflict) {
+		return errors.Join(err, &ValidationError{Fields: map[string]string{"lead_id": "the lead is already active in this sequence"}})
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, e)
+}
+
+// apiEnrollmentView is one of a lead's enrollments with every step of its
+// sequence and what became of it.
+type apiEnrollmentView struct {
+	store.Enrollment
+	SequenceName string              `json:"sequence_name"`
+	Steps        []apiEnrollmentStep `json:"steps"`
+}
+
+// apiEnrollmentStep is a step of a lead's enrollment: its state, its last
+// recorded outcome, and the email sent at it. A step removed from the
+// sequence after the lead passed it is listed after the others, Removed.
+type apiEnrollmentStep struct {
+	Key     string                   `json:"key"`
+	Type    string                   `json:"type,omitempty"`
+	State   string                   `json:"state"`
+	Outcome string                   `json:"outcome,omitempty"`
+	At      *time.Time               `json:"at,omitempty"`
+	Message *store.EnrollmentMessage `json:"message,omitempty"`
+	Removed bool                     `json:"removed,omitempty"`
+}
+
+// leadEnrollments lists a lead's enrollments, newest first, each with the
+// state of every step of its sequence.
+func (a *API) leadEnrollments(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := a.store.GetLead(ctx, p.WorkspaceID, id); err != nil {
+		return err
+	}
+	es, err := a.store.LeadEnrollments(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	history, err := a.store.EnrollmentStepHistory(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	msgs, err := a.store.EnrollmentMessages(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	byEnrollment := map[uuid.UUID][]store.EnrollmentStep{}
+	for _, h := range history {
+		byEnrollment[h.EnrollmentID] = append(byEnrollment[h.EnrollmentID], h)
+	}
+	msgByStep := map[uuid.UUID]map[string]store.EnrollmentMessage{}
+	for _, m := range msgs {
+		if msgByStep[m.EnrollmentID] == nil {
+			msgByStep[m.EnrollmentID] = map[string]store.EnrollmentMessage{}
+		}
+		msgByStep[m.EnrollmentID][m.StepKey] = m
+	}
+	out := make([]apiEnrollmentView, 0, len(es))
+	for _, e := range es {
+		steps, err := apiDecodeSteps(e.SequenceSteps)
+		if err != nil {
+			return err
+		}
+		out = append(out, apiEnrollmentView{
+			Enrollment:   e.Enrollment,
+			SequenceName: e.SequenceName,
+			Steps:        enrollmentSteps(e.Enrollment, steps, byEnrollment[e.ID], msgByStep[e.ID]),
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
+}
+
+// enrollmentSteps tells, for each step of the sequence, what it is for this
+// enrollment: done (it ran), current (the enrollment waits at it), pending
+// (still ahead) or skipped (a branch or the end of the enrollment went past
+// it, or it had nothing to send).
+func enrollmentSteps(e store.Enrollment, steps []Step, history []store.EnrollmentStep, msgs map[string]store.EnrollmentMessage) []apiEnrollmentStep {
+	last := map[string]store.EnrollmentStep{}
+	ran := map[string]bool{}
+	var order []string
+	for _, h := range history {
+		if _, seen := last[h.StepKey]; !seen {
+			order = append(order, h.StepKey)
+		}
+		last[h.StepKey] = h
+		switch h.Outcome {
+		case store.StepOutcomeEnrolled, store.StepOutcomeHeld:
+			// Arriving at a step, or waiting for its window, is not running it.
+		default:
+			ran[h.StepKey] = true
+		}
+	}
+	current := -1
+	if e.State == store.EnrollmentActive {
+		for i, s := range steps {
+			if s.Key == e.StepKey {
+				current = i
+			}
+		}
+	}
+	out := make([]apiEnrollmentStep, 0, len(steps))
+	inSequence := map[string]bool{}
+	for i, s := range steps {
+		inSequence[s.Key] = true
+		v := apiEnrollmentStep{Key: s.Key, Type: s.Type}
+		switch {
+		case i == current:
+			v.State = StepStateCurrent
+		case last[s.Key].Outcome == store.StepOutcomeEmailSkipped:
+			v.State = StepStateSkipped
+		case ran[s.Key]:
+			v.State = StepStateDone
+		case current >= 0 && i > current:
+			v.State = StepStatePending
+		default:
+			v.State = StepStateSkipped
+		}
+		describeStep(&v, last, msgs)
+		out = append(out, v)
+	}
+	for _, k := range order {
+		if inSequence[k] {
+			continue
+		}
+		v := apiEnrollmentStep{Key: k, State: StepStateDone, Removed: true}
+		if last[k].Outcome == store.StepOutcomeEmailSkipped {
+			v.State = StepStateSkipped
+		}
+		describeStep(&v, last, msgs)
+		out = append(out, v)
+	}
+	return out
+}
+
+// describeStep adds a step's last outcome and its message.
+func describeStep(v *apiEnrollmentStep, last map[string]store.EnrollmentStep, msgs map[string]store.EnrollmentMessage) {
+	if h, ok := last[v.Key]; ok {
+		v.Outcome = h.Outcome
+		at := h.At
+		v.At = &at
+	}
+	if m, ok := msgs[v.Key]; ok {
+		v.Message = &m
+	}
+}

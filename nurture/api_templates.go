@@ -1,0 +1,187 @@
+package nurture
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// templateTargets are the members a template's body may set.
+func templateTargets(t *store.Template) map[string]any {
+	return map[string]any{
+		"name":      &t.Name,
+		"subject":   &t.Subject,
+		"html_body": &t.HTMLBody,
+		"text_body": &t.TextBody,
+		"defaults":  &t.Defaults,
+	}
+}
+
+func (a *API) createTemplate(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	members, err := apiReadObject(c, false)
+	if err != nil {
+		return err
+	}
+	t := store.Template{ID: store.NewID(), WorkspaceID: p.WorkspaceID}
+	if err := apiBind(members, templateTargets(&t)); err != nil {
+		return err
+	}
+	t.Name = strings.TrimSpace(t.Name)
+	if err := ValidateTemplate(t); err != nil {
+		return err
+	}
+	t, err = a.store.InsertTemplate(c.Request().Context(), t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, t)
+}
+
+func (a *API) listTemplates(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	ts, err := a.store.ListTemplates(c.Request().Context(), p.WorkspaceID, page)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
+}
+
+func (a *API) getTemplate(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	t, err := a.store.GetTemplate(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+// updateTemplate changes the members sent and keeps the others. Messages
+// already created keep what they were rendered with; later ones use the new
+// template.
+func (a *API) updateTemplate(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	members, err := apiReadObject(c, false)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	t, err := a.store.GetTemplate(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	if _, ok := members["defaults"]; ok {
+		// Sent defaults replace the stored ones rather than merging in.
+		t.Defaults = nil
+	}
+	if err := apiBind(members, templateTargets(&t)); err != nil {
+		return err
+	}
+	t.Name = strings.TrimSpace(t.Name)
+	if err := ValidateTemplate(t); err != nil {
+		return err
+	}
+	t, err = a.store.UpdateTemplate(ctx, t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+// apiPreview is a rendered template. Links are the original URLs behind
+// the preview's stand-in click links, by index.
+type apiPreview struct {
+	Subject string   `json:"subject"`
+	HTML    string   `json:"html"`
+	Text    string   `json:"text"`
+	Links   []string `json:"links"`
+}
+
+// previewURLs stand in for a message's signed links in a preview: no
+// message exists, so nothing may be tracked or unsubscribed.
+type previewURLs struct{ base string }
+
+func (u previewURLs) Open() string        { return u.base + "/t/preview/open" }
+func (u previewURLs) Click(i int) string  { return u.base + "/t/preview/click/" + strconv.Itoa(i) }
+func (u previewURLs) Unsubscribe() string { return u.base + "/t/preview/unsubscribe" }
+
+// sampleLead fills a preview when no lead is named.
+var sampleLead = store.Lead{
+	FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Company: "Analytical Engines",
+	Title: "Mathematician", City: "London", Country: "GB", PrimaryInterest: "Engines", LeadSource: "Web",
+	Custom: map[string]string{},
+}
+
+// previewTemplate renders a template as a lead of the workspace (or a
+// sample lead) would get it, with stand-in links.
+func (a *API) previewTemplate(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	members, err := apiReadObject(c, true)
+	if err != nil {
+		return err
+	}
+	var body struct{ LeadID string }
+	if err := apiBind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	t, err := a.store.GetTemplate(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	ws, err := a.store.GetWorkspace(ctx, p.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	data := MergeData{Lead: sampleLead, Workspace: ws, Extra: map[string]string{
+		"event_name": "Sample event", "event_starts_at": "1 January, 10:00",
+		"confirm_url": a.baseURL + "/t/preview/confirm",
+	}}
+	if body.LeadID != "" {
+		bad := map[string]string{}
+		leadID := apiID("lead_id", body.LeadID, bad)
+		if len(bad) > 0 {
+			return &ValidationError{Fields: bad}
+		}
+		lead, err := a.store.GetLead(ctx, p.WorkspaceID, leadID)
+		if errors.Is(err, store.ErrNotFound) {
+			return &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
+		}
+		if err != nil {
+			return err
+		}
+		// A real lead's preview shows what the lead would get; fields only
+		// some emails fill keep to the template's defaults.
+		data = MergeData{Lead: lead, Workspace: ws}
+	}
+	r, err := Render(t, data, previewURLs{base: a.baseURL})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiPreview{Subject: r.Subject, HTML: r.HTML, Text: r.Text, Links: r.Links})
+}

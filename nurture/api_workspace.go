@@ -1,0 +1,125 @@
+package nurture
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// MaxSendRate is the highest workspace send rate, in messages per second
+// (the schema's bound too).
+const MaxSendRate = 10000
+
+func (a *API) getWorkspace(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	ws, err := a.store.GetWorkspace(c.Request().Context(), p.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ws)
+}
+
+// updateWorkspace changes the sending settings sent and keeps the others.
+// While a sequence is active, the sender email and postal address cannot be
+// cleared: every marketing email needs them.
+func (a *API) updateWorkspace(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	members, err := apiReadObject(c, false)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	var out store.Workspace
+	err = a.store.InTx(ctx, func(q *store.Queries) error {
+		// Locked, as activation locks it, so that a sequence cannot be
+		// activated between the check below and the update.
+		ws, err := q.LockWorkspace(ctx, p.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		s := ws.WorkspaceSettings
+		if err := apiBind(members, map[string]any{
+			"sender_name":          &s.SenderName,
+			"sender_email":         &s.SenderEmail,
+			"postal_address":       &s.PostalAddress,
+			"send_rate_per_second": &s.SendRatePerSecond,
+			"require_consent":      &s.RequireConsent,
+			"timezone":             &s.Timezone,
+		}); err != nil {
+			return err
+		}
+		bad := checkSettings(&s)
+		if s.PostalAddress == "" || s.SenderEmail == "" {
+			active, err := q.CountActiveSequences(ctx, p.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			if active > 0 {
+				msg := fmt.Sprintf("is required while sequences are active (%d): pause them first", active)
+				if s.PostalAddress == "" {
+					bad["postal_address"] = msg
+				}
+				if s.SenderEmail == "" {
+					bad["sender_email"] = msg
+				}
+			}
+		}
+		if len(bad) > 0 {
+			return &ValidationError{Fields: bad}
+		}
+		out, err = q.UpdateWorkspaceSettings(ctx, p.WorkspaceID, s)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "workspace_settings_updated", "workspace_id", out.ID, "actor", p.Actor())
+	return c.JSON(http.StatusOK, out)
+}
+
+// checkSettings trims and validates sending settings, naming every field at
+// fault.
+func checkSettings(s *store.WorkspaceSettings) map[string]string {
+	bad := map[string]string{}
+	s.SenderName = strings.TrimSpace(s.SenderName)
+	switch {
+	case utf8.RuneCountInString(s.SenderName) > MaxNameLen:
+		bad["sender_name"] = fmt.Sprintf("must be at most %d characters", MaxNameLen)
+	case strings.ContainsFunc(s.SenderName, unicode.IsControl):
+		// It goes into the From header.
+		bad["sender_name"] = "must be one line without control characters"
+	}
+	s.SenderEmail = strings.TrimSpace(s.SenderEmail)
+	if s.SenderEmail != "" {
+		if err := ValidateSenderEmail(s.SenderEmail); err != nil {
+			bad["sender_email"] = err.Error()
+		}
+	}
+	s.PostalAddress = strings.TrimSpace(strings.ReplaceAll(s.PostalAddress, "\r\n", "\n"))
+	switch {
+	case utf8.RuneCountInString(s.PostalAddress) > MaxPostalAddress:
+		bad["postal_address"] = fmt.Sprintf("must be at most %d characters", MaxPostalAddress)
+	case strings.ContainsFunc(s.PostalAddress, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }):
+		bad["postal_address"] = "must be text: lines, without control characters"
+	}
+	if !(s.SendRatePerSecond > 0 && s.SendRatePerSecond <= MaxSendRate) {
+		bad["send_rate_per_second"] = fmt.Sprintf("must be more than 0 and at most %d", MaxSendRate)
+	}
+	s.Timezone = strings.TrimSpace(s.Timezone)
+	if err := ValidateTimezone(s.Timezone); err != nil {
+		bad["timezone"] = err.Error()
+	}
+	return bad
+}

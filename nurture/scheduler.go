@@ -1,0 +1,157 @@
+package nurture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
+
+	"leadflow/store"
+)
+
+// enqueueParallelism is how many tasks of a batch are put on the queue at
+// once: each enqueue is a round trip to Redis.
+const enqueueParallelism = 8
+
+// Run schedules every SchedulerInterval until ctx ends: due enrollment steps
+// and unsent messages go on the queue. A round that fails (Redis or
+// PostgreSQL away) is logged and the next one tries again; nothing is lost
+// meanwhile, since the schedule lives in PostgreSQL. Any number of
+// processes may run it at once.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.cfg.SchedulerInterval)
+	defer t.Stop()
+	for {
+		steps, msgs, err := e.ScheduleOnce(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			e.log.WarnContext(ctx, "nurture scheduling failed", "steps", steps, "messages", msgs, "error", err)
+		case steps > 0 || msgs > 0:
+			e.log.DebugContext(ctx, "nurture work scheduled", "steps", steps, "messages", msgs)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// ScheduleOnce puts on the queue every enrollment step due now and every
+// queued message not on the queue (or whose lease ran out), a batch at a
+// time, and reports how many of each. Only due work is read and enqueued,
+// so however many enrollments wait, neither memory here nor Redis holds
+// more than the work at hand.
+func (e *Engine) ScheduleOnce(ctx context.Context) (steps, messages int, err error) {
+	for ctx.Err() == nil {
+		n, err := e.scheduleSteps(ctx)
+		steps += n
+		if err != nil {
+			return steps, messages, err
+		}
+		m, err := e.scheduleMessages(ctx)
+		messages += m
+		if err != nil {
+			return steps, messages, err
+		}
+		if n < e.cfg.BatchSize && m < e.cfg.BatchSize {
+			break
+		}
+	}
+	return steps, messages, nil
+}
+
+// scheduleSteps claims one batch of due enrollments and enqueues their
+// steps, in one transaction: if Redis fails, the claims roll back and the
+// next round takes them again (tasks that did get on the queue merge with
+// their second enqueue by ID).
+func (e *Engine) scheduleSteps(ctx context.Context) (int, error) {
+	limit, err := e.room()
+	if err != nil || limit == 0 {
+		return 0, err
+	}
+	var n int
+	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
+		now := e.now()
+		due, err := q.ClaimDueEnrollments(ctx, now, now.Add(-e.cfg.Lease), limit)
+		if err != nil {
+			return err
+		}
+		n = len(due)
+		return e.enqueueAll(ctx, n, func(i int) *asynq.Task {
+			return NewStepTask(due[i].WorkspaceID, due[i].ID, due[i].StepKey)
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("schedule steps: %w", err)
+	}
+	return n, nil
+}
+
+// scheduleMessages claims one batch of queued messages not on the queue
+// and enqueues their next attempts, as scheduleSteps does.
+func (e *Engine) scheduleMessages(ctx context.Context) (int, error) {
+	limit, err := e.room()
+	if err != nil || limit == 0 {
+		return 0, err
+	}
+	var n int
+	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
+		now := e.now()
+		queued, err := q.ClaimQueuedMessages(ctx, now, now.Add(-e.cfg.Lease), limit)
+		if err != nil {
+			return err
+		}
+		n = len(queued)
+		return e.enqueueAll(ctx, n, func(i int) *asynq.Task {
+			return NewSendTask(queued[i].WorkspaceID, queued[i].ID, queued[i].Attempts)
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("schedule messages: %w", err)
+	}
+	return n, nil
+}
+
+// room is how many tasks the next batch may put on the queue: a batch,
+// or less when the tasks already waiting come near MaxQueued.
+func (e *Engine) room() (int, error) {
+	if e.inspector == nil {
+		return e.cfg.BatchSize, nil
+	}
+	queues, err := e.inspector.Queues()
+	if err != nil {
+		return 0, fmt.Errorf("queue size: %w", err)
+	}
+	if !slices.Contains(queues, Queue) {
+		return e.cfg.BatchSize, nil // nothing was ever queued
+	}
+	info, err := e.inspector.GetQueueInfo(Queue)
+	if err != nil {
+		return 0, fmt.Errorf("queue size: %w", err)
+	}
+	return max(0, min(e.cfg.BatchSize, e.cfg.MaxQueued-info.Pending)), nil
+}
+
+// enqueueAll enqueues n tasks a few at a time; a task already on the queue
+// counts as enqueued.
+func (e *Engine) enqueueAll(ctx context.Context, n int, task func(i int) *asynq.Task) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(enqueueParallelism)
+	for i := range n {
+		g.Go(func() error {
+			_, err := e.cfg.Queue.EnqueueContext(gctx, task(i))
+			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+				return fmt.Errorf("enqueue: %w", err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}

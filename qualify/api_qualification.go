@@ -1,0 +1,90 @@
+package qualify
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// apiCall is the body of POST /leads/:id/qualification.
+type apiCall struct {
+	Outcome         string  `json:"outcome"`
+	Reason          string  `json:"reason"`
+	FollowUpAt      *string `json:"follow_up_at"`
+	Need            *string `json:"need"`
+	Authority       *string `json:"authority"`
+	Budget          *string `json:"budget"`
+	Timeline        *string `json:"timeline"`
+	PrimaryInterest *string `json:"primary_interest"`
+}
+
+// apiQualification is a lead's qualification: every decision so far and
+// what the active criteria make of it now.
+type apiQualification struct {
+	Decisions  []store.QualificationDecision `json:"decisions"`
+	Evaluation Evaluation                    `json:"evaluation"`
+}
+
+// recordCall records inside sales' qualification call on a lead.
+func (a *API) recordCall(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	var b apiCall
+	if err := apiDecode(c, &b); err != nil {
+		return err
+	}
+	call := Call{
+		Outcome: b.Outcome, Reason: b.Reason, Need: b.Need, Authority: b.Authority,
+		Budget: b.Budget, Timeline: b.Timeline, PrimaryInterest: b.PrimaryInterest,
+	}
+	if b.FollowUpAt != nil && *b.FollowUpAt != "" {
+		t, err := parseFollowUp(*b.FollowUpAt)
+		if err != nil {
+			return invalid("follow_up_at", "must be a time like 2030-01-31T09:00:00Z or a date like 2030-01-31")
+		}
+		call.FollowUpAt = &t
+	}
+	res, err := a.engine.RecordCall(c.Request().Context(), p.WorkspaceID, id, call, p.Actor())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, res)
+}
+
+// parseFollowUp reads an RFC 3339 time, or a date (its start, in UTC).
+func parseFollowUp(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+func (a *API) getQualification(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ds, err := a.engine.Decisions(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	ev, err := a.engine.Evaluate(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiQualification{Decisions: orEmpty(ds), Evaluation: ev})
+}

@@ -1,0 +1,65 @@
+package qualify
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// defaultFunnelRange is the funnel's range when from is not given.
+const defaultFunnelRange = 30 * 24 * time.Hour
+
+// funnelReport answers the funnel: GET /reports/funnel?from=&to=&by=.
+// from and to are RFC 3339 times or dates (YYYY-MM-DD, UTC); a date as to
+// includes that whole day. to defaults to now and from to 30 days before
+// it; by to source.
+func (api *API) funnelReport(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	bad := map[string]string{}
+	to, ok := parseReportTime(c.QueryParam("to"), true)
+	if !ok {
+		bad["to"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+	}
+	from, ok := parseReportTime(c.QueryParam("from"), false)
+	if !ok {
+		bad["from"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+	}
+	if len(bad) > 0 {
+		return &ValidationError{Fields: bad}
+	}
+	if to.IsZero() {
+		to = api.engine.now().UTC()
+	}
+	if from.IsZero() {
+		from = to.Add(-defaultFunnelRange)
+	}
+	by := c.QueryParam("by")
+	if by == "" {
+		by = FunnelGroupings[0]
+	}
+	r, err := api.engine.Funnel(c.Request().Context(), p.WorkspaceID, FunnelQuery{From: from, To: to, By: by})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// parseReportTime reads a report bound; "" is the zero time. A date as the
+// end of a range means the end of that day.
+func parseReportTime(v string, end bool) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, true
+	}
+	if d, err := time.Parse(time.DateOnly, v); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t.UTC(), err == nil
+}

@@ -1,0 +1,139 @@
+package qualify
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"leadflow/store"
+)
+
+// apiMaxURL bounds a webhook URL.
+const apiMaxURL = 2048
+
+// apiWebhookInput is what POST /webhooks reads.
+type apiWebhookInput struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
+}
+
+// apiCreatedWebhook is a new webhook with its secret: the only answer that
+// ever shows the secret.
+type apiCreatedWebhook struct {
+	store.Webhook
+	Secret string `json:"secret"`
+}
+
+// validate checks in and returns the webhook it describes.
+func (in apiWebhookInput) validate(workspaceID uuid.UUID) (store.Webhook, error) {
+	bad := map[string]string{}
+	w := store.Webhook{WorkspaceID: workspaceID, URL: strings.TrimSpace(in.URL)}
+	u, err := url.Parse(w.URL)
+	switch {
+	case w.URL == "":
+		bad["url"] = "is required"
+	case len(w.URL) > apiMaxURL:
+		bad["url"] = fmt.Sprintf("must be at most %d characters", apiMaxURL)
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "":
+		bad["url"] = "must be an absolute http or https URL without a fragment"
+	}
+	for _, ev := range in.Events {
+		if !slices.Contains(WebhookEvents, ev) {
+			bad["events"] = "must be some of " + strings.Join(WebhookEvents, ", ")
+			break
+		}
+		if !slices.Contains(w.Events, ev) {
+			w.Events = append(w.Events, ev)
+		}
+	}
+	if len(in.Events) == 0 {
+		bad["events"] = "must name at least one of " + strings.Join(WebhookEvents, ", ")
+	}
+	if len(bad) > 0 {
+		return store.Webhook{}, &ValidationError{Fields: bad}
+	}
+	return w, nil
+}
+
+// newWebhookSecret is 256 random bits, the HMAC key of a webhook.
+func newWebhookSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return "whsec_" + hex.EncodeToString(b)
+}
+
+func (a *API) createWebhook(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	var in apiWebhookInput
+	if err := apiDecode(c, &in); err != nil {
+		return err
+	}
+	w, err := in.validate(p.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	w.Secret = newWebhookSecret()
+	if w, err = a.store.InsertWebhook(c.Request().Context(), w); err != nil {
+		return err
+	}
+	a.log.Info("webhook_created", "webhook_id", w.ID, "workspace_id", w.WorkspaceID, "events", strings.Join(w.Events, ","))
+	return c.JSON(http.StatusCreated, apiCreatedWebhook{Webhook: w, Secret: w.Secret})
+}
+
+func (a *API) listWebhooks(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	ws, err := a.store.ListWebhooks(c.Request().Context(), p.WorkspaceID, page)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, apiListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
+}
+
+func (a *API) getWebhook(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	w, err := a.store.GetWebhook(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+func (a *API) deleteWebhook(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	if err := a.store.DeleteWebhook(c.Request().Context(), p.WorkspaceID, id); err != nil {
+		return err
+	}
+	a.log.Info("webhook_deleted", "webhook_id", id, "workspace_id", p.WorkspaceID)
+	return c.NoContent(http.StatusNoContent)
+}

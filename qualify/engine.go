@@ -1,0 +1,101 @@
+package qualify
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"leadflow/store"
+)
+
+// Enqueuer puts tasks on the queue; *asynq.Client satisfies it.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Config is what the qualify engine needs.
+type Config struct {
+	Store   *store.Store
+	Queue   Enqueuer
+	BaseURL string
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// HTTPClient posts webhooks (default: 10 s timeout).
+	HTTPClient *http.Client
+	// Interval is how often the engine's loop runs its jobs (default 1s).
+	Interval time.Duration
+}
+
+// Engine scores, qualifies, hands off and converts leads.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+	// scoring is the scoring jobs' bookkeeping (score.go).
+	scoring scoringState
+}
+
+// New validates cfg and applies its defaults.
+func New(cfg Config) (*Engine, error) {
+	var errs []error
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("qualify: Store is required"))
+	}
+	if cfg.Queue == nil {
+		errs = append(errs, errors.New("qualify: Queue is required"))
+	}
+	if cfg.BaseURL == "" {
+		errs = append(errs, errors.New("qualify: BaseURL is required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	cfg.Interval = cmp.Or(cfg.Interval, time.Second)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now}, nil
+}
+
+// Run runs the engine's jobs every Interval until ctx ends. Every job works
+// from PostgreSQL with FOR UPDATE SKIP LOCKED, so any number of work
+// processes can run it at once.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for {
+		e.RunOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce runs every job once; tests drive the engine with it.
+func (e *Engine) RunOnce(ctx context.Context) {
+	for _, job := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"score", e.scorePending},
+		{"score_jobs", e.runScoreJobs},
+		{"decay", e.decayScores},
+		{"sla", e.expireHandoffs},
+		{"webhooks", e.deliverWebhooks},
+	} {
+		if err := job.run(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("qualify_job_failed", "job", job.name, "err", err)
+		}
+	}
+}

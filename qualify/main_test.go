@@ -1,0 +1,9 @@
+package qualify_test
+
+import (
+	"testing"
+
+	"leadflow/store/storetest"
+)
+
+func TestMain(m *testing.M) { storetest.Main(m) }

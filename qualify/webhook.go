@@ -1,0 +1,275 @@
+package qualify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"leadflow/store"
+)
+
+// Webhook events of assignment (the decisions' are in convert.go).
+const (
+	EventHandoffCreated    = "handoff.created"
+	EventHandoffReassigned = "handoff.reassigned"
+)
+
+// WebhookEvents are the events a webhook can subscribe to.
+var WebhookEvents = []string{EventHandoffCreated, EventHandoffReassigned, EventHandoffAccepted, EventHandoffRejected}
+
+// Headers of a webhook delivery.
+const (
+	// HeaderSignature is "t=<unix seconds>,v1=<hex HMAC-SHA256>"; see
+	// VerifySignature.
+	HeaderSignature = "Leadflow-Signature"
+	// HeaderEvent names the event, e.g. handoff.created.
+	HeaderEvent = "Leadflow-Event"
+	// HeaderDelivery is the delivery's ID, the same on every retry: a
+	// receiver that has seen it already can answer 2xx and do nothing.
+	HeaderDelivery = "Leadflow-Delivery"
+)
+
+// DefaultSignatureTolerance is how far a signature's timestamp may be from
+// the receiver's clock.
+const DefaultSignatureTolerance = 5 * time.Minute
+
+// Signature errors.
+var (
+	// ErrSignatureInvalid: the header is missing or malformed, or no
+	// signature in it matches the body.
+	ErrSignatureInvalid = errors.New("webhook signature invalid")
+	// ErrSignatureExpired: the signature matches but its timestamp is
+	// outside the tolerance, as with a replayed request.
+	ErrSignatureExpired = errors.New("webhook signature timestamp outside tolerance")
+)
+
+// Sign returns the Leadflow-Signature header value for body sent at t.
+func Sign(secret string, body []byte, t time.Time) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(signature(secret, ts, body))
+}
+
+// signature is HMAC-SHA256(secret, "<t>.<body>"): the timestamp is signed
+// with the body, so it cannot be changed to replay an old request.
+func signature(secret, ts string, body []byte) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// VerifySignature checks a webhook delivery the way a receiver should:
+//
+//  1. Read the raw request body, before any JSON decoding (a re-encoded
+//     body no longer matches).
+//  2. Take the Leadflow-Signature header, "t=<unix seconds>,v1=<hex>"; it
+//     may carry several v1 values while a secret is being rotated.
+//  3. Compute HMAC-SHA256 with the webhook's secret over "<t>.<body>" and
+//     compare it with each v1 in constant time (hmac.Equal), never with ==.
+//  4. Refuse a timestamp further than tolerance (5 minutes is usual; zero
+//     or less means DefaultSignatureTolerance) from now, so a captured
+//     request cannot be replayed later.
+//  5. Deduplicate on the Leadflow-Delivery header: a retry carries the same
+//     ID.
+//
+// It returns nil, ErrSignatureInvalid or ErrSignatureExpired.
+func VerifySignature(secret string, header string, body []byte, now time.Time, tolerance time.Duration) error {
+	if tolerance <= 0 {
+		tolerance = DefaultSignatureTolerance
+	}
+	var ts string
+	var sigs [][]byte
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return fmt.Errorf("%w: malformed header", ErrSignatureInvalid)
+		}
+		switch k {
+		case "t":
+			if ts != "" {
+				return fmt.Errorf("%w: more than one timestamp", ErrSignatureInvalid)
+			}
+			ts = v
+		case "v1":
+			if sig, err := hex.DecodeString(v); err == nil {
+				sigs = append(sigs, sig)
+			}
+		}
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return fmt.Errorf("%w: missing timestamp or signature", ErrSignatureInvalid)
+	}
+	want := signature(secret, ts, body)
+	matched := false
+	for _, sig := range sigs {
+		if hmac.Equal(sig, want) {
+			matched = true
+		}
+	}
+	if !matched {
+		return ErrSignatureInvalid
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > tolerance || d < -tolerance {
+		return ErrSignatureExpired
+	}
+	return nil
+}
+
+// handoffPayload is the JSON body of a handoff event: the same shape for
+// every event, with extra members where an event has more to say.
+func handoffPayload(event string, now time.Time, h store.Handoff, lead store.Lead, owner *store.User, extra map[string]any) map[string]any {
+	p := map[string]any{"event": event, "occurred_at": now, "handoff": h, "lead": lead, "owner": owner}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+// Webhook delivery bounds.
+const (
+	// webhookBatch is how many deliveries one run claims.
+	webhookBatch = 32
+	// webhookConcurrency bounds the posts in flight, so one slow receiver
+	// holds one slot, not the others' deliveries.
+	webhookConcurrency = 8
+	// webhookAttemptTimeout bounds one post whatever the HTTP client's own
+	// timeout.
+	webhookAttemptTimeout = 30 * time.Second
+	// webhookLease keeps a claimed delivery from other processes while it
+	// is posted; longer than an attempt, so a lease ends only when its
+	// process died, and the delivery is then retried.
+	webhookLease = 2 * time.Minute
+	// webhookMaxAttempts: the delivery fails for good after this many
+	// attempts (about 7.5 hours of backoff).
+	webhookMaxAttempts = 15
+	webhookBaseBackoff = 10 * time.Second
+	webhookMaxBackoff  = time.Hour
+	// webhookMaxError bounds the last error kept on a delivery.
+	webhookMaxError = 500
+)
+
+// webhookBackoff is the wait after the attempt-th failed attempt (from 1):
+// 10 s, 20 s, 40 s ... capped at an hour, plus up to a tenth more at random
+// so that receivers coming back up are not hit by every retry at once.
+func webhookBackoff(attempt int) time.Duration {
+	d := webhookBaseBackoff
+	for i := 1; i < attempt && d < webhookMaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, webhookMaxBackoff)
+	return d + rand.N(d/10+1)
+}
+
+// deliverWebhooks claims the pending deliveries that are due and posts them,
+// signed, concurrently up to a bound; a 2xx answer delivers one, anything
+// else schedules its retry with backoff until it fails for good.
+func (e *Engine) deliverWebhooks(ctx context.Context) error {
+	now := e.now()
+	ds, err := e.cfg.Store.ClaimWebhookDeliveries(ctx, now, now.Add(webhookLease), webhookBatch)
+	if err != nil {
+		return err
+	}
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		sem  = make(chan struct{}, webhookConcurrency)
+	)
+	for _, d := range ds {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			// The rest stay claimed until their lease ends, then go again.
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := e.deliverWebhook(ctx, d); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// deliverWebhook makes one attempt at one delivery and records its outcome.
+func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSend) error {
+	attempt := d.Attempts + 1
+	status, sendErr := e.postWebhook(ctx, d)
+	if ctx.Err() != nil {
+		// Shutting down: not the receiver's fault; the lease brings it back.
+		return nil
+	}
+	now := e.now()
+	attrs := []any{"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event, "attempt", attempt}
+	if sendErr == nil {
+		e.log.Info("webhook_delivered", append(attrs, "status", status)...)
+		return e.cfg.Store.MarkWebhookDelivered(ctx, d.ID, d.ClaimedAt, now)
+	}
+	msg := sendErr.Error()
+	if len(msg) > webhookMaxError {
+		msg = msg[:webhookMaxError]
+	}
+	giveUp := attempt >= webhookMaxAttempts
+	next := now.Add(webhookBackoff(attempt))
+	if giveUp {
+		e.log.Warn("webhook_failed", append(attrs, "status", status, "err", msg)...)
+	} else {
+		e.log.Info("webhook_attempt_failed", append(attrs, "status", status, "err", msg, "next_attempt_at", next)...)
+	}
+	return e.cfg.Store.MarkWebhookAttemptFailed(ctx, d.ID, d.ClaimedAt, msg, next, giveUp)
+}
+
+// postWebhook posts a delivery's payload, signed with the webhook's secret.
+// It returns the answer's status (0 when there was none) and an error unless
+// the answer was 2xx. Redirects are not followed: a webhook URL is where the
+// receiver is, and a redirect must not carry the payload elsewhere.
+func (e *Engine) postWebhook(ctx context.Context, d store.WebhookDeliveryToSend) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, webhookAttemptTimeout)
+	defer cancel()
+	body := []byte(d.Payload)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, errors.New("invalid webhook url")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "leadflow-webhooks/1")
+	req.Header.Set(HeaderEvent, d.Event)
+	req.Header.Set(HeaderDelivery, d.ID.String())
+	req.Header.Set(HeaderSignature, Sign(d.Secret, body, e.now()))
+	client := *e.cfg.HTTPClient
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := client.Do(req)
+	if err != nil {
+		// The URL may carry credentials: keep only what went wrong.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return 0, err
+	}
+	defer resp.Body.Close()
+	// Read a little of the answer so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("receiver answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}

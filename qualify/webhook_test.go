@@ -1,0 +1,279 @@
+package qualify
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+
+	"leadflow/store"
+)
+
+// hoReceiver is a webhook receiver on loopback that checks every request's
+// signature as a receiver should, and answers with the statuses it is
+// given, in turn (200 once they run out).
+type hoReceiver struct {
+	srv    *httptest.Server
+	secret string
+	clock  *hoClock
+
+	mu       sync.Mutex
+	statuses []int
+	got      []hoRequest
+}
+
+// hoRequest is a request as the receiver saw it.
+type hoRequest struct {
+	Event, Delivery string
+	Body            map[string]any
+	// Verified: the signature matched the body; Tampered: it also matched
+	// the body with one byte changed (it must not).
+	Verified, Tampered error
+}
+
+func newReceiver(t *testing.T, secret string, clock *hoClock, statuses ...int) *hoReceiver {
+	r := &hoReceiver{secret: secret, clock: clock, statuses: statuses}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		sig := req.Header.Get(HeaderSignature)
+		got := hoRequest{
+			Event: req.Header.Get(HeaderEvent), Delivery: req.Header.Get(HeaderDelivery),
+			Verified: VerifySignature(r.secret, sig, body, r.clock.Now(), 5*time.Minute),
+			Tampered: VerifySignature(r.secret, sig, []byte(strings.Replace(string(body), "Ada", "Eve", 1)), r.clock.Now(), 5*time.Minute),
+		}
+		json.Unmarshal(body, &got.Body)
+		r.mu.Lock()
+		status := http.StatusOK
+		if len(r.statuses) > 0 {
+			status, r.statuses = r.statuses[0], r.statuses[1:]
+		}
+		r.got = append(r.got, got)
+		r.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *hoReceiver) requests() []hoRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hoRequest(nil), r.got...)
+}
+
+// hoDelivery is a delivery's state as the test checks it.
+type hoDelivery struct {
+	ID            uuid.UUID  `db:"id"`
+	Status        string     `db:"status"`
+	Attempts      int        `db:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	LastError     string     `db:"last_error"`
+	DeliveredAt   *time.Time `db:"delivered_at"`
+}
+
+func (b *hoBundle) delivery(t *testing.T) hoDelivery {
+	t.Helper()
+	ds := hoRows[hoDelivery](t, b, `SELECT id, status, attempts, next_attempt_at, last_error, delivered_at
+		FROM webhook_deliveries`)
+	if len(ds) != 1 {
+		t.Fatalf("%d deliveries, want 1", len(ds))
+	}
+	return ds[0]
+}
+
+// deliver runs the webhook loop once.
+func (b *hoBundle) deliver(t *testing.T) {
+	t.Helper()
+	if err := b.eng.deliverWebhooks(b.ctx); err != nil {
+		t.Fatalf("deliver webhooks: %v", err)
+	}
+}
+
+func TestWebhookSignedAndRetriedWithBackoffUntilAccepted(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t)
+	const secret = "whsec_test_secret"
+	rcv := newReceiver(t, secret, b.clock, 500, 503)
+	ann := b.user(t, "Ann", true)
+	team := b.team(t, "Sales", nil, member(ann, 1, 0))
+	b.rules(t, store.AssignmentRule{TeamID: team.ID})
+	b.webhook(t, rcv.srv.URL+"/hooks/leadflow", secret, EventHandoffCreated)
+	l := b.lead(t, "GB", "")
+	h := b.handOff(t, l)
+
+	// First attempt: the receiver fails; the next is 10 s (plus jitter) on.
+	b.deliver(t)
+	d := b.delivery(t)
+	if d.Status != "pending" || d.Attempts != 1 || d.LastError != "receiver answered 500" {
+		t.Fatalf("after a 500: %+v", d)
+	}
+	if wait := d.NextAttemptAt.Sub(b.clock.Now()); wait < 10*time.Second || wait > 11*time.Second {
+		t.Errorf("first retry in %v, want 10s to 11s", wait)
+	}
+	// Not due yet: nothing is sent.
+	b.clock.advance(9 * time.Second)
+	b.deliver(t)
+	if n := len(rcv.requests()); n != 1 {
+		t.Fatalf("%d requests before the retry was due, want 1", n)
+	}
+	// Second attempt fails too: the wait doubles.
+	b.clock.advance(2 * time.Second)
+	b.deliver(t)
+	d = b.delivery(t)
+	if wait := d.NextAttemptAt.Sub(b.clock.Now()); d.Attempts != 2 || wait < 20*time.Second || wait > 22*time.Second {
+		t.Errorf("after a 503: attempts %d, retry in %v; want 2, 20s to 22s", d.Attempts, wait)
+	}
+	// Third is accepted; the delivery is done and not sent again.
+	b.clock.advance(22 * time.Second)
+	b.deliver(t)
+	b.clock.advance(time.Hour)
+	b.deliver(t)
+	d = b.delivery(t)
+	if d.Status != "delivered" || d.Attempts != 3 || d.DeliveredAt == nil || d.LastError != "" {
+		t.Errorf("after a 200: %+v", d)
+	}
+
+	reqs := rcv.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, r := range reqs {
+		if r.Verified != nil {
+			t.Errorf("request %d: signature: %v", i, r.Verified)
+		}
+		if !errors.Is(r.Tampered, ErrSignatureInvalid) {
+			t.Errorf("request %d: a tampered body verified: %v", i, r.Tampered)
+		}
+		// One delivery ID across retries, for the receiver's idempotency.
+		if r.Event != EventHandoffCreated || r.Delivery != d.ID.String() {
+			t.Errorf("request %d: event %q, delivery %q; want %q, %q", i, r.Event, r.Delivery, EventHandoffCreated, d.ID)
+		}
+	}
+	body := reqs[0].Body
+	got := map[string]any{
+		"event":   body["event"],
+		"handoff": body["handoff"].(map[string]any)["id"],
+		"lead":    body["lead"].(map[string]any)["email"],
+		"owner":   body["owner"].(map[string]any)["email"],
+	}
+	want := map[string]any{"event": EventHandoffCreated, "handoff": h.ID.String(), "lead": l.Email, "owner": ann.Email}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("payload (-want +got):\n%s", diff)
+	}
+	if strings.Contains(b.logs.String(), secret) {
+		t.Errorf("the webhook secret was logged")
+	}
+}
+
+func TestWebhookFailsForGoodAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t)
+	rcv := newReceiver(t, "s", b.clock, 500)
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	b.webhook(t, rcv.srv.URL, "s", EventHandoffCreated)
+	b.handOff(t, b.lead(t, "GB", ""))
+	b.exec(t, `UPDATE webhook_deliveries SET attempts = $1`, webhookMaxAttempts-1)
+
+	b.deliver(t)
+	b.clock.advance(24 * time.Hour)
+	b.deliver(t)
+	if d := b.delivery(t); d.Status != "failed" || d.Attempts != webhookMaxAttempts {
+		t.Errorf("after the last attempt: %+v, want failed after %d", d, webhookMaxAttempts)
+	}
+	if n := len(rcv.requests()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestWebhookDeliveriesRunConcurrently(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t)
+	// Two receivers that each answer only once the other has been called:
+	// deliveries made one after the other would never both succeed.
+	arrived := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
+	handler := func(me, other string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			close(arrived[me])
+			select {
+			case <-arrived[other]:
+				w.WriteHeader(http.StatusNoContent)
+			case <-time.After(5 * time.Second):
+				w.WriteHeader(http.StatusGatewayTimeout)
+			}
+		}
+	}
+	for me, other := range map[string]string{"a": "b", "b": "a"} {
+		srv := httptest.NewServer(handler(me, other))
+		t.Cleanup(srv.Close)
+		b.webhook(t, srv.URL, "s-"+me, EventHandoffCreated)
+	}
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	b.handOff(t, b.lead(t, "GB", ""))
+
+	b.deliver(t)
+	if n := b.count(t, `SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'`); n != 2 {
+		t.Errorf("%d deliveries delivered, want 2", n)
+	}
+}
+
+func TestVerifySignature(t *testing.T) {
+	t.Parallel()
+	const secret = "whsec_abc"
+	body := []byte(`{"event":"handoff.created"}`)
+	sent := time.Date(2031, 3, 10, 9, 0, 0, 0, time.UTC)
+	header := Sign(secret, body, sent)
+	other := Sign("whsec_old", body, sent)
+	for _, tc := range []struct {
+		name   string
+		secret string
+		header string
+		body   string
+		now    time.Time
+		want   error
+	}{
+		{"valid", secret, header, string(body), sent.Add(time.Minute), nil},
+		{"valid while rotating secrets", secret, other + "," + strings.Split(header, ",")[1], string(body), sent, nil},
+		{"tampered body", secret, header, `{"event":"handoff.accepted"}`, sent, ErrSignatureInvalid},
+		{"wrong secret", "whsec_other", header, string(body), sent, ErrSignatureInvalid},
+		{"replayed late", secret, header, string(body), sent.Add(6 * time.Minute), ErrSignatureExpired},
+		{"from the future", secret, header, string(body), sent.Add(-6 * time.Minute), ErrSignatureExpired},
+		{"changed timestamp", secret, strings.Replace(header, "t=", "t=1", 1), string(body), sent, ErrSignatureInvalid},
+		{"missing", secret, "", string(body), sent, ErrSignatureInvalid},
+		{"no signature", secret, "t=1931000000", string(body), sent, ErrSignatureInvalid},
+		{"garbage", secret, "v1=zz,t=x", string(body), sent, ErrSignatureInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := VerifySignature(tc.secret, tc.header, []byte(tc.body), tc.now, 5*time.Minute)
+			if !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+				t.Errorf("VerifySignature = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func ExampleVerifySignature() {
+	secret := "whsec_from_the_post_response"
+	http.HandleFunc("/hooks/leadflow", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if err := VerifySignature(secret, r.Header.Get(HeaderSignature), body, time.Now(), DefaultSignatureTolerance); err != nil {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		// Seen r.Header.Get(HeaderDelivery) before? Answer 2xx and stop.
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// Handoff event actions of assignment.
+const (
+	// HandoffEventCreated: the handoff was made and given to its first owner.
+	HandoffEventCreated = "created"
+	// HandoffEventReassigned: its SLA passed and it went to the next owner.
+	HandoffEventReassigned = "reassigned"
+	// HandoffEventEscalated: it passed its SLA too many times and went to
+	// the team's manager; it is not reassigned again.
+	HandoffEventEscalated = "escalated"
+)
+
+// AuditOwnerAssigned: the lead was given to a sales owner (old and new kept).
+const AuditOwnerAssigned = "owner_assigned"
+
+// handoffColumns lists Handoff's columns in struct order.
+const handoffColumns = `id, workspace_id, lead_id, decision_id, owner_id, team_id, status,
+	sla_due_at, reassignments, reason, decided_by, decided_at, created_at`
+
+// InsertHandoff stores a new open handoff; a zero ID is filled in. A lead
+// that already has an open handoff, or a decision that already made one, is
+// ErrConflict. The conflict does not abort the caller's transaction (ON
+// CONFLICT, not a raised violation), so the caller can treat it as "already
+// handed off" and go on.
+func (q *Queries) InsertHandoff(ctx context.Context, h Handoff) (Handoff, error) {
+	if h.ID == uuid.Nil {
+		h.ID = NewID()
+	}
+	rows, _ := q.db.Query(ctx, `
+		INSERT INTO handoffs (id, workspace_id, lead_id, decision_id, owner_id, team_id, status,
+			sla_due_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8)
+		ON CONFLICT DO NOTHING
+		RETURNING `+handoffColumns,
+		h.ID, h.WorkspaceID, h.LeadID, h.DecisionID, h.OwnerID, h.TeamID, h.SLADueAt, timeOrNow(h.CreatedAt))
+	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Handoff])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Handoff{}, fmt.Errorf("insert handoff: %w (handoffs_one_open)", ErrConflict)
+	}
+	return out, interpret(err, "insert handoff")
+}
+
+// GetHandoff returns a handoff of the workspace.
+func (q *Queries) GetHandoff(ctx context.Context, workspaceID, id uuid.UUID) (Handoff, error) {
+	rows, _ := q.db.Query(ctx, `SELECT `+handoffColumns+` FROM handoffs WHERE workspace_id = $1 AND id = $2`,
+		workspaceID, id)
+	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Handoff])
+	return h, interpret(err, "get handoff")
+}
+
+// HandoffFilter narrows a list of handoffs. Zero fields do not filter.
+type HandoffFilter struct {
+	Status  string
+	OwnerID uuid.UUID
+	// Unassigned lists only the handoffs without an owner.
+	Unassigned bool
+	Page
+}
+
+// ListHandoffs pages through the workspace's handoffs, newest first: the
+// sales inbox.
+func (q *Queries) ListHandoffs(ctx context.Context, workspaceID uuid.UUID, f HandoffFilter) ([]Handoff, error) {
+	w := newListQuery(workspaceID)
+	if f.Status != "" {
+		w.add("status = ?", f.Status)
+	}
+	if f.OwnerID != uuid.Nil {
+		w.add("owner_id = ?", f.OwnerID)
+	}
+	if f.Unassigned {
+		w.add("owner_id IS NULL")
+	}
+	rows, _ := q.db.Query(ctx, `SELECT `+handoffColumns+` FROM handoffs`+w.page(f.Page), w.args...)
+	hs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Handoff])
+	return hs, interpret(err, "list handoffs")
+}
+
+// DueHandoff names an open handoff whose SLA has passed.
+type DueHandoff struct {
+	ID          uuid.UUID `db:"id"`
+	WorkspaceID uuid.UUID `db:"workspace_id"`
+	LeadID      uuid.UUID `db:"lead_id"`
+}
+
+// DueHandoffs lists, across workspaces, up to limit open handoffs whose SLA
+// passed by now and that were not escalated yet, oldest deadline first.
+func (q *Queries) DueHandoffs(ctx context.Context, now time.Time, limit int) ([]DueHandoff, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT id, workspace_id, lead_id FROM handoffs h
+		WHERE status = 'open' AND sla_due_at <= $1
+		  AND NOT EXISTS (SELECT 1 FROM handoff_events e WHERE e.handoff_id = h.id AND e.action = 'escalated')
+		ORDER BY sla_due_at LIMIT $2`, now, max(limit, 1))
+	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[DueHandoff])
+	return ds, interpret(err, "due handoffs")
+}
+
+// LockDueHandoff locks a handoff of the workspace that is still open, past
+// its SLA at now and not escalated. A handoff another process holds, or
+// that no longer needs reassigning, is ErrNotFound: concurrent SLA runs
+// handle each handoff once.
+func (q *Queries) LockDueHandoff(ctx context.Context, workspaceID, id uuid.UUID, now time.Time) (Handoff, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT `+handoffColumns+` FROM handoffs h
+		WHERE workspace_id = $1 AND id = $2 AND status = 'open' AND sla_due_at <= $3
+		  AND NOT EXISTS (SELECT 1 FROM handoff_events e WHERE e.handoff_id = h.id AND e.action = 'escalated')
+		FOR UPDATE SKIP LOCKED`, workspaceID, id, now)
+	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Handoff])
+	return h, interpret(err, "lock due handoff")
+}
+
+// ReassignHandoff gives an open handoff of the workspace to another owner
+// (or none) and team with a new SLA deadline, counting the reassignment.
+func (q *Queries) ReassignHandoff(ctx context.Context, workspaceID, id uuid.UUID, ownerID, teamID *uuid.UUID, slaDueAt time.Time) (Handoff, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE handoffs SET owner_id = $3, team_id = $4, sla_due_at = $5, reassignments = reassignments + 1
+		WHERE workspace_id = $1 AND id = $2 AND status = 'open'
+		RETURNING `+handoffColumns,
+		workspaceID, id, ownerID, teamID, slaDueAt)
+	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Handoff])
+	return h, interpret(err, "reassign handoff")
+}
+
+// HandoffPastOwners returns everyone a handoff of the workspace was ever
+// given to, so reassignment moves on to someone new.
+func (q *Queries) HandoffPastOwners(ctx context.Context, workspaceID, id uuid.UUID) ([]uuid.UUID, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT DISTINCT e.owner_id FROM handoff_events e JOIN handoffs h ON h.id = e.handoff_id
+		WHERE h.workspace_id = $1 AND e.handoff_id = $2 AND e.owner_id IS NOT NULL`, workspaceID, id)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	return ids, interpret(err, "handoff past owners")
+}
+
+// SetLeadOwner gives a lead of the workspace to a sales owner (nil: nobody).
+func (q *Queries) SetLeadOwner(ctx context.Context, workspaceID, leadID uuid.UUID, ownerID *uuid.UUID, at time.Time) (Lead, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE leads SET owner_id = $3, updated_at = $4 WHERE workspace_id = $1 AND id = $2
+		RETURNING `+leadColumns, workspaceID, leadID, ownerID, timeOrNow(at))
+	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
+	return l, interpret(err, "set lead owner")
+}
