@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"leadflow/nurture"
+	"leadflow/qualify"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -155,6 +157,29 @@ func TestDevWalksTheWholePath(t *testing.T) {
 		return r.StatusCode
 	}
 
+	// Sales listens for handoffs on a webhook; the receiver checks every
+	// signature.
+	type delivery struct {
+		event string
+		err   error
+	}
+	deliveries := make(chan delivery, 16)
+	var secret string
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		err := qualify.VerifySignature(secret, r.Header.Get(qualify.HeaderSignature), body, time.Now(), 5*time.Minute)
+		deliveries <- delivery{event: r.Header.Get("Leadflow-Event"), err: err}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
+	var hook struct {
+		Secret string `json:"secret"`
+	}
+	if code := api("POST", "/api/v1/webhooks", `{"url": "`+receiver.URL+`/hooks", "events": ["handoff.created"]}`, &hook); code != 201 || hook.Secret == "" {
+		t.Fatalf("create webhook: status %d, secret set %v", code, hook.Secret != "")
+	}
+	secret = hook.Secret
+
 	// A Salesforce Web-to-Lead style post, as a browser sends it.
 	form := url.Values{"first_name": {"Ada"}, "last_name": {"Lovelace"}, "email": {"Ada@Example.com"},
 		"company": {"Analytical Engines"}, "lead_source": {"Web"}, "product_interest": {"Engines"},
@@ -221,6 +246,24 @@ func TestDevWalksTheWholePath(t *testing.T) {
 	waitFor(t, "the handoff", 30*time.Second, func() bool {
 		handoffs.Items = nil
 		return api("GET", "/api/v1/handoffs", "", &handoffs) == 200 && len(handoffs.Items) == 1
+	})
+	// The owner is told by email and by the signed webhook.
+	select {
+	case d := <-deliveries:
+		if d.event != "handoff.created" || d.err != nil {
+			t.Errorf("webhook delivery %q: signature check %v", d.event, d.err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no handoff webhook within 30s")
+	}
+	waitFor(t, "the handoff email to the sales owner", 30*time.Second, func() bool {
+		r, err := http.Get(base + "/dev/mail")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return strings.Contains(string(b), "sam@example.com")
 	})
 	var conv struct {
 		Opportunity struct {
