@@ -103,7 +103,7 @@ func (a *API) listContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
 }
 
 func (a *API) getContact(c echo.Context) error {

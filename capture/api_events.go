@@ -76,7 +76,7 @@ func (a *API) listEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
 }
 
 func (a *API) getEvent(c echo.Context) error {

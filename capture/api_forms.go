@@ -103,7 +103,7 @@ func (a *API) listForms(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(fs, limit, func(f store.Form) uuid.UUID { return f.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(fs, limit, func(f store.Form) uuid.UUID { return f.ID }))
 }
 
 func (a *API) getForm(c echo.Context) error {

@@ -55,7 +55,7 @@ func (a *API) listLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(ls, limit, func(l store.Lead) uuid.UUID { return l.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(ls, limit, func(l store.Lead) uuid.UUID { return l.ID }))
 }
 
 func (a *API) getLead(c echo.Context) error {

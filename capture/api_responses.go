@@ -42,7 +42,7 @@ func (a *API) listResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
 }
 
 func (a *API) getResponse(c echo.Context) error {

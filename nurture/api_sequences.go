@@ -99,7 +99,7 @@ func (a *API) listSequences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(views, limit, func(v apiSequenceView) uuid.UUID { return v.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(views, limit, func(v apiSequenceView) uuid.UUID { return v.ID }))
 }
 
 func (a *API) getSequence(c echo.Context) error {

@@ -60,7 +60,7 @@ func (a *API) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
 }
 
 func (a *API) getTemplate(c echo.Context) error {

@@ -2,7 +2,6 @@ package qualify
 
 import (
 	"cmp"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -108,20 +106,8 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.GET("/reports/funnel", api.funnelReport, people)
 }
 
-// Paging limits of every list.
-const (
-	apiDefaultLimit = 50
-	apiMaxLimit     = 200
-	// apiMaxBody bounds a request body; rules and criteria are small.
-	apiMaxBody = 1 << 20
-)
-
-// apiList is the shape of every list answer. NextCursor is null on the last
-// page.
-type apiList[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
+// apiMaxBody bounds a request body; rules and criteria are small.
+const apiMaxBody = 1 << 20
 
 // apiPrincipal is the authenticated key of the request.
 func apiPrincipal(c echo.Context) (store.Principal, error) {
@@ -132,51 +118,16 @@ func apiPrincipal(c echo.Context) (store.Principal, error) {
 	return p, nil
 }
 
-// apiPathID parses the :id path parameter. A malformed ID names no record,
-// so it is answered like a missing one.
-func apiPathID(c echo.Context) (uuid.UUID, error) {
-	id, err := uuid.Parse(c.Param("id"))
-	if err != nil {
-		return uuid.Nil, fmt.Errorf("path id: %w", store.ErrNotFound)
-	}
-	return id, nil
-}
+// apiPathID parses the :id path parameter (see store.ParseID).
+func apiPathID(c echo.Context) (uuid.UUID, error) { return store.ParseID(c.Param("id")) }
 
-// apiPage reads ?limit= and ?cursor=. The page asks the store for one row
-// more than the limit, to learn whether a next page exists.
+// apiPage reads ?limit= and ?cursor= (see store.ParsePage).
 func apiPage(c echo.Context) (store.Page, int, error) {
-	limit := apiDefaultLimit
-	if v := c.QueryParam("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return store.Page{}, 0, echo.NewHTTPError(http.StatusBadRequest, "limit must be a positive integer")
-		}
-		limit = min(n, apiMaxLimit)
+	p, show, err := store.ParsePage(c.QueryParam("limit"), c.QueryParam("cursor"))
+	if err != nil {
+		return p, 0, echo.NewHTTPError(http.StatusBadRequest, strings.TrimPrefix(err.Error(), store.ErrBadPage.Error()+": "))
 	}
-	var before uuid.UUID
-	if v := c.QueryParam("cursor"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err == nil {
-			before, err = uuid.FromBytes(b)
-		}
-		if err != nil || before == uuid.Nil {
-			return store.Page{}, 0, echo.NewHTTPError(http.StatusBadRequest, "cursor is not valid: pass next_cursor back unchanged")
-		}
-	}
-	return store.Page{Before: before, Limit: limit + 1}, limit, nil
-}
-
-// apiListOf trims the extra row apiPage asked for and makes the opaque
-// cursor of the next page from the last row shown.
-func apiListOf[T any](rows []T, limit int, id func(T) uuid.UUID) apiList[T] {
-	out := apiList[T]{Items: orEmpty(rows)}
-	if len(rows) > limit {
-		out.Items = rows[:limit]
-		last := id(rows[limit-1])
-		next := base64.RawURLEncoding.EncodeToString(last[:])
-		out.NextCursor = &next
-	}
-	return out
+	return p, show, nil
 }
 
 // apiDecode reads a body that must be one JSON object into dst strictly:

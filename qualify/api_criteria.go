@@ -60,7 +60,7 @@ func (a *API) listCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID }))
 }
 
 func (a *API) getCriteria(c echo.Context) error {

@@ -50,7 +50,7 @@ func (a *API) listHandoffs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(hs, limit, func(h store.Handoff) uuid.UUID { return h.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(hs, limit, func(h store.Handoff) uuid.UUID { return h.ID }))
 }
 
 func (a *API) getHandoff(c echo.Context) error {

@@ -39,7 +39,7 @@ func (api *API) listOpportunities(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(opps, limit, func(o store.Opportunity) uuid.UUID { return o.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(opps, limit, func(o store.Opportunity) uuid.UUID { return o.ID }))
 }
 
 // getOpportunity answers an opportunity with its stage history:

@@ -224,7 +224,7 @@ func (a *API) listTeams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(out, limit, func(t apiTeam) uuid.UUID { return t.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(out, limit, func(t apiTeam) uuid.UUID { return t.ID }))
 }
 
 func (a *API) getTeam(c echo.Context) error {

@@ -110,7 +110,7 @@ func (a *API) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(us, limit, func(u store.User) uuid.UUID { return u.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(us, limit, func(u store.User) uuid.UUID { return u.ID }))
 }
 
 func (a *API) getUser(c echo.Context) error {

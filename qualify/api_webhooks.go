@@ -103,7 +103,7 @@ func (a *API) listWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
+	return c.JSON(http.StatusOK, store.ListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
 }
 
 func (a *API) getWebhook(c echo.Context) error {

@@ -18,17 +18,6 @@ const (
 	DefaultFormMaxBodyBytes = 64 << 10
 )
 
-// Page selects one page of a list, newest first. Lists are keyset-paginated
-// on the time-ordered (v7) ID, so a page stays stable while rows are added.
-type Page struct {
-	// Before is the last ID of the previous page; uuid.Nil starts at the
-	// newest row.
-	Before uuid.UUID
-	// Limit is how many rows to return; callers wanting to know whether a
-	// next page exists ask for one more than they show.
-	Limit int
-}
-
 // NewFormKey returns a random public form key: 128 bits, URL-safe, so keys
 // cannot be guessed or enumerated.
 func NewFormKey() string {
