@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"leadflow/qualify"
 	"leadflow/store"
-	"leadflow/store/storetest"
 )
 
 // convertAPI serves the qualify API as `serve` wires it, with two
@@ -30,27 +26,8 @@ type convertAPI struct {
 
 func setupConvertAPI(t *testing.T) *convertAPI {
 	t.Helper()
-	st := storetest.NewStore(t)
-	rdb := redis.NewClient(storetest.RedisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
-	logger, logs := newTestLogger()
-	eng, err := qualify.New(qualify.Config{
-		Store: st, Queue: asynq.NewClientFromRedisClient(rdb), BaseURL: "https://leadflow.example", Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := qualify.NewAPI(qualify.APIConfig{Engine: eng, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEcho(logger, nil)
-	qualify.APIRoutes(e.Group("/api/v1", apiAuth(st)), api, requireRole)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	b := &convertAPI{apiBundle: &apiBundle{st: st, srv: srv, logs: logs}}
-	b.a = b.workspace(t, "acme")
-	b.b = b.workspace(t, "globex")
+	base, _ := setupQualifyAPI(t)
+	b := &convertAPI{apiBundle: base}
 	b.owner = b.user(t, b.a.ws.ID, "Sam Seller", store.UserSalesRep)
 	b.repUser = b.user(t, b.a.ws.ID, "Rita Rep", store.UserSalesRep)
 	b.adminUser = b.user(t, b.a.ws.ID, "Ada Admin", store.UserSalesAdmin)

@@ -18,9 +18,15 @@ import (
 	"leadflow/store/storetest"
 )
 
-// setupSalesAPI serves the qualify API as `serve` wires it, with two
-// workspaces holding a key of every role.
+// setupSalesAPI is setupQualifyAPI for tests that need no engine.
 func setupSalesAPI(t *testing.T) *apiBundle {
+	b, _ := setupQualifyAPI(t)
+	return b
+}
+
+// setupQualifyAPI serves the qualify API as `serve` wires it, with two
+// workspaces holding a key of every role, and returns the engine behind it.
+func setupQualifyAPI(t *testing.T) (*apiBundle, *qualify.Engine) {
 	t.Helper()
 	st := storetest.NewStore(t)
 	rdb := redis.NewClient(storetest.RedisOptions(t))
@@ -43,7 +49,7 @@ func setupSalesAPI(t *testing.T) *apiBundle {
 	b := &apiBundle{st: st, srv: srv, logs: logs}
 	b.a = b.workspace(t, "acme")
 	b.b = b.workspace(t, "globex")
-	return b
+	return b, eng
 }
 
 // salesUser is a user as the API answers it.

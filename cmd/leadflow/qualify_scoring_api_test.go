@@ -3,18 +3,14 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 
 	"leadflow/qualify"
 	"leadflow/store"
-	"leadflow/store/storetest"
 )
 
 // scoringAPI serves the qualify API as `serve` wires it, with two
@@ -27,27 +23,8 @@ type scoringAPI struct {
 
 func setupScoringAPI(t *testing.T) *scoringAPI {
 	t.Helper()
-	st := storetest.NewStore(t)
-	rdb := redis.NewClient(storetest.RedisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
-	logger, logs := newTestLogger()
-	eng, err := qualify.New(qualify.Config{
-		Store: st, Queue: asynq.NewClientFromRedisClient(rdb), BaseURL: "https://leadflow.example", Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api, err := qualify.NewAPI(qualify.APIConfig{Engine: eng, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := newEcho(logger, nil)
-	qualify.APIRoutes(e.Group("/api/v1", apiAuth(st)), api, requireRole)
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
-	b := &scoringAPI{apiBundle: &apiBundle{st: st, srv: srv, logs: logs}, eng: eng}
-	b.a = b.workspace(t, "acme")
-	b.b = b.workspace(t, "globex")
+	base, eng := setupQualifyAPI(t)
+	b := &scoringAPI{apiBundle: base, eng: eng}
 	return b
 }
 
