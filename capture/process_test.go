@@ -460,8 +460,19 @@ func TestProcessReenqueuedAfterCompletionChangesNothing(t *testing.T) {
 
 	var afterFirst string
 	for round := range 2 {
-		if err := capture.EnqueueProcess(b.ctx, client, id); err != nil {
-			t.Fatalf("round %d: EnqueueProcess: %v", round, err)
+		// The handler reports before Asynq has marked the task done; until
+		// then the task ID is taken and an enqueue merges into it. Enqueue
+		// for real only once the first task has completed.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := client.EnqueueContext(b.ctx, capture.NewProcessTask(id))
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, asynq.ErrTaskIDConflict) || time.Now().After(deadline) {
+				t.Fatalf("round %d: enqueue: %v", round, err)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 		select {
 		case err := <-handled:
