@@ -31,6 +31,19 @@ type ResponseReleaser interface {
 	Release(ctx context.Context, workspaceID, responseID uuid.UUID, actor string) (store.Response, error)
 }
 
+// ResponseRetrier puts a failed response back into processing; the response
+// processor satisfies it.
+type ResponseRetrier interface {
+	Retry(ctx context.Context, workspaceID, responseID uuid.UUID) (store.Response, error)
+}
+
+// TaskRemover deletes a task that is no longer running (archived after it
+// failed) so that the same task ID can be enqueued again; *asynq.Inspector
+// satisfies it.
+type TaskRemover interface {
+	DeleteTask(queue, id string) error
+}
+
 // APIConfig is what the admin API needs.
 type APIConfig struct {
 	Store *store.Store
@@ -38,6 +51,8 @@ type APIConfig struct {
 	Enqueuer Enqueuer
 	Merger   LeadMerger
 	Releaser ResponseReleaser
+	Retrier  ResponseRetrier
+	Tasks    TaskRemover
 	Logger   *slog.Logger
 }
 
@@ -48,6 +63,8 @@ type API struct {
 	enqueuer Enqueuer
 	merger   LeadMerger
 	releaser ResponseReleaser
+	retrier  ResponseRetrier
+	tasks    TaskRemover
 	log      *slog.Logger
 }
 
@@ -66,6 +83,12 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	if cfg.Releaser == nil {
 		missing = append(missing, "Releaser")
 	}
+	if cfg.Retrier == nil {
+		missing = append(missing, "Retrier")
+	}
+	if cfg.Tasks == nil {
+		missing = append(missing, "Tasks")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("capture api: missing %s", strings.Join(missing, ", "))
 	}
@@ -74,6 +97,8 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		enqueuer: cfg.Enqueuer,
 		merger:   cfg.Merger,
 		releaser: cfg.Releaser,
+		retrier:  cfg.Retrier,
+		tasks:    cfg.Tasks,
 		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}, nil
 }
@@ -99,6 +124,7 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.GET("/responses", api.listResponses, marketing)
 	g.GET("/responses/:id", api.getResponse, marketing)
 	g.POST("/responses/:id/release", api.releaseResponse, marketing)
+	g.POST("/responses/:id/retry", api.retryResponse, marketing)
 
 	g.GET("/leads", api.listLeads, people)
 	g.GET("/leads/:id", api.getLead, people)

@@ -1,9 +1,11 @@
 package capture
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/google/uuid"
+	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/store"
@@ -35,7 +37,8 @@ func (a *API) listResponses(c echo.Context) error {
 	if f.Verdict, err = apiQueryOneOf(c, "verdict", store.VerdictOK, store.VerdictSpam, store.VerdictReleased); err != nil {
 		return err
 	}
-	if f.Status, err = apiQueryOneOf(c, "status", store.ResponsePending, store.ResponseProcessed, store.ResponseHeld); err != nil {
+	if f.Status, err = apiQueryOneOf(c, "status", store.ResponsePending, store.ResponseProcessed, store.ResponseHeld,
+		store.ResponseAwaitingConfirmation, store.ResponseFailed); err != nil {
 		return err
 	}
 	rs, err := a.store.ListResponses(c.Request().Context(), p.WorkspaceID, f)
@@ -85,6 +88,33 @@ func (a *API) releaseResponse(c echo.Context) error {
 	}
 	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
 		a.log.Warn("release_enqueue_failed", "response_id", r.ID, "err", err)
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+// retryResponse runs a failed response's processing again. The change is
+// committed first; the task that failed is removed from Asynq's archive so its
+// ID is free, then the processing is queued. If Redis is down the sweeper
+// queues it later, so the answer is a success either way.
+func (a *API) retryResponse(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	r, err := a.retrier.Retry(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	if err := a.tasks.DeleteTask(Queue, processTaskID(r.ID)); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
+		a.log.Warn("retry_task_delete_failed", "response_id", r.ID, "err", err)
+	}
+	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
+		a.log.Warn("retry_enqueue_failed", "response_id", r.ID, "err", err)
 	}
 	return c.JSON(http.StatusOK, r)
 }

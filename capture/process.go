@@ -81,6 +81,9 @@ type ProcessorConfig struct {
 	// FuzzyThreshold is the name + company similarity (0..1] that flags a
 	// possible duplicate; DefaultFuzzyThreshold when zero.
 	FuzzyThreshold float64
+	// MaxAttempts is how many processing runs of a response may fail before
+	// it is marked failed (1 to 25); DefaultMaxAttempts when zero.
+	MaxAttempts int
 }
 
 // Processor resolves responses to leads: the response:process worker, and
@@ -91,6 +94,7 @@ type Processor struct {
 	enroller       Enroller
 	now            func() time.Time
 	fuzzyThreshold float64
+	maxAttempts    int
 }
 
 // NewProcessor builds a Processor, applying defaults.
@@ -102,12 +106,17 @@ func NewProcessor(cfg ProcessorConfig) (*Processor, error) {
 	if threshold <= 0 || threshold > 1 {
 		return nil, fmt.Errorf("processor: fuzzy threshold %v is outside (0, 1]", threshold)
 	}
+	maxAttempts := cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	if maxAttempts < 1 || maxAttempts > maxTaskRetries {
+		return nil, fmt.Errorf("processor: max attempts %d is outside 1 to %d", maxAttempts, maxTaskRetries)
+	}
 	p := &Processor{
 		store:          cfg.Store,
 		logger:         cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		enroller:       cfg.Enroller,
 		now:            cfg.Now,
 		fuzzyThreshold: threshold,
+		maxAttempts:    maxAttempts,
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -132,12 +141,15 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	}
 	out, err := p.Process(ctx, payload.ResponseID)
 	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errUnreadableFields):
+	case errors.Is(err, store.ErrNotFound):
 		p.logger.WarnContext(ctx, "response not processable",
 			"response_id", payload.ResponseID, "error", err)
 		return fmt.Errorf("%w: %w", err, asynq.SkipRetry)
+	case errors.Is(err, errUnreadableFields):
+		// Retrying cannot help: fail it at once, visibly.
+		return p.recordFailure(ctx, payload.ResponseID, err, 1)
 	case err != nil:
-		return err
+		return p.recordFailure(ctx, payload.ResponseID, err, p.maxAttempts)
 	}
 	if !out.Unchanged {
 		p.logger.DebugContext(ctx, "response processed", "response_id", out.ResponseID,

@@ -33,10 +33,15 @@ type Enqueuer interface {
 func NewProcessTask(responseID uuid.UUID) *asynq.Task {
 	payload, _ := json.Marshal(ProcessPayload{ResponseID: responseID})
 	return asynq.NewTask(TypeProcessResponse, payload,
-		asynq.TaskID(TypeProcessResponse+":"+responseID.String()),
+		asynq.TaskID(processTaskID(responseID)),
 		asynq.Queue(Queue),
-		asynq.MaxRetry(25),
+		asynq.MaxRetry(maxTaskRetries),
 		asynq.Timeout(time.Minute))
+}
+
+// processTaskID is the Asynq task ID of a response's processing.
+func processTaskID(responseID uuid.UUID) string {
+	return TypeProcessResponse + ":" + responseID.String()
 }
 
 // EnqueueProcess enqueues a response's processing. A task already queued for

@@ -10,12 +10,14 @@ import (
 
 // Response statuses: pending until the worker has resolved it; held while
 // marked as spam (until released); awaiting confirmation while a double
-// opt-in form's response waits for its confirmation click.
+// opt-in form's response waits for its confirmation click; failed once its
+// processing failed too many times (until a person retries it).
 const (
 	ResponsePending              = "pending"
 	ResponseProcessed            = "processed"
 	ResponseHeld                 = "held"
 	ResponseAwaitingConfirmation = "awaiting_confirmation"
+	ResponseFailed               = "failed"
 )
 
 // Response verdicts.
@@ -49,12 +51,18 @@ type Response struct {
 	ProcessedAt   *time.Time          `db:"processed_at" json:"processed_at"`
 	// ConfirmedAt is when the person confirmed a double opt-in response.
 	ConfirmedAt *time.Time `db:"confirmed_at" json:"confirmed_at,omitempty"`
+	// Attempts counts the processing runs that failed; LastError is the
+	// newest of their errors. A response that failed too often is marked
+	// failed (FailedAt) and waits for a person to retry it.
+	Attempts  int        `db:"attempts" json:"attempts"`
+	LastError string     `db:"last_error" json:"last_error,omitempty"`
+	FailedAt  *time.Time `db:"failed_at" json:"failed_at,omitempty"`
 }
 
 // responseColumns lists Response's columns in struct order.
 const responseColumns = `id, workspace_id, form_id, received_at, ip, user_agent, referrer, raw,
 	fields, custom, utm, lead_source, campaign, verdict, verdict_reason, status, outcome,
-	lead_id, processed_at, confirmed_at`
+	lead_id, processed_at, confirmed_at, attempts, last_error, failed_at`
 
 // ResponseFile is a file uploaded with a multipart response.
 type ResponseFile struct {

@@ -36,6 +36,7 @@ type apiBundle struct {
 	st        *store.Store
 	processor *capture.Processor
 	inspector *asynq.Inspector
+	rdb       *redis.Client
 	srv       *httptest.Server
 	logs      *logBuffer
 	// enqueueFails makes the API's enqueuer fail, as when Redis is down.
@@ -75,6 +76,8 @@ func setupAPI(t *testing.T) *apiBundle {
 		Enqueuer: failingEnqueuer{next: asynq.NewClientFromRedisClient(rdb), fail: fails},
 		Merger:   processor,
 		Releaser: processor,
+		Retrier:  processor,
+		Tasks:    asynq.NewInspectorFromRedisClient(rdb),
 		Logger:   logger,
 	})
 	if err != nil {
@@ -85,7 +88,7 @@ func setupAPI(t *testing.T) *apiBundle {
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	b := &apiBundle{
-		st: st, processor: processor, inspector: asynq.NewInspectorFromRedisClient(rdb),
+		st: st, processor: processor, inspector: asynq.NewInspectorFromRedisClient(rdb), rdb: rdb,
 		srv: srv, logs: logs, enqueueFails: fails,
 	}
 	b.a = b.workspace(t, "acme")

@@ -123,7 +123,7 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 	if err != nil {
 		return nil, err
 	}
-	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log, Enroller: nur})
+	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log, Enroller: nur, MaxAttempts: cfg.MaxAttempts})
 	if err != nil {
 		nur.Close()
 		return nil, err
@@ -168,7 +168,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
-	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor, Logger: log})
+	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor,
+		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Logger: log})
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
 	SMTPURL string
+	// MaxAttempts is how many failed processing runs mark a response failed.
+	MaxAttempts int
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -37,9 +39,9 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
+	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies)
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies)
 }
 
 func redacted(s string) string {
@@ -68,7 +70,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		return def
 	}
 	var c Config
-	var proxies, concurrency, sweep string
+	var proxies, concurrency, sweep, attempts string
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("LEADFLOW_DATABASE_URL"), "PostgreSQL URL (LEADFLOW_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("LEADFLOW_REDIS_URL"), "Redis URL (LEADFLOW_REDIS_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", getenv("LEADFLOW_SMTP_URL"), "where email goes: smtp://user:password@host:587?tls=starttls (LEADFLOW_SMTP_URL)")
@@ -78,6 +80,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&c.LogLevel, "log-level", env("LEADFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (LEADFLOW_LOG_LEVEL)")
 	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
 	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
+	fs.StringVar(&attempts, "response-max-attempts", env("LEADFLOW_RESPONSE_MAX_ATTEMPTS", "10"), "failed processing runs after which a response is marked failed, 1 to 25 (LEADFLOW_RESPONSE_MAX_ATTEMPTS)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
 	return func() (Config, error) {
 		var errs []error
@@ -100,6 +103,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
 			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
+		}
+		if c.MaxAttempts, err = strconv.Atoi(attempts); err != nil || c.MaxAttempts < 1 || c.MaxAttempts > 25 {
+			errs = append(errs, fmt.Errorf("response max attempts %q: want a whole number from 1 to 25", attempts))
 		}
 		for _, p := range strings.Split(proxies, ",") {
 			if p = strings.TrimSpace(p); p == "" {
