@@ -1,6 +1,7 @@
 // Package embed is what websites and browsers load from leadflow, compiled
 // into the binary: the form script customer sites include, the hosted form
-// pages, and the HTML snippet marketing pastes into a website.
+// pages, and the HTML snippet marketing pastes into a website; and the
+// access to the admin API itself: listing and revoking API keys.
 //
 // Invariants:
 //   - Every form works with JavaScript off: it is a plain HTML POST to

@@ -82,6 +82,8 @@ func (s *Site) Routes(e *echo.Echo) {
 // require limits a route to roles.
 func (s *Site) APIRoutes(g *echo.Group, require func(roles ...store.Role) echo.MiddlewareFunc) {
 	g.GET("/forms/:id/snippet", s.snippet, require(store.RoleAdmin, store.RoleMarketing))
+	g.GET("/api-keys", s.listAPIKeys, require(store.RoleAdmin))
+	g.POST("/api-keys/:id/revoke", s.revokeAPIKey, require(store.RoleAdmin))
 }
 
 // ScriptURL is the absolute, content-hashed URL of the embed script.

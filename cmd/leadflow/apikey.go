@@ -66,10 +66,18 @@ func createAPIKey(ctx context.Context, st *store.Store, workspace string, role s
 	return key, err
 }
 
-// cmdAPIKey is `apikey create`.
+// cmdAPIKey is `apikey create`, `apikey list` and `apikey revoke`.
 func cmdAPIKey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "list":
+			return cmdAPIKeyList(ctx, args[1:], getenv, stdout, stderr)
+		case "revoke":
+			return cmdAPIKeyRevoke(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
 	if len(args) == 0 || args[0] != "create" {
-		fmt.Fprintln(stderr, "usage: leadflow apikey create --workspace NAME --role admin|marketing|sales [--name LABEL] [--user EMAIL]")
+		fmt.Fprintln(stderr, "usage: leadflow apikey create --workspace NAME --role admin|marketing|sales [--name LABEL] [--user EMAIL]\n       leadflow apikey list --workspace NAME\n       leadflow apikey revoke --workspace NAME KEY_ID")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)

@@ -46,6 +46,10 @@ Usage:
   leadflow dev              everything on private local services, with a demo workspace
   leadflow apikey create --workspace NAME --role admin|marketing|sales
                             create an API key (and the workspace if missing); prints the key
+  leadflow apikey list --workspace NAME
+                            list the workspace's API keys (never the keys themselves)
+  leadflow apikey revoke --workspace NAME KEY_ID
+                            revoke a key: the next request made with it is refused
   leadflow version          print the version
 
 Run 'leadflow COMMAND -h' for a command's flags. Configuration comes from

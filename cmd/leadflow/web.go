@@ -233,6 +233,10 @@ func apiAuth(st *store.Store) echo.MiddlewareFunc {
 			if err != nil {
 				return fmt.Errorf("authenticate api key: %w", err)
 			}
+			// Last used is shown to admins, never a reason to refuse a
+			// request: the lookup just succeeded, so a failure here is
+			// the database going away, which the handler will meet too.
+			_ = st.TouchAPIKey(c.Request().Context(), key.ID)
 			ctx := store.WithPrincipal(c.Request().Context(), store.Principal{
 				KeyID: key.ID, WorkspaceID: key.WorkspaceID, Role: key.Role,
 			})
