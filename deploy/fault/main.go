@@ -156,7 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	s := &suite{opts: o, log: log, getenv: getenv}
 	began := time.Now()
 	rows, err := s.run(ctx)
-	if rows != nil {
+	if len(rows) > 0 {
 		fmt.Fprintf(stdout, "\nleadflow fault suite: %d posts/s for %s per scenario, seed %d, settle deadline %s, sweep interval %s\n\n",
 			o.rate, o.duration, o.seed, o.settle, o.sweep)
 		writeTable(stdout, rows)

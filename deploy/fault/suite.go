@@ -126,8 +126,11 @@ func (s *suite) makeDir() error {
 // setup builds leadflow, starts the servers and both processes, and makes
 // the workspace.
 func (s *suite) setup(ctx context.Context) error {
-	bin := s.opts.bin
-	if bin == "" {
+	bin, err := filepath.Abs(s.opts.bin)
+	if err != nil {
+		return err
+	}
+	if s.opts.bin == "" {
 		bin = filepath.Join(s.dir, "leadflow")
 		s.log.Info("building_leadflow", "out", bin)
 		if err := buildLeadflow(ctx, bin); err != nil {
