@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -145,22 +144,4 @@ func (s *sinkSession) Data(r io.Reader) error {
 	}
 	s.sink.record(s.to, id)
 	return nil
-}
-
-// waitTCP waits until something accepts TCP connections on addr.
-func waitTCP(ctx context.Context, addr string, limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("nothing listens on %s after %s: %w", addr, limit, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }

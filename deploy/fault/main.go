@@ -153,7 +153,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer cancel()
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s := &suite{opts: o, log: log, getenv: getenv}
+	s := &suite{opts: o, log: log}
 	began := time.Now()
 	rows, err := s.run(ctx)
 	if len(rows) > 0 {
