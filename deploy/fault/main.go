@@ -45,7 +45,6 @@ type options struct {
 	workers    int
 	sendRate   int
 	restartGap time.Duration
-	sweep      time.Duration
 }
 
 func main() {
@@ -85,14 +84,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&o.bin, "bin", "", "leadflow binary to run (default: build ./cmd/leadflow)")
 	fs.IntVar(&o.sendRate, "send-rate", 1000, "the workspace's email send rate, per second")
 	fs.DurationVar(&o.restartGap, "restart-after", time.Second, "how long a killed process stays down")
-	// Shorter than leadflow's default (30s), so that what was lost with
-	// Redis is found again within the suite's time: the promise is that it
-	// is found, not how soon.
-	sweep := 10 * time.Second
-	if v, err := time.ParseDuration(getenv("LEADFLOW_SWEEP_INTERVAL")); err == nil && v > 0 {
-		sweep = v
-	}
-	fs.DurationVar(&o.sweep, "sweep-interval", sweep, "leadflow's sweep interval (LEADFLOW_SWEEP_INTERVAL)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -112,9 +103,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if o.smtpDelay < 0 || o.smtpDelay > 30*time.Second {
 		bad = append(bad, "-smtp-delay: want 0 to 30s")
-	}
-	if o.sweep < time.Second || o.sweep > 5*time.Minute {
-		bad = append(bad, "-sweep-interval: want 1s to 5m")
 	}
 	if o.restartGap < 0 || o.restartGap > o.duration/3 {
 		bad = append(bad, "-restart-after: want 0 to a third of -duration")
@@ -157,8 +145,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	began := time.Now()
 	rows, err := s.run(ctx)
 	if len(rows) > 0 {
-		fmt.Fprintf(stdout, "\nleadflow fault suite: %d posts/s for %s per scenario, seed %d, settle deadline %s, sweep interval %s\n\n",
-			o.rate, o.duration, o.seed, o.settle, o.sweep)
+		fmt.Fprintf(stdout, "\nleadflow fault suite: %d posts/s for %s per scenario, seed %d, settle deadline %s\n\n",
+			o.rate, o.duration, o.seed, o.settle)
 		writeTable(stdout, rows)
 		fmt.Fprintf(stdout, "\nThe suite took %s.\n", time.Since(began).Round(time.Second))
 	}

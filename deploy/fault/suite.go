@@ -161,14 +161,13 @@ func (s *suite) setup(ctx context.Context) error {
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
 	env := childEnv(os.Environ(), map[string]string{
-		"LEADFLOW_DATABASE_URL":   s.dbURL,
-		"LEADFLOW_REDIS_URL":      s.redisURL,
-		"LEADFLOW_SMTP_URL":       "smtp://" + s.sink.Addr() + "?tls=none",
-		"LEADFLOW_SECRET_KEY":     hex.EncodeToString(secret),
-		"LEADFLOW_ADDR":           s.addr,
-		"LEADFLOW_BASE_URL":       "http://" + s.addr,
-		"LEADFLOW_LOG_FORMAT":     "text",
-		"LEADFLOW_SWEEP_INTERVAL": s.opts.sweep.String(),
+		"LEADFLOW_DATABASE_URL": s.dbURL,
+		"LEADFLOW_REDIS_URL":    s.redisURL,
+		"LEADFLOW_SMTP_URL":     "smtp://" + s.sink.Addr() + "?tls=none",
+		"LEADFLOW_SECRET_KEY":   hex.EncodeToString(secret),
+		"LEADFLOW_ADDR":         s.addr,
+		"LEADFLOW_BASE_URL":     "http://" + s.addr,
+		"LEADFLOW_LOG_FORMAT":   "text",
 	})
 	if _, err := leadflowOnce(ctx, bin, env, "migrate", "up"); err != nil {
 		return err
