@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
 	SMTPURL string
+	// Links: the lifetimes of emailed links and the confirmation limits.
+	Links linkConfig
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -39,7 +41,7 @@ const minSecretKey = 32
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies)
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies) + " " + c.Links.String()
 }
 
 func redacted(s string) string {
@@ -79,9 +81,13 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
 	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
+	links := linkFlags(fs, env)
 	return func() (Config, error) {
 		var errs []error
 		var err error
+		if c.Links, err = links(); err != nil {
+			errs = append(errs, err)
+		}
 		// Secrets may come from files (Docker/Kubernetes secrets).
 		if c.DatabaseURL, err = fromFile(c.DatabaseURL, getenv("LEADFLOW_DATABASE_URL_FILE")); err != nil {
 			errs = append(errs, err)
