@@ -1,16 +1,20 @@
 package nurture_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 
 	"leadflow/capture"
 	"leadflow/nurture"
 	"leadflow/store"
+	"leadflow/store/storetest"
 )
 
 // responseFrom commits a pending response to the form from a client IP, as
@@ -144,5 +148,56 @@ func TestEventConfirmationsAreLimited(t *testing.T) {
 	}
 	if got := b.countLeads(t, b.ws); got != n {
 		t.Errorf("%d leads, want %d: the limit holds back emails, not registrations", got, n)
+	}
+}
+
+// redisDown makes every command of a real Redis client fail, as when Redis
+// is unreachable.
+type redisDown struct{}
+
+func (redisDown) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (redisDown) ProcessHook(redis.ProcessHook) redis.ProcessHook {
+	return func(context.Context, redis.Cmder) error { return errors.New("dial tcp: connection refused") }
+}
+func (redisDown) ProcessPipelineHook(redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(context.Context, []redis.Cmder) error { return errors.New("dial tcp: connection refused") }
+}
+
+// While Redis cannot count confirmations, none is sent uncounted: the
+// response's processing fails and is retried, and once Redis answers the
+// email is made. The response stays committed throughout.
+func TestConfirmationWaitsWhileRedisIsDown(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	down := redis.NewClient(storetest.RedisOptions(t))
+	t.Cleanup(func() { down.Close() })
+	down.AddHook(redisDown{})
+	eng, err := nurture.New(nurture.Config{
+		Store: b.st, Queue: b.queue, Redis: down, Signer: b.signer, BaseURL: trackBaseURL, Now: b.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	proc, err := capture.NewProcessor(capture.ProcessorConfig{Store: b.st, Enroller: eng, Now: b.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := b.doiForm(t, b.ws)
+	id := b.responseFrom(t, form, "ada@example.com", "198.51.100.1")
+	if _, err := proc.Process(b.ctx, id); err == nil {
+		t.Fatal("processing succeeded without Redis to count the confirmation")
+	}
+	if r := b.getResponse(t, b.ws, id); r.Status != store.ResponsePending {
+		t.Errorf("the response is %s, want still pending", r.Status)
+	}
+	if n := len(b.responseMessages(t, b.ws, id)); n != 0 {
+		t.Errorf("%d messages made while Redis was down", n)
+	}
+	if out := b.process(t, id); out.Status != store.ResponseAwaitingConfirmation {
+		t.Errorf("processing once Redis is back = %+v", out)
+	}
+	if n := len(b.responseMessages(t, b.ws, id)); n != 1 {
+		t.Errorf("%d messages once Redis is back, want 1", n)
 	}
 }
