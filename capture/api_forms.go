@@ -29,6 +29,12 @@ const (
 	apiMaxConsentLen = 5000
 )
 
+// DefaultFormRateLimitPerMinute is a new form's limit of posts per client
+// IP per minute: well above what people filling a form from one office do,
+// far below what a script mailing confirmations to strangers needs. A form
+// that a server posts to on behalf of many people sets 0 (no limit).
+const DefaultFormRateLimitPerMinute = 10
+
 var apiFormKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{3,64}$`)
 
 // apiForm is a form as the API reads it. A PATCH decodes onto the stored
@@ -73,7 +79,8 @@ func (a *API) createForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b := apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes}
+	b := apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes,
+		RateLimitPerMinute: DefaultFormRateLimitPerMinute}
 	if err := apiDecode(c, &b); err != nil {
 		return err
 	}

@@ -123,8 +123,10 @@ type apiPreview struct {
 // message exists, so nothing may be tracked or unsubscribed.
 type previewURLs struct{ base string }
 
-func (u previewURLs) Open() string        { return u.base + "/t/preview/open" }
-func (u previewURLs) Click(i int) string  { return u.base + "/t/preview/click/" + strconv.Itoa(i) }
+func (u previewURLs) Open() string { return u.base + "/t/preview/open" }
+func (u previewURLs) Click(i int, _ string) string {
+	return u.base + "/t/preview/click/" + strconv.Itoa(i)
+}
 func (u previewURLs) Unsubscribe() string { return u.base + "/t/preview/unsubscribe" }
 
 // sampleLead fills a preview when no lead is named.

@@ -53,11 +53,21 @@ var confirmationTemplate = store.Template{
 // once per response: it goes to the response's address, which is not a
 // lead's, with a signed link to the confirmation page. The scheduler sends
 // it like any queued message. A response without an email address cannot
-// be confirmed and gets nothing.
+// be confirmed and gets nothing, and neither does one past the
+// confirmation limits (ConfirmLimit): it stays awaiting its confirmation.
 func (e *Engine) RequestConfirmation(ctx context.Context, q *store.Queries, resp store.Response) error {
 	person := contactOf(resp)
 	if person.Email == "" {
 		e.log.WarnContext(ctx, "double opt-in response has no email address", "response_id", resp.ID)
+		return nil
+	}
+	canonical := cmp.Or(person.EmailCanonical, strings.ToLower(person.Email))
+	allowed, err := e.confirmAllowed(ctx, resp.WorkspaceID, resp.ID, canonical, resp.IP)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		e.log.WarnContext(ctx, "confirmation email over its limit, not sent", "response_id", resp.ID)
 		return nil
 	}
 	ws, err := q.GetWorkspace(ctx, resp.WorkspaceID)
@@ -160,9 +170,9 @@ func (e *Engine) confirmInfo(ctx context.Context, q *store.Queries, resp store.R
 // in a message, so a GET confirms nothing.
 func (t *tracking) confirmPage(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, _, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenConfirm)
-	if err != nil {
-		return t.page(c, http.StatusNotFound, pageNotFound, nil)
+	id, ok, err := t.confirmToken(c)
+	if !ok {
+		return err
 	}
 	info, err := t.eng.confirmState(ctx, id)
 	switch {
@@ -183,9 +193,9 @@ func (t *tracking) confirmPage(c echo.Context) error {
 // the pending response.
 func (t *tracking) confirm(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, _, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenConfirm)
-	if err != nil {
-		return t.page(c, http.StatusNotFound, pageNotFound, nil)
+	id, ok, err := t.confirmToken(c)
+	if !ok {
+		return err
 	}
 	info, changed, err := t.eng.Confirm(ctx, id)
 	switch {
@@ -202,6 +212,35 @@ func (t *tracking) confirm(c echo.Context) error {
 		}
 	}
 	return t.page(c, http.StatusOK, pageConfirmed, info)
+}
+
+// confirmToken checks the request's confirmation token and returns the
+// response it confirms; when not ok, it has answered the request. An
+// expired link says so and confirms nothing: the person posts the form
+// again. A link signed before links expired (Legacy) is held to the same
+// lifetime, counted from the response's arrival.
+func (t *tracking) confirmToken(c echo.Context) (uuid.UUID, bool, error) {
+	ctx := c.Request().Context()
+	tok, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenConfirm)
+	switch {
+	case err == nil:
+		return tok.ID, true, nil
+	case errors.Is(err, ErrTokenExpired) && tok.Legacy:
+		resp, err := t.eng.cfg.Store.ResponseToConfirm(ctx, tok.ID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return uuid.Nil, false, t.page(c, http.StatusNotFound, pageNotFound, nil)
+		case err != nil:
+			t.eng.log.ErrorContext(ctx, "confirmation page failed", "response_id", tok.ID, "error", err)
+			return uuid.Nil, false, t.page(c, http.StatusInternalServerError, pageError, nil)
+		case t.eng.now().Before(resp.ReceivedAt.Add(t.eng.cfg.Signer.LinkTTL())):
+			return tok.ID, true, nil
+		}
+		return uuid.Nil, false, t.page(c, http.StatusGone, pageConfirmExpired, nil)
+	case errors.Is(err, ErrTokenExpired):
+		return uuid.Nil, false, t.page(c, http.StatusGone, pageConfirmExpired, nil)
+	}
+	return uuid.Nil, false, t.page(c, http.StatusNotFound, pageNotFound, nil)
 }
 
 // confirmState reads a response for the confirmation page without changing

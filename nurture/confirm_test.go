@@ -149,18 +149,16 @@ func TestDoubleOptInEndToEnd(t *testing.T) {
 	if !strings.Contains(sent[0].HTML, "Hello Ada &lt;b&gt;,") {
 		t.Errorf("the greeting is not the escaped first name:\n%s", sent[0].HTML)
 	}
-	link := clickURL.FindString(sent[0].Text)
-	if link == "" {
-		t.Fatalf("no confirmation link in:\n%s", sent[0].Text)
-	}
-	a := b.do(t, http.MethodGet, link, "", "")
+	// The confirmation link is the email's own, not a tracked redirect.
 	confirmURL := nurture.ConfirmURL(trackBaseURL, b.signer, respID)
-	if a.status != http.StatusFound || a.header.Get("Location") != confirmURL {
-		t.Fatalf("the email's link = %d to %q, want 302 to %q", a.status, a.header.Get("Location"), confirmURL)
+	for _, body := range []string{sent[0].Text, sent[0].HTML} {
+		if !strings.Contains(body, confirmURL) || clickURL.MatchString(body) {
+			t.Fatalf("the email does not link straight to %s:\n%s", confirmURL, body)
+		}
 	}
 
 	// A GET (a mail scanner following the link) confirms nothing.
-	a = b.do(t, http.MethodGet, confirmURL, "", "")
+	a := b.do(t, http.MethodGet, confirmURL, "", "")
 	if a.status != http.StatusOK || !strings.Contains(a.body, `<form method="post">`) || !strings.Contains(a.body, "ada&#43;news@example.com") {
 		t.Fatalf("GET confirm = %d:\n%s", a.status, a.body)
 	}
@@ -254,5 +252,44 @@ func TestUnsubscribingFromAConfirmationEmailSuppressesTheAddress(t *testing.T) {
 	}
 	if r := b.getResponse(t, b.ws, respID); r.Status != store.ResponseAwaitingConfirmation {
 		t.Errorf("the response is %s, want still awaiting confirmation", r.Status)
+	}
+}
+
+// A confirmation link works for the link lifetime; after it the page says
+// so clearly and confirms nothing. A link signed before links expired is
+// held to the same lifetime from the response's arrival.
+func TestExpiredConfirmationLinks(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	form := b.doiForm(t, b.ws)
+	receivedAt := b.clock.Now()
+	fresh := b.response(t, form, "ada@example.com", "Ada")
+	old := b.response(t, form, "grace@example.com", "Grace")
+	b.process(t, fresh)
+	b.process(t, old)
+	current := nurture.ConfirmURL(trackBaseURL, b.signer, fresh)
+	legacy := trackBaseURL + "/c/" + nurture.LegacyToken(b.signer, nurture.TokenConfirm, old, 0)
+
+	b.clock.Set(receivedAt.Add(179 * 24 * time.Hour))
+	if a := b.do(t, http.MethodGet, legacy, "", ""); a.status != http.StatusOK || !strings.Contains(a.body, "<form") {
+		t.Errorf("an old link within the lifetime = %d:\n%s", a.status, a.body)
+	}
+
+	b.clock.Set(receivedAt.Add(180 * 24 * time.Hour))
+	for _, link := range []string{current, legacy} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			a := b.do(t, method, link, "application/x-www-form-urlencoded", "")
+			if a.status != http.StatusGone || !strings.Contains(a.body, "This confirmation link has expired, so nothing was confirmed") {
+				t.Errorf("%s an expired confirmation = %d:\n%s", method, a.status, a.body)
+			}
+		}
+	}
+	for _, id := range []uuid.UUID{fresh, old} {
+		if r := b.getResponse(t, b.ws, id); r.Status != store.ResponseAwaitingConfirmation || r.ConfirmedAt != nil {
+			t.Errorf("an expired link changed response %s: %s, confirmed %v", id, r.Status, r.ConfirmedAt)
+		}
+	}
+	if got := b.processedResponses(); len(got) != 0 {
+		t.Errorf("expired links put %v on the queue", got)
 	}
 }

@@ -78,6 +78,8 @@ type Config struct {
 	// MaxAttempts is how many times a message is tried before a temporary
 	// failure is taken as final (default 10).
 	MaxAttempts int
+	// ConfirmLimit bounds the confirmation emails form posts can make.
+	ConfirmLimit ConfirmLimit
 	// RetryDelay is how long a message waits after its attempt number n
 	// (from 1) failed temporarily (default: 30s doubling to at most 1h,
 	// with jitter).

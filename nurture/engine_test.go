@@ -67,7 +67,10 @@ func setupEngine(t testing.TB, edit ...func(*Config)) *engineBundle {
 	t.Cleanup(func() { b.rdb.Close() })
 	b.queue = asynq.NewClientFromRedisClient(b.rdb)
 	b.smtp = newSMTPServer(t)
-	if b.signer, err = NewSigner(testSecret); err != nil {
+	// Links are signed at one instant, so a test can make the same link
+	// again and compare.
+	signedAt := time.Now()
+	if b.signer, err = NewSignerFrom(SignerConfig{Secret: testSecret, Now: func() time.Time { return signedAt }}); err != nil {
 		t.Fatal(err)
 	}
 	b.settings(t, func(s *store.WorkspaceSettings) {})

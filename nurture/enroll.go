@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,7 +43,7 @@ func (e *Engine) EnrollFromResponse(ctx context.Context, q *store.Queries, resp 
 		}
 	}
 	if registration != nil {
-		if err := e.queueEventConfirmation(ctx, q, *registration, leadID, now); err != nil {
+		if err := e.queueEventConfirmation(ctx, q, *registration, leadID, resp.IP, now); err != nil {
 			return fmt.Errorf("event confirmation: %w", err)
 		}
 	}
@@ -147,14 +148,24 @@ func decodeSteps(raw json.RawMessage) ([]Step, error) {
 
 // queueEventConfirmation creates the transactional email confirming an
 // event registration (or its place on the waitlist), once per
-// registration.
-func (e *Engine) queueEventConfirmation(ctx context.Context, q *store.Queries, reg store.EventRegistration, leadID uuid.UUID, now time.Time) error {
+// registration, unless it is past the confirmation limits (ConfirmLimit)
+// for the lead's address or ip, the client the registration came from.
+func (e *Engine) queueEventConfirmation(ctx context.Context, q *store.Queries, reg store.EventRegistration, leadID uuid.UUID, ip *netip.Addr, now time.Time) error {
 	lead, err := q.GetLead(ctx, reg.WorkspaceID, leadID)
 	if err != nil {
 		return err
 	}
 	if lead.Email == "" {
 		return nil // nowhere to send it
+	}
+	allowed, err := e.confirmAllowed(ctx, reg.WorkspaceID, reg.ResponseID, lead.EmailCanonical, ip)
+	if err != nil {
+		return err
+	}
+	if !allowed {
+		e.log.WarnContext(ctx, "confirmation email over its limit, not sent", "response_id", reg.ResponseID,
+			"registration_id", reg.ID)
+		return nil
 	}
 	ev, err := q.GetEvent(ctx, reg.WorkspaceID, reg.EventID)
 	if err != nil {

@@ -1,9 +1,15 @@
 package nurture
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
+	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -69,4 +75,107 @@ func (r *rateLimiter) wait(ctx context.Context, workspaceID uuid.UUID, perSecond
 			waited += d
 		}
 	}
+}
+
+// Default confirmation limits.
+const (
+	// DefaultConfirmPerAddress is how many confirmation emails one address
+	// gets per DefaultConfirmWindow.
+	DefaultConfirmPerAddress = 3
+	// DefaultConfirmPerIP is how many confirmation emails the posts of one
+	// client (an IPv4 address, an IPv6 /64) make per DefaultConfirmWindow.
+	DefaultConfirmPerIP = 20
+	// DefaultConfirmWindow is the window confirmations are counted in.
+	DefaultConfirmWindow = time.Hour
+)
+
+// ConfirmLimit bounds the confirmation emails (double opt-in and event
+// registration) that form posts can make a workspace send: those go at
+// once, to any address posted, and greet it with a name the poster chose,
+// so without a bound one client could mail anyone, or one address, without
+// end from the workspace's domain. A post past a limit is kept and
+// processed as usual; only its email is not made. Counts are kept per
+// workspace in fixed windows.
+type ConfirmLimit struct {
+	// PerAddress is how many confirmations one recipient address gets per
+	// Window (default DefaultConfirmPerAddress; negative: no limit).
+	PerAddress int
+	// PerIP is how many confirmations the posts of one client make per
+	// Window (default DefaultConfirmPerIP; negative: no limit).
+	PerIP int
+	// Window is how long counts last (default DefaultConfirmWindow).
+	Window time.Duration
+}
+
+// confirmSlot records one response in a window's count and returns its
+// place (from 0) there: the same response keeps its place, so a retried
+// processing gets the answer the first one got. An empty key is skipped
+// (-1). Both keys share a hash tag, so they live in one Cluster slot.
+var confirmSlot = redis.NewScript(`
+local out = {}
+for i, key in ipairs(KEYS) do
+  local place = -1
+  if key ~= "" then
+    place = redis.call("HGET", key, ARGV[1])
+    if not place then
+      place = redis.call("HLEN", key)
+      redis.call("HSET", key, ARGV[1], place)
+      redis.call("PEXPIRE", key, ARGV[2])
+    end
+  end
+  out[i] = tonumber(place)
+end
+return out
+`)
+
+// confirmLimitTimeout bounds the Redis round trip of a confirmation check.
+const confirmLimitTimeout = 2 * time.Second
+
+// confirmAllowed counts the confirmation email of a response to canonical,
+// posted from ip (nil: not known, not counted by client), and reports
+// whether it is within the limits. Without Redis nothing is counted. When
+// Redis does not answer, the error is returned and the response's
+// processing is retried later: the email waits rather than going out
+// uncounted, and none is lost.
+func (e *Engine) confirmAllowed(ctx context.Context, workspaceID, responseID uuid.UUID, canonical string, ip *netip.Addr) (bool, error) {
+	if e.cfg.Redis == nil {
+		return true, nil
+	}
+	l := e.cfg.ConfirmLimit
+	l.PerAddress = cmp.Or(l.PerAddress, DefaultConfirmPerAddress)
+	l.PerIP = cmp.Or(l.PerIP, DefaultConfirmPerIP)
+	l.Window = cmp.Or(l.Window, DefaultConfirmWindow)
+	window := strconv.FormatInt(e.now().UnixMilli()/l.Window.Milliseconds(), 10)
+	prefix := "leadflow:confirm:{" + workspaceID.String() + "}:"
+	var addrKey, ipKey string
+	if l.PerAddress > 0 && canonical != "" {
+		// The address is hashed: a Redis key is no place for it.
+		sum := sha256.Sum256([]byte(canonical))
+		addrKey = prefix + "to:" + hex.EncodeToString(sum[:16]) + ":" + window
+	}
+	if l.PerIP > 0 && ip != nil && ip.IsValid() {
+		ipKey = prefix + "ip:" + clientKey(*ip) + ":" + window
+	}
+	if addrKey == "" && ipKey == "" {
+		return true, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, confirmLimitTimeout)
+	defer cancel()
+	places, err := confirmSlot.Run(ctx, e.cfg.Redis, []string{addrKey, ipKey},
+		responseID.String(), (2 * l.Window).Milliseconds()).Int64Slice()
+	if err != nil || len(places) != 2 {
+		return false, fmt.Errorf("confirmation limit: %w", cmp.Or(err, errors.New("unexpected answer")))
+	}
+	return places[0] < int64(l.PerAddress) && places[1] < int64(l.PerIP), nil
+}
+
+// clientKey names a client in a limit's key: an IPv4 address, or an IPv6
+// address's /64, since one subscriber usually holds a whole /64.
+func clientKey(ip netip.Addr) string {
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }

@@ -28,7 +28,8 @@ type MergeData struct {
 // URLs makes the links of one message; Links satisfies it.
 type URLs interface {
 	Open() string
-	Click(i int) string
+	// Click is the tracking URL of link number i, which leads to target.
+	Click(i int, target string) string
 	Unsubscribe() string
 }
 
@@ -63,9 +64,17 @@ const (
 )
 
 // Render fills t's merge fields for one recipient and makes its links
-// trackable: every http(s) link but the unsubscribe one is replaced by its
-// click URL, an open pixel ends the HTML body, and a footer with the postal
-// address and the unsubscribe link is added to each body lacking them.
+// trackable: every http(s) link the template itself writes, but the
+// unsubscribe one, is replaced by its click URL, an open pixel ends the HTML
+// body, and a footer with the postal address and the unsubscribe link is
+// added to each body lacking them.
+//
+// Only links whose scheme and host are the template's own text are
+// tracked: a URL that came in through a merge field (a lead's company or
+// custom field, a default, a fallback) is left as it is, since tracking it
+// would make the click URL, on the sender's domain, redirect wherever a
+// form's poster chose. A merge field later in a template link (a query
+// value) keeps the link tracked: it cannot change the host.
 //
 // The lead's data cannot change the email's structure: the HTML template is
 // parsed before any value is put in, values land in text and attribute
@@ -180,7 +189,7 @@ func (r *renderer) link(u string) string {
 		r.links = append(r.links, u)
 		r.index[u] = i
 	}
-	return r.urls.Click(i)
+	return r.urls.Click(i, u)
 }
 
 // trackable returns the URL an href should be tracked as, or "" to leave it:
@@ -253,14 +262,21 @@ func (r *renderer) text(s string) string {
 	}
 	parts, _ := parseMerge(s)
 	used := usedFields(parts)
-	out := expandMerge(parts, func(f mergeRef) string { return bodyValue(r.value(f)) })
-	out = textURL.ReplaceAllStringFunc(out, func(u string) string {
-		u, tail := trimURLTail(u)
-		if t := r.trackable(u); t != "" {
-			return r.link(t) + tail
+	out, values := expandMergeSpans(parts, func(f mergeRef) string { return bodyValue(r.value(f)) })
+	var b strings.Builder
+	last := 0
+	for _, m := range textURL.FindAllStringIndex(out, -1) {
+		b.WriteString(out[last:m[0]])
+		last = m[1]
+		u, tail := trimURLTail(out[m[0]:m[1]])
+		if t := r.trackable(u); t != "" && !overlaps(values, m[0], m[0]+authorityEnd(u)) {
+			b.WriteString(r.link(t) + tail)
+			continue
 		}
-		return u + tail
-	})
+		b.WriteString(u + tail)
+	}
+	b.WriteString(out[last:])
+	out = b.String()
 	var footer []string
 	if !used[fieldPostalAddress] && strings.TrimSpace(r.d.Workspace.PostalAddress) != "" {
 		footer = append(footer, strings.TrimSpace(bodyValue(r.d.Workspace.PostalAddress)))
@@ -372,17 +388,14 @@ func (r *renderer) html(src string) (string, error) {
 				n.Data = r.fill(n.Data, bodyValue)
 			}
 		case html.ElementNode:
+			link := n.DataAtom == atom.A || n.DataAtom == atom.Area
 			for i := range n.Attr {
 				a := &n.Attr[i]
+				authored := templateAuthority(a.Val)
 				a.Val = r.attribute(a.Key, a.Val)
-			}
-			if n.DataAtom == atom.A || n.DataAtom == atom.Area {
-				for i := range n.Attr {
-					a := &n.Attr[i]
-					if a.Namespace == "" && a.Key == "href" {
-						if u := r.trackable(a.Val); u != "" {
-							a.Val = r.link(u)
-						}
+				if link && authored && a.Namespace == "" && a.Key == "href" {
+					if u := r.trackable(a.Val); u != "" {
+						a.Val = r.link(u)
 					}
 				}
 			}
@@ -719,6 +732,63 @@ func expandMerge(parts []mergePart, value func(mergeRef) string) string {
 		}
 	}
 	return b.String()
+}
+
+// expandMergeSpans is expandMerge that also says where in the result each
+// value was written, as [start, end) byte offsets.
+func expandMergeSpans(parts []mergePart, value func(mergeRef) string) (string, [][2]int) {
+	var (
+		b     strings.Builder
+		spans [][2]int
+	)
+	for _, p := range parts {
+		if p.field == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		start := b.Len()
+		b.WriteString(value(*p.field))
+		if b.Len() > start {
+			spans = append(spans, [2]int{start, b.Len()})
+		}
+	}
+	return b.String(), spans
+}
+
+// overlaps reports whether any span meets [start, end).
+func overlaps(spans [][2]int, start, end int) bool {
+	for _, s := range spans {
+		if s[0] < end && start < s[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// authorityEnd is the offset in an absolute URL where its scheme and host
+// (and any user info and port) end: at the first "/", "?" or "#" after
+// "://", or the URL's end.
+func authorityEnd(u string) int {
+	i := strings.Index(u, "://")
+	if i < 0 {
+		return len(u)
+	}
+	if j := strings.IndexAny(u[i+3:], "/?#\\"); j >= 0 {
+		return i + 3 + j
+	}
+	return len(u)
+}
+
+// templateAuthority reports whether an attribute's template text, before
+// its merge fields are filled, fixes the URL's scheme and host itself: no
+// merge field at all, or the first one only after the host has ended.
+func templateAuthority(val string) bool {
+	i := strings.Index(val, "{{")
+	if i < 0 {
+		return true
+	}
+	prefix := strings.TrimSpace(val[:i])
+	return strings.Contains(prefix, "://") && authorityEnd(prefix) < len(prefix)
 }
 
 // usedFields is the set of field names parts use.

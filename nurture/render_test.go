@@ -15,8 +15,10 @@ import (
 // fakeURLs are readable stand-ins for a message's signed links.
 type fakeURLs struct{}
 
-func (fakeURLs) Open() string        { return "https://lf.example/t/o/TOKEN" }
-func (fakeURLs) Click(i int) string  { return fmt.Sprintf("https://lf.example/t/c/%d", i) }
+func (fakeURLs) Open() string { return "https://lf.example/t/o/TOKEN" }
+func (fakeURLs) Click(i int, _ string) string {
+	return fmt.Sprintf("https://lf.example/t/c/%d", i)
+}
 func (fakeURLs) Unsubscribe() string { return "https://lf.example/u/TOKEN" }
 
 func sampleData() nurture.MergeData {
@@ -371,4 +373,56 @@ func ExampleValidateTemplate() {
 	// Output:
 	// unknown merge field {{frist_name}}: use one of first_name, last_name, full_name, email, company, title, city, state, country, primary_interest, lead_source, sender_name, postal_address, unsubscribe_url, custom.KEY or event_name, event_starts_at, confirm_url
 	// line 1: "{{" is not closed by "}}"
+}
+
+// A URL a lead typed into a form never becomes a tracked link: its click
+// URL, on the sender's domain, would redirect wherever the poster chose.
+// Links the template writes are tracked, also with a merge field in their
+// query.
+func TestRenderNeverTracksALeadSuppliedURL(t *testing.T) {
+	t.Parallel()
+	d := sampleData()
+	d.Lead.Company = "https://evil.example/company"
+	d.Lead.Custom = map[string]string{
+		"site": "https://evil.example/site", "host": "evil.example", "tail": ".evil.example/x", "note": "see https://evil.example/note",
+	}
+	tpl := store.Template{
+		Subject: "Hello {{company}}",
+		HTMLBody: `<p>{{company}}</p>` +
+			`<p><a href="{{custom.site}}">your site</a> <a href="https://{{custom.host}}/x">host</a>` +
+			` <a href="https://good.example{{custom.tail}}">tail</a> <a href="{{custom.missing|https://evil.example/fallback}}">fallback</a>` +
+			` <a href="https://good.example/page?who={{email}}">page</a> <a href="https://good.example/">home</a></p>`,
+		TextBody: "From {{company}}. {{custom.note}}. Also https://{{custom.host}}/t and https://good.example{{custom.tail}}\n" +
+			"Read https://good.example/text?who={{email}} and https://good.example/.\n",
+	}
+	r := render(t, tpl, d)
+	wantLinks := []string{
+		"https://good.example/page?who=ada%40example.com", "https://good.example/",
+		"https://good.example/text?who=ada@example.com",
+	}
+	if diff := cmp.Diff(wantLinks, r.Links); diff != "" {
+		t.Errorf("tracked links (-want +got):\n%s", diff)
+	}
+	var hrefs []string
+	walkHTML(t, r.HTML, func(n *html.Node) {
+		if href, ok := attr(n, "href"); ok && n.Data == "a" {
+			hrefs = append(hrefs, href)
+		}
+	})
+	wantHrefs := []string{
+		"https://evil.example/site", "https://evil.example/x", "#",
+		"https://evil.example/fallback", "https://lf.example/t/c/0", "https://lf.example/t/c/1",
+		"https://lf.example/u/TOKEN",
+	}
+	if diff := cmp.Diff(wantHrefs, hrefs); diff != "" {
+		t.Errorf("hrefs (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(r.HTML, "<p>https://evil.example/company</p>") {
+		t.Errorf("the lead's company was not kept as written:\n%s", r.HTML)
+	}
+	wantText := "From https://evil.example/company. see https://evil.example/note. Also https://evil.example/t and https://good.example.evil.example/x\n" +
+		"Read https://lf.example/t/c/2 and https://lf.example/t/c/1."
+	if !strings.HasPrefix(r.Text, wantText) {
+		t.Errorf("the template's text links are not tracked:\n%s", r.Text)
+	}
 }

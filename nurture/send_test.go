@@ -81,7 +81,7 @@ func TestFormResponseSendsFirstEmail(t *testing.T) {
 		t.Errorf("stored Message-ID %q", stored.MessageID)
 	}
 	for _, part := range []struct{ name, body string }{{"text", got.Text}, {"html", got.HTML}} {
-		for _, s := range []string{"Hello Grace at US Navy", b.ws.PostalAddress, links.Click(0)} {
+		for _, s := range []string{"Hello Grace at US Navy", b.ws.PostalAddress, links.Click(0, "https://acme.example/guide")} {
 			if !strings.Contains(part.body, s) {
 				t.Errorf("%s part lacks %q:\n%s", part.name, s, part.body)
 			}

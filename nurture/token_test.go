@@ -23,28 +23,35 @@ func TestSignerRoundTripAndTampering(t *testing.T) {
 	s := newTestSigner(t, strings.Repeat("a", 32))
 	other := newTestSigner(t, strings.Repeat("b", 32))
 	id := uuid.New()
-	tok := s.Sign(TokenClick, id, 7)
+	tok := s.ClickToken(id, 7, "https://example.com/a")
 
-	gotID, n, err := s.Verify(tok, TokenClick)
-	if err != nil || gotID != id || n != 7 {
-		t.Fatalf("Verify(Sign) = %v, %d, %v; want %v, 7, nil", gotID, n, err, id)
+	got, err := s.Verify(tok, TokenClick)
+	if err != nil || got.ID != id || got.N != 7 || got.Legacy {
+		t.Fatalf("Verify(ClickToken) = %+v, %v; want %v, 7, nil", got, err, id)
 	}
-	if _, _, err := s.Verify(tok, TokenOpen); !errors.Is(err, ErrBadToken) {
+	if !got.Leads("https://example.com/a") || got.Leads("https://example.com/b") {
+		t.Errorf("the click token does not lead to exactly its link")
+	}
+	if _, err := s.Verify(tok, TokenOpen); !errors.Is(err, ErrBadToken) {
 		t.Errorf("a click token accepted as an open token: %v", err)
 	}
-	if _, _, err := other.Verify(tok, TokenClick); !errors.Is(err, ErrBadToken) {
+	if _, err := other.Verify(tok, TokenClick); !errors.Is(err, ErrBadToken) {
 		t.Errorf("a token accepted under another server's key: %v", err)
+	}
+	// A click token without its link's digest is not a click token.
+	if _, err := s.Verify(s.Sign(TokenClick, id, 7), TokenClick); !errors.Is(err, ErrBadToken) {
+		t.Errorf("a click token without a link accepted: %v", err)
 	}
 	// Flip each character in turn: every tampered token is refused.
 	for i := range tok {
 		b := []byte(tok)
 		b[i] = map[bool]byte{true: 'A', false: 'B'}[b[i] != 'A']
-		if _, _, err := s.Verify(string(b), TokenClick); err == nil {
+		if _, err := s.Verify(string(b), TokenClick); err == nil {
 			t.Fatalf("tampered token (char %d) accepted", i)
 		}
 	}
 	for _, bad := range []string{"", "x", tok + "A", tok[:len(tok)-1], strings.Repeat("A", 200), tok + "=="} {
-		if _, _, err := s.Verify(bad, TokenClick); !errors.Is(err, ErrBadToken) {
+		if _, err := s.Verify(bad, TokenClick); !errors.Is(err, ErrBadToken) {
 			t.Errorf("Verify(%q) = %v, want ErrBadToken", bad, err)
 		}
 	}
@@ -54,6 +61,93 @@ func TestNewSignerRefusesShortSecret(t *testing.T) {
 	t.Parallel()
 	if _, err := NewSigner("short"); err == nil {
 		t.Fatal("NewSigner accepted a 5-character secret")
+	}
+}
+
+func TestNewSignerRefusesAShortUnsubscribeLifetime(t *testing.T) {
+	t.Parallel()
+	if _, err := NewSignerFrom(SignerConfig{Secret: strings.Repeat("a", 32), UnsubscribeTTL: 364 * 24 * time.Hour}); err == nil {
+		t.Fatal("NewSignerFrom accepted unsubscribe links that work for under a year")
+	}
+}
+
+// clock is a settable clock for the signer.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestTokensExpire(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := &clock{t: start}
+	s, err := NewSignerFrom(SignerConfig{Secret: strings.Repeat("e", 32), Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.New()
+	tokens := map[byte]string{
+		TokenOpen:        s.Sign(TokenOpen, id, 0),
+		TokenClick:       s.ClickToken(id, 0, "https://example.com/"),
+		TokenUnsubscribe: s.Sign(TokenUnsubscribe, id, 0),
+		TokenConfirm:     s.Sign(TokenConfirm, id, 0),
+	}
+	check := func(at time.Duration, want map[byte]error) {
+		t.Helper()
+		c.t = start.Add(at)
+		for kind, tok := range tokens {
+			got, err := s.Verify(tok, kind)
+			if !errors.Is(err, want[kind]) || (err != nil && want[kind] == nil) {
+				t.Errorf("after %s, %c token: %v, want %v", at, kind, err, want[kind])
+			}
+			if got.ID != id {
+				t.Errorf("after %s, %c token names %v, want %v even when expired", at, kind, got.ID, id)
+			}
+		}
+	}
+	day := 24 * time.Hour
+	check(179*day, map[byte]error{})
+	check(180*day, map[byte]error{TokenOpen: ErrTokenExpired, TokenClick: ErrTokenExpired, TokenConfirm: ErrTokenExpired})
+	check(729*day, map[byte]error{TokenOpen: ErrTokenExpired, TokenClick: ErrTokenExpired, TokenConfirm: ErrTokenExpired})
+	check(730*day, map[byte]error{TokenOpen: ErrTokenExpired, TokenClick: ErrTokenExpired, TokenConfirm: ErrTokenExpired, TokenUnsubscribe: ErrTokenExpired})
+
+	// The lifetime is a setting.
+	short, err := NewSignerFrom(SignerConfig{Secret: strings.Repeat("e", 32), LinkTTL: time.Hour, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.t = start
+	tok := short.Sign(TokenConfirm, id, 0)
+	c.t = start.Add(time.Hour)
+	if _, err := short.Verify(tok, TokenConfirm); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("a one-hour link an hour later: %v, want ErrTokenExpired", err)
+	}
+}
+
+func TestLegacyTokens(t *testing.T) {
+	t.Parallel()
+	s := newTestSigner(t, strings.Repeat("l", 32))
+	id := uuid.New()
+	// Unsubscribing from an email sent before links expired still works.
+	got, err := s.Verify(LegacyToken(s, TokenUnsubscribe, id, 0), TokenUnsubscribe)
+	if err != nil || got.ID != id || !got.Legacy {
+		t.Errorf("legacy unsubscribe = %+v, %v; want it accepted", got, err)
+	}
+	// The others are expired: their handlers decide what an old link does.
+	for _, kind := range []byte{TokenOpen, TokenClick, TokenConfirm} {
+		got, err := s.Verify(LegacyToken(s, kind, id, 3), kind)
+		if !errors.Is(err, ErrTokenExpired) || got.ID != id || got.N != 3 || !got.Legacy {
+			t.Errorf("legacy %c = %+v, %v; want the token and ErrTokenExpired", kind, got, err)
+		}
+		if got.Leads("https://example.com/") {
+			t.Errorf("legacy %c leads to a link it was never signed for", kind)
+		}
+	}
+	if _, err := s.Verify(LegacyToken(s, TokenOpen, id, 0), TokenUnsubscribe); !errors.Is(err, ErrBadToken) {
+		t.Errorf("a legacy open token accepted as an unsubscribe one: %v", err)
+	}
+	other := newTestSigner(t, strings.Repeat("m", 32))
+	if _, err := s.Verify(LegacyToken(other, TokenUnsubscribe, id, 0), TokenUnsubscribe); !errors.Is(err, ErrBadToken) {
+		t.Errorf("a legacy token under another key accepted: %v", err)
 	}
 }
 
@@ -68,7 +162,7 @@ func TestLinksAreSignedForTheirMessage(t *testing.T) {
 		n           uint32
 	}{
 		{l.Open(), "https://leads.example.com/t/o/", TokenOpen, 0},
-		{l.Click(3), "https://leads.example.com/t/c/", TokenClick, 3},
+		{l.Click(3, "https://example.com/"), "https://leads.example.com/t/c/", TokenClick, 3},
 		{l.Unsubscribe(), "https://leads.example.com/u/", TokenUnsubscribe, 0},
 		{ConfirmURL(l.BaseURL, s, id), "https://leads.example.com/c/", TokenConfirm, 0},
 	} {
@@ -77,28 +171,29 @@ func TestLinksAreSignedForTheirMessage(t *testing.T) {
 			t.Errorf("%s does not start with %s", c.url, c.prefix)
 			continue
 		}
-		gotID, n, err := s.Verify(tok, c.kind)
-		if err != nil || gotID != id || n != c.n {
-			t.Errorf("%s: Verify = %v, %d, %v", c.url, gotID, n, err)
+		got, err := s.Verify(tok, c.kind)
+		if err != nil || got.ID != id || got.N != c.n {
+			t.Errorf("%s: Verify = %+v, %v", c.url, got, err)
 		}
 	}
 }
 
 func FuzzVerifyToken(f *testing.F) {
 	s := newTestSigner(f, strings.Repeat("f", 32))
-	f.Add(s.Sign(TokenClick, uuid.New(), 1))
+	f.Add(s.ClickToken(uuid.New(), 1, "https://example.com/"))
+	f.Add(LegacyToken(s, TokenClick, uuid.New(), 1))
 	f.Add("")
 	f.Add("not-a-token")
 	f.Fuzz(func(t *testing.T, tok string) {
-		id, n, err := s.Verify(tok, TokenClick)
+		got, err := s.Verify(tok, TokenClick)
 		if err != nil {
-			if !errors.Is(err, ErrBadToken) {
-				t.Fatalf("Verify error %v is not ErrBadToken", err)
+			if !errors.Is(err, ErrBadToken) && !errors.Is(err, ErrTokenExpired) {
+				t.Fatalf("Verify error %v is neither ErrBadToken nor ErrTokenExpired", err)
 			}
 			return
 		}
 		// Anything accepted must be exactly what we would sign.
-		if s.Sign(TokenClick, id, n) != tok {
+		if s.sign(TokenClick, got.ID, got.N, got.Expires, got.digest) != tok {
 			t.Fatalf("accepted a token we did not sign: %q", tok)
 		}
 	})

@@ -32,7 +32,8 @@ type TrackingConfig struct {
 // every link in a message; it only records opens and clicks.
 //
 //	GET  /t/o/:token  open pixel: a 1x1 GIF, whatever the token
-//	GET  /t/c/:token  click: 302 to the message's stored link
+//	GET  /t/c/:token  click: 302 to the message's stored link, if the token
+//	                  was signed for that link and has not expired
 //	GET  /u/:token    unsubscribe page, with a button
 //	POST /u/:token    unsubscribe (RFC 8058 one-click, and the page's button)
 //	GET  /c/:token    double opt-in confirmation page, with a button
@@ -73,28 +74,44 @@ var pixel = []byte{
 // broken image; only a verified token records anything.
 func (t *tracking) open(c echo.Context) error {
 	ctx := c.Request().Context()
-	if id, _, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenOpen); err == nil {
-		if err := t.eng.RecordOpen(ctx, id); err != nil {
-			t.eng.log.WarnContext(ctx, "record open failed", "message_id", id, "error", err)
+	if tok, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenOpen); err == nil {
+		if err := t.eng.RecordOpen(ctx, tok.ID); err != nil {
+			t.eng.log.WarnContext(ctx, "record open failed", "message_id", tok.ID, "error", err)
 		}
 	}
 	return c.Blob(http.StatusOK, "image/gif", pixel)
 }
 
-// click redirects to the link stored for the message, never to a URL taken
-// from the request: no open redirect.
+// click redirects to the link stored for the message, and only when the
+// token was signed for that very link, never to a URL taken from the
+// request: no open redirect. An expired link records nothing and redirects
+// nowhere: it answers a page saying so.
+//
+// A click token signed before tokens expired (Legacy) was signed for no
+// link, and the link stored with it may be one a lead typed into a form; it
+// still leads to a link on this server (an old confirmation email's
+// button), and to nothing else.
 func (t *tracking) click(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, n, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenClick)
-	if err != nil {
+	tok, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenClick)
+	switch {
+	case errors.Is(err, ErrTokenExpired) && tok.Legacy:
+		link, err := t.eng.cfg.Store.MessageLink(ctx, tok.ID, int(tok.N))
+		if err == nil && strings.HasPrefix(link, t.eng.cfg.BaseURL+"/") {
+			return c.Redirect(http.StatusFound, link)
+		}
+		return t.page(c, http.StatusGone, pageExpired, nil)
+	case errors.Is(err, ErrTokenExpired):
+		return t.page(c, http.StatusGone, pageExpired, nil)
+	case err != nil:
 		return t.page(c, http.StatusNotFound, pageNotFound, nil)
 	}
-	link, err := t.eng.RecordClick(ctx, id, int(n))
+	link, err := t.eng.RecordClick(ctx, tok.ID, int(tok.N), tok.Leads)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return t.page(c, http.StatusNotFound, pageNotFound, nil)
 	case err != nil:
-		t.eng.log.ErrorContext(ctx, "record click failed", "message_id", id, "error", err)
+		t.eng.log.ErrorContext(ctx, "record click failed", "message_id", tok.ID, "error", err)
 		return t.page(c, http.StatusInternalServerError, pageError, nil)
 	}
 	return c.Redirect(http.StatusFound, link)
@@ -103,10 +120,14 @@ func (t *tracking) click(c echo.Context) error {
 // unsubscribePage asks before unsubscribing: a GET must not change anything.
 func (t *tracking) unsubscribePage(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, _, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenUnsubscribe)
+	tok, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenUnsubscribe)
+	if errors.Is(err, ErrTokenExpired) {
+		return t.page(c, http.StatusGone, pageExpired, nil)
+	}
 	if err != nil {
 		return t.page(c, http.StatusNotFound, pageNotFound, nil)
 	}
+	id := tok.ID
 	info, err := t.eng.unsubscribeInfo(ctx, t.eng.cfg.Store.Queries, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -126,10 +147,14 @@ func (t *tracking) unsubscribePage(c echo.Context) error {
 // button alike; doing it again changes nothing.
 func (t *tracking) unsubscribe(c echo.Context) error {
 	ctx := c.Request().Context()
-	id, _, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenUnsubscribe)
+	tok, err := t.eng.cfg.Signer.Verify(c.Param("token"), TokenUnsubscribe)
+	if errors.Is(err, ErrTokenExpired) {
+		return t.page(c, http.StatusGone, pageExpired, nil)
+	}
 	if err != nil {
 		return t.page(c, http.StatusNotFound, pageNotFound, nil)
 	}
+	id := tok.ID
 	info, err := t.eng.Unsubscribe(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -158,14 +183,22 @@ func (e *Engine) RecordOpen(ctx context.Context, messageID uuid.UUID) error {
 
 // RecordClick records a click on a message's link number index and returns
 // the link's URL: the message's clicked_at (and opened_at: a click implies an
-// open) and the lead's email_clicked engagement, once per link. ErrNotFound
-// means no such message or link, or a stored link that is not a web URL.
-func (e *Engine) RecordClick(ctx context.Context, messageID uuid.UUID, index int) (string, error) {
+// open) and the lead's email_clicked engagement, once per link. signed
+// tells whether the click's token was made for the stored link; nil trusts
+// the stored link. ErrNotFound means no such message or link, a stored link
+// the token was not signed for, or one that is not a web URL.
+func (e *Engine) RecordClick(ctx context.Context, messageID uuid.UUID, index int, signed func(link string) bool) (string, error) {
 	var link string
 	err := e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		m, err := q.MarkMessageClicked(ctx, messageID, index, e.now())
 		if err != nil {
 			return err
+		}
+		if signed != nil && !signed(m.Link) {
+			// Rendering signs each tracked link into its click token; a
+			// stored link the token does not name was never one the
+			// template wrote.
+			return fmt.Errorf("message %s link %d is not the signed one: %w", messageID, index, store.ErrNotFound)
 		}
 		if !webURL(m.Link) {
 			// Only what rendering stored can be here; refusing anything but
@@ -309,6 +342,8 @@ const (
 	pageUnsubscribed
 	pageConfirm
 	pageConfirmed
+	pageExpired
+	pageConfirmExpired
 )
 
 var trackingPages = template.Must(template.New("pages").Parse(`
@@ -323,6 +358,12 @@ button{font:inherit;padding:.5em 1.2em;border:0;border-radius:4px;background:#1f
 {{end}}
 {{- define "not_found"}}{{template "top" "Link not valid"}}
 <p>This link is not valid. If you copied it from an email, check that you copied all of it.</p>
+{{template "bottom"}}{{end}}
+{{- define "expired"}}{{template "top" "Link expired"}}
+<p>This link has expired. Links in emails work for a limited time; the email's other contents are still valid.</p>
+{{template "bottom"}}{{end}}
+{{- define "confirm_expired"}}{{template "top" "Confirmation link expired"}}
+<p>This confirmation link has expired, so nothing was confirmed. To hear from us, fill in the form again and use the link in the new email.</p>
 {{template "bottom"}}{{end}}
 {{- define "error"}}{{template "top" "Something went wrong"}}
 <p>We could not do this just now. Please try again in a few minutes.</p>
@@ -356,6 +397,7 @@ func (t *tracking) page(c echo.Context, status, which int, data any) error {
 		pageNotFound: "not_found", pageError: "error",
 		pageUnsubscribe: "unsubscribe", pageUnsubscribed: "unsubscribed",
 		pageConfirm: "confirm", pageConfirmed: "confirmed",
+		pageExpired: "expired", pageConfirmExpired: "confirm_expired",
 	}[which]
 	var b strings.Builder
 	if err := trackingPages.ExecuteTemplate(&b, name, data); err != nil {

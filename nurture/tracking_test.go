@@ -104,11 +104,11 @@ func setupTracking(t *testing.T) *trackBundle {
 	t.Cleanup(func() { sink.Close() })
 	_, port, _ := net.SplitHostPort(sink.Addr())
 	smtpPort, _ := strconv.Atoi(port)
-	signer, err := nurture.NewSigner(strings.Repeat("tracking-secret-", 3))
+	clock := &testClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	signer, err := nurture.NewSignerFrom(nurture.SignerConfig{Secret: strings.Repeat("tracking-secret-", 3), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	eng, err := nurture.New(nurture.Config{
 		Store: st, Queue: queue, Redis: rdb, Signer: signer, BaseURL: trackBaseURL,
 		SMTP: nurture.SMTPConfig{Host: "127.0.0.1", Port: smtpPort, TLS: "none"},
@@ -408,7 +408,7 @@ func TestClickRedirectsToTheStoredLinkAndRecordsIt(t *testing.T) {
 	clickedAt := b.clock.Now()
 
 	for i := range 2 {
-		a := b.do(t, http.MethodGet, links.Click(1), "", "")
+		a := b.do(t, http.MethodGet, links.Click(1, m.Links[1]), "", "")
 		if a.status != http.StatusFound || a.header.Get("Location") != m.Links[1] {
 			t.Fatalf("click %d = %d to %q, want 302 to %q", i, a.status, a.header.Get("Location"), m.Links[1])
 		}
@@ -417,7 +417,7 @@ func TestClickRedirectsToTheStoredLinkAndRecordsIt(t *testing.T) {
 		}
 		b.clock.Set(clickedAt.Add(time.Minute))
 	}
-	if a := b.do(t, http.MethodGet, links.Click(0), "", ""); a.status != http.StatusFound || a.header.Get("Location") != m.Links[0] {
+	if a := b.do(t, http.MethodGet, links.Click(0, m.Links[0]), "", ""); a.status != http.StatusFound || a.header.Get("Location") != m.Links[0] {
 		t.Fatalf("click on link 0 = %d to %q", a.status, a.header.Get("Location"))
 	}
 	got := b.getMessage(t, m)
@@ -445,13 +445,13 @@ func TestClickRefusesTamperedTokensAndLinksNotStored(t *testing.T) {
 	odd := b.message(t, l, "javascript:alert(1)")
 	links := b.links(m)
 	for name, bad := range map[string]string{
-		"tampered":          tamper(links.Click(1)),
-		"past the links":    links.Click(2),
-		"far past":          trackBaseURL + "/t/c/" + b.signer.Sign(nurture.TokenClick, m.ID, 1<<32-1),
+		"tampered":          tamper(links.Click(1, m.Links[1])),
+		"past the links":    links.Click(2, m.Links[1]),
+		"far past":          trackBaseURL + "/t/c/" + b.signer.ClickToken(m.ID, 1<<32-1, m.Links[1]),
 		"an open token":     trackBaseURL + "/t/c/" + b.signer.Sign(nurture.TokenOpen, m.ID, 0),
-		"no such message":   b.links(store.Message{ID: uuid.New()}).Click(0),
-		"not a web link":    b.links(odd).Click(0),
-		"another key":       trackBaseURL + "/t/c/" + mustSigner(t, strings.Repeat("x", 40)).Sign(nurture.TokenClick, m.ID, 0),
+		"no such message":   b.links(store.Message{ID: uuid.New()}).Click(0, m.Links[0]),
+		"not a web link":    b.links(odd).Click(0, "javascript:alert(1)"),
+		"another key":       trackBaseURL + "/t/c/" + mustSigner(t, strings.Repeat("x", 40)).ClickToken(m.ID, 0, m.Links[0]),
 		"a url in the path": trackBaseURL + "/t/c/" + url.PathEscape("https://evil.example"),
 	} {
 		a := b.do(t, http.MethodGet, bad, "", "", "Accept", "text/html")
@@ -490,7 +490,7 @@ func TestEngagementWithAMergedLeadsEmailLandsOnTheSurvivor(t *testing.T) {
 	if _, err := b.st.MarkLeadMerged(b.ctx, b.ws.ID, gone.ID, survivor.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	b.do(t, http.MethodGet, b.links(m).Click(0), "", "")
+	b.do(t, http.MethodGet, b.links(m).Click(0, m.Links[0]), "", "")
 	if got := b.engagement(t, gone.ID); len(got) != 0 {
 		t.Errorf("the merged lead got %v", got)
 	}
@@ -606,7 +606,7 @@ func TestOneClickUnsubscribeExitsEverySequenceAndStopsMail(t *testing.T) {
 	enr := append(b.sequenceWithEnrollments(t, b.ws, l, bystander), b.sequenceWithEnrollments(t, b.ws, l)...)
 	m := b.message(t, l)
 
-	for _, tampered := range []string{tamper(b.links(m).Unsubscribe()), b.links(m).Click(0)} {
+	for _, tampered := range []string{tamper(b.links(m).Unsubscribe()), b.links(m).Click(0, m.Links[0])} {
 		a := b.do(t, http.MethodPost, strings.Replace(tampered, "/t/c/", "/u/", 1),
 			"application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
 		if a.status != http.StatusNotFound {
@@ -719,5 +719,129 @@ func TestUnsubscribeAfterTheLeadChangedAddressSuppressesBoth(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"exited unsubscribed"}, b.enrollmentStates(t, enr...)); diff != "" {
 		t.Errorf("enrollments (-want +got):\n%s", diff)
+	}
+}
+
+// The click endpoint redirects only to the link a click token was signed
+// for: a stored link that is not that one (a lead's URL in a message
+// rendered before links were signed) is never redirected to.
+func TestClickLeadsOnlyToTheLinkItWasSignedFor(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	l := b.lead(t, b.ws, "ada@example.com")
+	m := b.message(t, l, "https://evil.example/phish")
+	a := b.do(t, http.MethodGet, b.links(m).Click(0, "https://www.example.com/pricing"), "", "")
+	if a.status != http.StatusNotFound || a.header.Get("Location") != "" {
+		t.Errorf("a click signed for another link = %d to %q, want 404 without a redirect", a.status, a.header.Get("Location"))
+	}
+	if got := b.getMessage(t, m); got.ClickedAt != nil {
+		t.Errorf("the refused click was recorded at %v", got.ClickedAt)
+	}
+	if got := b.engagement(t, l.ID); len(got) != 0 {
+		t.Errorf("the refused click recorded %v", got)
+	}
+}
+
+// A lead-supplied URL, end to end: a lead whose company and custom field
+// are URLs gets a message whose stored links are the template's only, so
+// no click token of that message can lead to the lead's URL.
+func TestLeadSuppliedURLIsNotRedirectable(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	l := b.lead(t, b.ws, "ada@example.com")
+	l.Company = "https://evil.example/company"
+	l.Custom = map[string]string{"site": "https://evil.example/site"}
+	r, err := nurture.Render(store.Template{
+		Subject:  "Hi",
+		HTMLBody: `<p>{{company}} <a href="{{custom.site}}">you</a> <a href="https://www.example.com/pricing">pricing</a></p>`,
+	}, nurture.MergeData{Lead: l, Workspace: b.ws}, nurture.Links{BaseURL: trackBaseURL, Signer: b.signer, MessageID: uuid.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"https://www.example.com/pricing"}, r.Links); diff != "" {
+		t.Fatalf("tracked links (-want +got):\n%s", diff)
+	}
+	m := b.message(t, l, r.Links...)
+	for i, target := range []string{"https://evil.example/company", "https://evil.example/site"} {
+		for n := range 2 {
+			a := b.do(t, http.MethodGet, b.links(m).Click(n, target), "", "")
+			if a.status != http.StatusNotFound || a.header.Get("Location") != "" {
+				t.Errorf("link %d, index %d: %d to %q, want 404", i, n, a.status, a.header.Get("Location"))
+			}
+		}
+	}
+	if a := b.do(t, http.MethodGet, b.links(m).Click(0, r.Links[0]), "", ""); a.status != http.StatusFound || a.header.Get("Location") != r.Links[0] {
+		t.Errorf("the template's link = %d to %q, want 302 to %s", a.status, a.header.Get("Location"), r.Links[0])
+	}
+}
+
+// After the link lifetime (180 days by default) a click records nothing and
+// redirects nowhere, and an open records nothing; unsubscribing still works
+// for two years.
+func TestExpiredTrackingLinks(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	l := b.lead(t, b.ws, "ada@example.com")
+	m := b.message(t, l)
+	links := b.links(m)
+	click, open, unsubscribe := links.Click(0, m.Links[0]), links.Open(), links.Unsubscribe()
+	sentAt := b.clock.Now()
+
+	b.clock.Set(sentAt.Add(180 * 24 * time.Hour))
+	a := b.do(t, http.MethodGet, click, "", "")
+	if a.status != http.StatusGone || a.header.Get("Location") != "" || !strings.Contains(a.body, "This link has expired") {
+		t.Errorf("an expired click = %d to %q:\n%s", a.status, a.header.Get("Location"), a.body)
+	}
+	if a := b.do(t, http.MethodGet, open, "", ""); a.status != http.StatusOK || a.header.Get("Content-Type") != "image/gif" {
+		t.Errorf("an expired open = %d %s, want the pixel", a.status, a.header.Get("Content-Type"))
+	}
+	if got := b.getMessage(t, m); got.ClickedAt != nil || got.OpenedAt != nil {
+		t.Errorf("expired links recorded: clicked %v opened %v", got.ClickedAt, got.OpenedAt)
+	}
+	if got := b.engagement(t, l.ID); len(got) != 0 {
+		t.Errorf("expired links recorded %v", got)
+	}
+
+	b.clock.Set(sentAt.Add(729 * 24 * time.Hour))
+	if a := b.do(t, http.MethodGet, unsubscribe, "", ""); a.status != http.StatusOK || !strings.Contains(a.body, "<form") {
+		t.Errorf("unsubscribe page after 729 days = %d:\n%s", a.status, a.body)
+	}
+	b.clock.Set(sentAt.Add(730 * 24 * time.Hour))
+	if a := b.do(t, http.MethodPost, unsubscribe, "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click"); a.status != http.StatusGone {
+		t.Errorf("unsubscribe after 730 days = %d, want 410", a.status)
+	}
+	if got := b.suppressions(t, b.ws); len(got) != 0 {
+		t.Errorf("an expired unsubscribe link suppressed %v", got)
+	}
+}
+
+// Links signed before links expired: unsubscribing works for good, a click
+// leads only to a link on this server (an old confirmation email's button,
+// never a lead's URL), an open records nothing.
+func TestLegacyLinks(t *testing.T) {
+	t.Parallel()
+	b := setupTracking(t)
+	l := b.lead(t, b.ws, "ada@example.com")
+	own := trackBaseURL + "/c/" + nurture.LegacyToken(b.signer, nurture.TokenConfirm, uuid.New(), 0)
+	m := b.message(t, l, "https://evil.example/phish", own)
+	legacy := func(kind byte, n uint32) string { return nurture.LegacyToken(b.signer, kind, m.ID, n) }
+
+	if a := b.do(t, http.MethodGet, trackBaseURL+"/t/c/"+legacy(nurture.TokenClick, 0), "", ""); a.status != http.StatusGone || a.header.Get("Location") != "" {
+		t.Errorf("an old click to another site = %d to %q, want 410 without a redirect", a.status, a.header.Get("Location"))
+	}
+	if a := b.do(t, http.MethodGet, trackBaseURL+"/t/c/"+legacy(nurture.TokenClick, 1), "", ""); a.status != http.StatusFound || a.header.Get("Location") != own {
+		t.Errorf("an old click to this server = %d to %q, want 302 to %s", a.status, a.header.Get("Location"), own)
+	}
+	b.do(t, http.MethodGet, trackBaseURL+"/t/o/"+legacy(nurture.TokenOpen, 0), "", "")
+	if got := b.getMessage(t, m); got.OpenedAt != nil || got.ClickedAt != nil {
+		t.Errorf("old links recorded: opened %v clicked %v", got.OpenedAt, got.ClickedAt)
+	}
+	b.clock.Set(b.clock.Now().Add(10 * 365 * 24 * time.Hour))
+	a := b.do(t, http.MethodPost, trackBaseURL+"/u/"+legacy(nurture.TokenUnsubscribe, 0), "application/x-www-form-urlencoded", "List-Unsubscribe=One-Click")
+	if a.status != http.StatusOK || !strings.Contains(a.body, "You are unsubscribed") {
+		t.Errorf("an old unsubscribe link = %d:\n%s", a.status, a.body)
+	}
+	if diff := cmp.Diff([]string{"ada@example.com " + store.SuppressUnsubscribed}, b.suppressions(t, b.ws)); diff != "" {
+		t.Errorf("suppressions (-want +got):\n%s", diff)
 	}
 }

@@ -441,7 +441,8 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 	wantDefaults := store.Form{
 		ID: minimal.ID, Key: minimal.Key, Kind: "contact_us", AllowedOrigins: []string{},
 		AllowedReturnURLs: []string{}, DefaultRegion: "US", MaxBodyBytes: 64 << 10,
-		FieldMapping: map[string]string{}, CreatedAt: minimal.CreatedAt, UpdatedAt: minimal.UpdatedAt,
+		RateLimitPerMinute: capture.DefaultFormRateLimitPerMinute,
+		FieldMapping:       map[string]string{}, CreatedAt: minimal.CreatedAt, UpdatedAt: minimal.UpdatedAt,
 	}
 	if diff := cmp.Diff(wantDefaults, minimal); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

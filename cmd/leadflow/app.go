@@ -100,7 +100,7 @@ type domains struct {
 }
 
 func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error) {
-	signer, err := nurture.NewSigner(cfg.SecretKey)
+	signer, err := cfg.Links.signer(cfg.SecretKey)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 	}
 	nur, err := nurture.New(nurture.Config{
 		Store: svc.store, Queue: svc.queue, Redis: svc.rdb, Signer: signer, BaseURL: cfg.BaseURL,
-		SMTP: smtp, Logger: log,
+		SMTP: smtp, Logger: log, ConfirmLimit: cfg.Links.confirmLimit(),
 		CanonicalEmail: func(email string) (string, error) {
 			_, canonical, err := capture.NormalizeEmail(email)
 			return canonical, err

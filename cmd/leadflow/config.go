@@ -32,6 +32,8 @@ type Config struct {
 	SMTPURL string
 	// MaxAttempts is how many failed processing runs mark a response failed.
 	MaxAttempts int
+	// Links: the lifetimes of emailed links and the confirmation limits.
+	Links linkConfig
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -41,7 +43,7 @@ const minSecretKey = 32
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies)
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies) + " " + c.Links.String()
 }
 
 func redacted(s string) string {
@@ -82,9 +84,13 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
 	fs.StringVar(&attempts, "response-max-attempts", env("LEADFLOW_RESPONSE_MAX_ATTEMPTS", "10"), "failed processing runs after which a response is marked failed, 1 to 25 (LEADFLOW_RESPONSE_MAX_ATTEMPTS)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
+	links := linkFlags(fs, env)
 	return func() (Config, error) {
 		var errs []error
 		var err error
+		if c.Links, err = links(); err != nil {
+			errs = append(errs, err)
+		}
 		// Secrets may come from files (Docker/Kubernetes secrets).
 		if c.DatabaseURL, err = fromFile(c.DatabaseURL, getenv("LEADFLOW_DATABASE_URL_FILE")); err != nil {
 			errs = append(errs, err)

@@ -35,6 +35,7 @@ func newEcho(logger *slog.Logger, trustedProxies []netip.Prefix) *echo.Echo {
 	e.HidePort = true
 	e.IPExtractor = ipExtractor(trustedProxies)
 	e.HTTPErrorHandler = errorHandler(logger)
+	e.Use(nosniff)
 	e.Use(middleware.RequestID())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		// The error handler logs the panic with its stack, once.
@@ -43,6 +44,17 @@ func newEcho(logger *slog.Logger, trustedProxies []netip.Prefix) *echo.Echo {
 		},
 	}))
 	return e
+}
+
+// nosniff tells browsers to take every answer, and every error answer, as
+// the type it says: JSON that echoes what someone saved must never be
+// sniffed into a page that runs script. Set before any handler runs, so
+// the error handler's answers (unknown routes included) carry it too.
+func nosniff(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set(echo.HeaderXContentTypeOptions, "nosniff")
+		return next(c)
+	}
 }
 
 // panicError carries a recovered panic to the error handler, which logs it.
