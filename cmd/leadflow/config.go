@@ -49,12 +49,85 @@ func redacted(s string) string {
 	return "(set)"
 }
 
+// redactURL prints a connection string without its secrets, in either form
+// PostgreSQL takes: a URL (password in the userinfo or in the query) or
+// key=value pairs. Anything it cannot take apart prints as "(set)".
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || s == "" {
+	if s == "" {
 		return redacted(s)
 	}
+	if !strings.Contains(s, "://") {
+		return redactKeyValueDSN(s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return redacted(s)
+	}
+	if q := u.Query(); len(q) > 0 {
+		changed := false
+		for name := range q {
+			if secretDSNKeys[strings.ToLower(name)] {
+				q.Set(name, "xxxxx")
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.Redacted()
+}
+
+// secretDSNKeys are the connection settings that hold a secret.
+var secretDSNKeys = map[string]bool{"password": true, "sslpassword": true}
+
+// redactKeyValueDSN reads "host=db password='it\'s secret'" the way libpq
+// does (spaces around '=', values single-quoted or not, backslash escapes)
+// and prints it with every secret value replaced.
+func redactKeyValueDSN(s string) string {
+	var out []string
+	for rest := strings.TrimSpace(s); rest != ""; rest = strings.TrimSpace(rest) {
+		key, after, ok := strings.Cut(rest, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" || strings.ContainsAny(key, " \t\n'\\") {
+			return redacted(s)
+		}
+		var v string
+		if v, rest, ok = dsnValue(strings.TrimLeft(after, " \t\n")); !ok {
+			return redacted(s)
+		}
+		if secretDSNKeys[strings.ToLower(key)] {
+			v = "xxxxx"
+		} else if v == "" || strings.ContainsAny(v, " \t\n'\\") {
+			v = "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+		}
+		out = append(out, key+"="+v)
+	}
+	return strings.Join(out, " ")
+}
+
+// dsnValue reads one value from the start of s and returns it unescaped,
+// with what follows it.
+func dsnValue(s string) (value, rest string, ok bool) {
+	quoted := strings.HasPrefix(s, "'")
+	if quoted {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case quoted && c == '\'':
+			return b.String(), s[i+1:], true
+		case !quoted && (c == ' ' || c == '\t' || c == '\n'):
+			return b.String(), s[i:], true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), "", !quoted
 }
 
 // configFlags registers the shared configuration flags on fs, with defaults
