@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -48,6 +49,10 @@ func openServices(ctx context.Context, cfg Config, log *slog.Logger) (*services,
 		st.Close()
 		return nil, errors.New("parse redis url: invalid (want redis://[:password@]host:port/db or rediss://...)")
 	}
+	// go-redis logs through one process-wide logger, so it is set here on
+	// the run path rather than in init: a process runs one command, and
+	// its lines then go where that command's logs go, JSON staying JSON.
+	redis.SetLogger(redisLogger{log})
 	rdb := redis.NewClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -300,3 +305,12 @@ func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq", "msg", fmt.Sprint(
 func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq", "msg", fmt.Sprint(args...)) }
 func (l asynqLogger) Error(args ...any) { l.log.Error("asynq", "msg", fmt.Sprint(args...)) }
 func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq_fatal", "msg", fmt.Sprint(args...)) }
+
+// redisLogger sends go-redis's own log lines (failed dials, pool trouble)
+// through slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	detail := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "\n")
+	l.log.WarnContext(ctx, "redis_client", "detail", detail)
+}
