@@ -30,6 +30,8 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
 	SMTPURL string
+	// Pools size the PostgreSQL pools, one per kind of work.
+	Pools poolSettings
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -37,9 +39,9 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v",
+	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s trusted_proxies=%v %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies)
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.TrustedProxies, c.Pools)
 }
 
 func redacted(s string) string {
@@ -152,6 +154,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
 	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
+	finishPools := poolFlags(fs, getenv)
 	return func() (Config, error) {
 		var errs []error
 		var err error
@@ -173,6 +176,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
 			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
+		}
+		if c.Pools, err = finishPools(c.Concurrency); err != nil {
+			errs = append(errs, err)
 		}
 		for _, p := range strings.Split(proxies, ",") {
 			if p = strings.TrimSpace(p); p == "" {
