@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,7 +61,7 @@ type Intake struct {
 	workers  sync.WaitGroup
 	stopped  chan struct{}
 
-	bufferFull, enqueueFailed warnThrottle
+	bufferFull, enqueueFailed, databaseDown warnThrottle
 
 	mu      sync.RWMutex
 	started bool
@@ -182,6 +183,9 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return replyError(c, http.StatusNotFound, errFormNotFound)
 	}
+	if store.Unavailable(err) {
+		return in.replyDatabaseDown(c, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -240,11 +244,12 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 		})
 	}
 	if err := in.commit(ctx, r, files); err != nil {
-		if errors.Is(err, errNotAccepting) {
-			c.Response().Header().Set("Retry-After", "5")
-			return replyError(c, http.StatusServiceUnavailable, errorBody{
-				Code: "unavailable", Message: "The service is restarting. Please send the form again in a moment.",
-			})
+		switch {
+		case errors.Is(err, errNotAccepting), errors.Is(err, context.Canceled) && ctx.Err() == nil:
+			// Not started, or closing and out of time for this one.
+			return replyUnavailable(c, "The service is restarting. Please send the form again in a moment.")
+		case store.Unavailable(err):
+			return in.replyDatabaseDown(c, err)
 		}
 		return fmt.Errorf("commit response: %w", err)
 	}
@@ -257,6 +262,11 @@ func (in *Intake) handlePreflight(c echo.Context) error {
 	form, err := in.form(c.Request().Context(), c.Param("key"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.NoContent(http.StatusNotFound)
+	}
+	if store.Unavailable(err) {
+		in.logDatabaseDown(err)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable/time.Second)))
+		return c.NoContent(http.StatusServiceUnavailable)
 	}
 	if err != nil {
 		return err
@@ -272,6 +282,22 @@ func (in *Intake) handlePreflight(c echo.Context) error {
 	h.Set(echo.HeaderAccessControlMaxAge, "600")
 	h.Add(echo.HeaderVary, echo.HeaderOrigin)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// replyDatabaseDown answers a post that PostgreSQL could not take (it is
+// down, or did not answer in time): 503 with Retry-After, never a 500, since
+// the same post will work once the database is back.
+func (in *Intake) replyDatabaseDown(c echo.Context, err error) error {
+	in.logDatabaseDown(err)
+	return replyUnavailable(c, "The form cannot be received right now. Please send it again in a moment.")
+}
+
+// logDatabaseDown logs an outage once per interval rather than once per
+// post: under load, a line per post would bury everything else.
+func (in *Intake) logDatabaseDown(err error) {
+	if n, ok := in.databaseDown.hit(in.now()); ok {
+		in.log.Error("capture_database_unavailable", "error", err, "count", n)
+	}
 }
 
 // clientAddr parses the client IP for the inet column; nil when there is

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -157,4 +159,35 @@ func errorKind(err error) string {
 		return "cannot parse"
 	}
 	return "invalid"
+}
+
+// Unavailable reports whether err means PostgreSQL could not be reached or
+// did not answer in time (a refused or broken connection, a server shutting
+// down or out of connections, a timeout), so that the same request may
+// succeed later; false for what the request itself got wrong (a missing
+// row, a broken rule, a bad statement) and for a caller that gave up.
+func Unavailable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled),
+		errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrInvalidReference):
+		return false
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server answered; only these classes mean it cannot serve
+		// now: connection exception, insufficient resources, operator
+		// intervention (shutdown, statement cancelled).
+		switch pgErr.Code[:2] {
+		case "08", "53", "57":
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err)
 }
