@@ -112,7 +112,7 @@ func newTestClock() *testClock {
 	return c
 }
 
-func (c *testClock) Now() time.Time           { return time.Unix(0, c.ns.Load()) }
+func (c *testClock) Now() time.Time          { return time.Unix(0, c.ns.Load()) }
 func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // TestIntakeDatabaseDown: with PostgreSQL gone, every post is answered 503
