@@ -38,6 +38,11 @@ type IntakeConfig struct {
 	EnqueueBuffer int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// FormCacheTTL is the longest a form lookup is kept (default 30s). A
+	// changed or deleted form is dropped from the cache as soon as
+	// PostgreSQL notifies the change; the TTL bounds the rest (see
+	// formcache.go).
+	FormCacheTTL time.Duration
 }
 
 // Intake is the capture endpoint: it reads form posts, keeps each as a
@@ -46,6 +51,7 @@ type IntakeConfig struct {
 // that can be made faster.
 type Intake struct {
 	store    *store.Store
+	forms    *formCache
 	enq      Enqueuer
 	limiter  *rateLimiter
 	log      *slog.Logger
@@ -60,6 +66,9 @@ type Intake struct {
 	enqueues chan uuid.UUID
 	workers  sync.WaitGroup
 	stopped  chan struct{}
+	// stopListening ends the form cache's listener; listening is it.
+	stopListening context.CancelFunc
+	listening     sync.WaitGroup
 
 	bufferFull, enqueueFailed, databaseDown warnThrottle
 
@@ -81,6 +90,8 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		return nil, errors.New("new intake: max batch must not be negative")
 	case cfg.EnqueueBuffer < 0:
 		return nil, errors.New("new intake: enqueue buffer must not be negative")
+	case cfg.FormCacheTTL < 0:
+		return nil, errors.New("new intake: form cache ttl must not be negative")
 	}
 	log := cmp.Or(cfg.Logger, slog.Default())
 	now := cfg.Now
@@ -91,6 +102,7 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Intake{
 		store:    cfg.Store,
+		forms:    newFormCache(cfg.Store, cmp.Or(cfg.FormCacheTTL, defaultFormCacheTTL), now, log),
 		enq:      cfg.Enqueuer,
 		limiter:  &rateLimiter{rdb: cfg.Redis, log: log},
 		log:      log,
@@ -112,6 +124,9 @@ func (in *Intake) Start() {
 		return
 	}
 	in.started = true
+	lctx, stop := context.WithCancel(context.Background())
+	in.stopListening = stop
+	in.listening.Go(func() { in.forms.run(lctx) })
 	in.workers.Go(in.runCommitter)
 	for range enqueueWorkers {
 		in.workers.Go(in.runEnqueuer)
@@ -140,6 +155,8 @@ func (in *Intake) Close(ctx context.Context) error {
 		in.cancel()
 		return nil
 	}
+	in.stopListening()
+	in.listening.Wait()
 	select {
 	case <-in.stopped:
 		in.cancel()
@@ -165,11 +182,7 @@ func (in *Intake) form(ctx context.Context, key string) (store.Form, error) {
 	if !formKeyPattern.MatchString(key) {
 		return store.Form{}, store.ErrNotFound
 	}
-	f, err := in.store.FormByKey(ctx, key)
-	if err != nil {
-		return f, fmt.Errorf("capture form: %w", err)
-	}
-	return f, nil
+	return in.forms.get(ctx, key)
 }
 
 var errFormNotFound = errorBody{Code: "not_found", Message: "This form does not exist."}

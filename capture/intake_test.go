@@ -34,6 +34,7 @@ import (
 // intakeBundle is a running capture endpoint on a fresh database and a Redis
 // database of its own.
 type intakeBundle struct {
+	dbURL     string
 	store     *store.Store
 	intake    *capture.Intake
 	echo      *echo.Echo
@@ -51,7 +52,8 @@ type intakeOptions struct {
 	// through a different address (a proxy that can cut it).
 	dbVia func(t testing.TB, dbURL string) string
 	// now is the intake's clock.
-	now func() time.Time
+	now          func() time.Time
+	formCacheTTL time.Duration
 }
 
 func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
@@ -81,6 +83,7 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		t.Fatal(err)
 	}
 	b := &intakeBundle{
+		dbURL:     dbURL,
 		store:     s,
 		enqueuer:  &flakyEnqueuer{next: client},
 		inspector: inspector,
@@ -92,12 +95,13 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		limiter = opts.limiterRedis
 	}
 	b.intake, err = capture.NewIntake(capture.IntakeConfig{
-		Store:    intakeStore,
-		Enqueuer: b.enqueuer,
-		Redis:    limiter,
-		Logger:   slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MaxBatch: opts.maxBatch,
-		Now:      opts.now,
+		Store:        intakeStore,
+		Enqueuer:     b.enqueuer,
+		Redis:        limiter,
+		Logger:       slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MaxBatch:     opts.maxBatch,
+		Now:          opts.now,
+		FormCacheTTL: opts.formCacheTTL,
 	})
 	if err != nil {
 		t.Fatal(err)
