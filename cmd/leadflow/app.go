@@ -28,8 +28,8 @@ import (
 
 // services are the connections every long-running command shares.
 type services struct {
-	// store is the pool of the face being built (see on): the admin API's
-	// for the HTTP server's API, the workers' for the workers.
+	// store is the pool of the face being built (see on): in serveHTTP the
+	// admin API's, in runWorkers the workers'.
 	store *store.Store
 	// The process's pools, one per kind of work and each opened only when
 	// the process does that work (nil otherwise): capture serves form
@@ -365,14 +365,15 @@ func cmpDuration(d, def time.Duration) time.Duration {
 	return def
 }
 
-// asynqLogger sends Asynq's own logs through slog.
+// asynqLogger sends Asynq's own logs through slog. Their text goes in
+// "detail": a "msg" attribute would repeat the JSON key of the message.
 type asynqLogger struct{ log *slog.Logger }
 
-func (l asynqLogger) Debug(args ...any) { l.log.Debug("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Error(args ...any) { l.log.Error("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq_fatal", "msg", fmt.Sprint(args...)) }
+func (l asynqLogger) Debug(args ...any) { l.log.Debug("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.log.Error("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq_fatal", "detail", fmt.Sprint(args...)) }
 
 // redisLogger sends go-redis's own log lines (failed dials, pool trouble)
 // through slog.
