@@ -53,7 +53,7 @@ func (b *intakeBundle) secondIntake(t *testing.T, opts intakeOptions) *intakeBun
 
 // waitListening waits until the intake's form cache follows changes (before
 // that it keeps nothing).
-func (b *intakeBundle) waitListening(t *testing.T) {
+func (b *intakeBundle) waitListening(t testing.TB) {
 	t.Helper()
 	intakeWait(t, "the form cache to listen", func() bool {
 		return strings.Contains(b.logs.String(), "msg=form_cache_listening")
@@ -62,7 +62,7 @@ func (b *intakeBundle) waitListening(t *testing.T) {
 
 // preflight is a browser's CORS preflight from origin: the cheapest look at
 // the form the intake would use.
-func (b *intakeBundle) preflight(t *testing.T, key, origin string) int {
+func (b *intakeBundle) preflight(t testing.TB, key, origin string) int {
 	t.Helper()
 	return b.do(t, intakeRequest{method: http.MethodOptions, key: key, header: map[string]string{"Origin": origin}}).Code
 }
@@ -221,4 +221,26 @@ func redisOf(t *testing.T) *redis.Client {
 	rdb := redis.NewClient(storetest.RedisOptions(t))
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
+}
+
+// BenchmarkFormLookup compares a post's form lookup served by the cache
+// (a CORS preflight, which does nothing else) with the query it replaces.
+func BenchmarkFormLookup(b *testing.B) {
+	bundle := setupIntake(b, intakeOptions{formCacheTTL: time.Hour})
+	bundle.waitListening(b)
+	form := bundle.newForm(b, store.Form{AllowedOrigins: []string{"*"}})
+	b.Run("cached_preflight", func(b *testing.B) {
+		for b.Loop() {
+			if code := bundle.preflight(b, form.Key, "https://www.example.com"); code != http.StatusNoContent {
+				b.Fatalf("preflight = %d", code)
+			}
+		}
+	})
+	b.Run("postgres_query", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := bundle.store.FormByKey(context.Background(), form.Key); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
