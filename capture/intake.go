@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,6 +38,11 @@ type IntakeConfig struct {
 	EnqueueBuffer int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// FormCacheTTL is the longest a form lookup is kept (default 30s). A
+	// changed or deleted form is dropped from the cache as soon as
+	// PostgreSQL notifies the change; the TTL bounds the rest (see
+	// formcache.go).
+	FormCacheTTL time.Duration
 }
 
 // Intake is the capture endpoint: it reads form posts, keeps each as a
@@ -45,6 +51,7 @@ type IntakeConfig struct {
 // that can be made faster.
 type Intake struct {
 	store    *store.Store
+	forms    *formCache
 	enq      Enqueuer
 	limiter  *rateLimiter
 	log      *slog.Logger
@@ -59,8 +66,11 @@ type Intake struct {
 	enqueues chan uuid.UUID
 	workers  sync.WaitGroup
 	stopped  chan struct{}
+	// stopListening ends the form cache's listener; listening is it.
+	stopListening context.CancelFunc
+	listening     sync.WaitGroup
 
-	bufferFull, enqueueFailed warnThrottle
+	bufferFull, enqueueFailed, databaseDown warnThrottle
 
 	mu      sync.RWMutex
 	started bool
@@ -80,6 +90,8 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 		return nil, errors.New("new intake: max batch must not be negative")
 	case cfg.EnqueueBuffer < 0:
 		return nil, errors.New("new intake: enqueue buffer must not be negative")
+	case cfg.FormCacheTTL < 0:
+		return nil, errors.New("new intake: form cache ttl must not be negative")
 	}
 	log := cmp.Or(cfg.Logger, slog.Default())
 	now := cfg.Now
@@ -90,6 +102,7 @@ func NewIntake(cfg IntakeConfig) (*Intake, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Intake{
 		store:    cfg.Store,
+		forms:    newFormCache(cfg.Store, cmp.Or(cfg.FormCacheTTL, defaultFormCacheTTL), now, log),
 		enq:      cfg.Enqueuer,
 		limiter:  &rateLimiter{rdb: cfg.Redis, log: log},
 		log:      log,
@@ -111,6 +124,9 @@ func (in *Intake) Start() {
 		return
 	}
 	in.started = true
+	lctx, stop := context.WithCancel(context.Background())
+	in.stopListening = stop
+	in.listening.Go(func() { in.forms.run(lctx) })
 	in.workers.Go(in.runCommitter)
 	for range enqueueWorkers {
 		in.workers.Go(in.runEnqueuer)
@@ -139,6 +155,8 @@ func (in *Intake) Close(ctx context.Context) error {
 		in.cancel()
 		return nil
 	}
+	in.stopListening()
+	in.listening.Wait()
 	select {
 	case <-in.stopped:
 		in.cancel()
@@ -164,11 +182,7 @@ func (in *Intake) form(ctx context.Context, key string) (store.Form, error) {
 	if !formKeyPattern.MatchString(key) {
 		return store.Form{}, store.ErrNotFound
 	}
-	f, err := in.store.FormByKey(ctx, key)
-	if err != nil {
-		return f, fmt.Errorf("capture form: %w", err)
-	}
-	return f, nil
+	return in.forms.get(ctx, key)
 }
 
 var errFormNotFound = errorBody{Code: "not_found", Message: "This form does not exist."}
@@ -181,6 +195,9 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 	form, err := in.form(ctx, c.Param("key"))
 	if errors.Is(err, store.ErrNotFound) {
 		return replyError(c, http.StatusNotFound, errFormNotFound)
+	}
+	if store.Unavailable(err) {
+		return in.replyDatabaseDown(c, err)
 	}
 	if err != nil {
 		return err
@@ -240,11 +257,12 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 		})
 	}
 	if err := in.commit(ctx, r, files); err != nil {
-		if errors.Is(err, errNotAccepting) {
-			c.Response().Header().Set("Retry-After", "5")
-			return replyError(c, http.StatusServiceUnavailable, errorBody{
-				Code: "unavailable", Message: "The service is restarting. Please send the form again in a moment.",
-			})
+		switch {
+		case errors.Is(err, errNotAccepting), errors.Is(err, context.Canceled) && ctx.Err() == nil:
+			// Not started, or closing and out of time for this one.
+			return replyUnavailable(c, "The service is restarting. Please send the form again in a moment.")
+		case store.Unavailable(err):
+			return in.replyDatabaseDown(c, err)
 		}
 		return fmt.Errorf("commit response: %w", err)
 	}
@@ -257,6 +275,11 @@ func (in *Intake) handlePreflight(c echo.Context) error {
 	form, err := in.form(c.Request().Context(), c.Param("key"))
 	if errors.Is(err, store.ErrNotFound) {
 		return c.NoContent(http.StatusNotFound)
+	}
+	if store.Unavailable(err) {
+		in.logDatabaseDown(err)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable/time.Second)))
+		return c.NoContent(http.StatusServiceUnavailable)
 	}
 	if err != nil {
 		return err
@@ -272,6 +295,22 @@ func (in *Intake) handlePreflight(c echo.Context) error {
 	h.Set(echo.HeaderAccessControlMaxAge, "600")
 	h.Add(echo.HeaderVary, echo.HeaderOrigin)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// replyDatabaseDown answers a post that PostgreSQL could not take (it is
+// down, or did not answer in time): 503 with Retry-After, never a 500, since
+// the same post will work once the database is back.
+func (in *Intake) replyDatabaseDown(c echo.Context, err error) error {
+	in.logDatabaseDown(err)
+	return replyUnavailable(c, "The form cannot be received right now. Please send it again in a moment.")
+}
+
+// logDatabaseDown logs an outage once per interval rather than once per
+// post: under load, a line per post would bury everything else.
+func (in *Intake) logDatabaseDown(err error) {
+	if n, ok := in.databaseDown.hit(in.now()); ok {
+		in.log.Error("capture_database_unavailable", "error", err, "count", n)
+	}
 }
 
 // clientAddr parses the client IP for the inet column; nil when there is

@@ -34,6 +34,7 @@ import (
 // intakeBundle is a running capture endpoint on a fresh database and a Redis
 // database of its own.
 type intakeBundle struct {
+	dbURL     string
 	store     *store.Store
 	intake    *capture.Intake
 	echo      *echo.Echo
@@ -47,12 +48,30 @@ type intakeOptions struct {
 	// limiterRedis replaces the rate limiter's Redis client.
 	limiterRedis redis.UniversalClient
 	maxBatch     int
+	// dbVia, when set, makes the intake reach the bundle's database
+	// through a different address (a proxy that can cut it).
+	dbVia func(t testing.TB, dbURL string) string
+	// now is the intake's clock.
+	now          func() time.Time
+	formCacheTTL time.Duration
 }
 
 func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 	t.Helper()
 	ctx := context.Background()
-	s := storetest.NewStore(t)
+	dbURL := storetest.DatabaseURL(t)
+	s, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	intakeStore := s
+	if opts.dbVia != nil {
+		if intakeStore, err = store.Open(ctx, opts.dbVia(t, dbURL)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(intakeStore.Close)
+	}
 	rdb := redis.NewClient(storetest.RedisOptions(t))
 	t.Cleanup(func() { rdb.Close() })
 	client := asynq.NewClientFromRedisClient(rdb)
@@ -64,6 +83,7 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		t.Fatal(err)
 	}
 	b := &intakeBundle{
+		dbURL:     dbURL,
 		store:     s,
 		enqueuer:  &flakyEnqueuer{next: client},
 		inspector: inspector,
@@ -75,11 +95,13 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		limiter = opts.limiterRedis
 	}
 	b.intake, err = capture.NewIntake(capture.IntakeConfig{
-		Store:    s,
-		Enqueuer: b.enqueuer,
-		Redis:    limiter,
-		Logger:   slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MaxBatch: opts.maxBatch,
+		Store:        intakeStore,
+		Enqueuer:     b.enqueuer,
+		Redis:        limiter,
+		Logger:       slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MaxBatch:     opts.maxBatch,
+		Now:          opts.now,
+		FormCacheTTL: opts.formCacheTTL,
 	})
 	if err != nil {
 		t.Fatal(err)

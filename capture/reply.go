@@ -120,11 +120,22 @@ func replyRateLimited(c echo.Context, retryAfter time.Duration) error {
 	})
 }
 
+// retryAfterUnavailable is how long a client is asked to wait before it
+// sends a form again that could not be taken now.
+const retryAfterUnavailable = 5 * time.Second
+
+// replyUnavailable answers 503 with Retry-After: the submission was not
+// kept, and sending it again shortly should work.
+func replyUnavailable(c echo.Context, message string) error {
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable/time.Second)))
+	return replyError(c, http.StatusServiceUnavailable, errorBody{Code: "unavailable", Message: message})
+}
+
 func errorTitle(status int) string {
 	switch status {
 	case http.StatusUnprocessableEntity:
 		return "Please check the form"
-	case http.StatusTooManyRequests:
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return "Please try again shortly"
 	case http.StatusNotFound:
 		return "Form not found"

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -21,6 +24,9 @@ var (
 	// ErrInvalidReference: a record refers to another that does not exist in
 	// the same workspace.
 	ErrInvalidReference = errors.New("invalid reference")
+	// ErrTimeout: the server cancelled a statement that ran past the
+	// pool's statement timeout.
+	ErrTimeout = errors.New("statement timeout")
 )
 
 // DBTX is what both a pool and a transaction can do; every query runs on it.
@@ -43,11 +49,44 @@ type Store struct {
 	Pool *pgxpool.Pool
 }
 
+// PoolConfig sizes and bounds one pool. A process keeps a pool per kind of
+// work (form capture, the admin API, the workers), so one kind can never
+// take every connection from another.
+type PoolConfig struct {
+	// Name is the pool's application_name, which pg_stat_activity shows.
+	Name string
+	// MaxConns caps the pool's connections (default pgx's, max(4, cores)).
+	MaxConns int
+	// StatementTimeout has the server cancel any statement of the pool that
+	// runs longer (0: no limit). Such a statement fails with ErrTimeout.
+	StatementTimeout time.Duration
+}
+
 // Open connects a pool to url and checks that the server answers.
 func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenPool(ctx, url, PoolConfig{})
+}
+
+// OpenPool connects a pool sized and bounded by pc to url and checks that
+// the server answers.
+func OpenPool(ctx context.Context, url string, pc PoolConfig) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", redactURLError(err))
+	}
+	if pc.MaxConns < 0 || pc.StatementTimeout < 0 {
+		return nil, errors.New("open pool: sizes and timeouts cannot be negative")
+	}
+	if pc.MaxConns > 0 {
+		cfg.MaxConns = int32(pc.MaxConns)
+	}
+	if pc.Name != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = pc.Name
+	}
+	if pc.StatementTimeout > 0 {
+		// Set per connection at start-up, so it holds for every statement
+		// without a round trip of its own.
+		cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(max(1, pc.StatementTimeout.Milliseconds()), 10)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -102,6 +141,8 @@ func interpret(err error, what string) error {
 			return fmt.Errorf("%s: %w (%s)", what, ErrInvalidReference, pgErr.ConstraintName)
 		case "22P02": // invalid_text_representation, e.g. a malformed uuid
 			return fmt.Errorf("%s: %w", what, ErrNotFound)
+		case "57014": // query_canceled: the statement timeout
+			return fmt.Errorf("%s: %w", what, ErrTimeout)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)
@@ -118,4 +159,35 @@ func errorKind(err error) string {
 		return "cannot parse"
 	}
 	return "invalid"
+}
+
+// Unavailable reports whether err means PostgreSQL could not be reached or
+// did not answer in time (a refused or broken connection, a server shutting
+// down or out of connections, a timeout), so that the same request may
+// succeed later; false for what the request itself got wrong (a missing
+// row, a broken rule, a bad statement) and for a caller that gave up.
+func Unavailable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled),
+		errors.Is(err, ErrNotFound), errors.Is(err, ErrConflict), errors.Is(err, ErrInvalidReference):
+		return false
+	case errors.Is(err, ErrTimeout), errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server answered; only these classes mean it cannot serve
+		// now: connection exception, insufficient resources, operator
+		// intervention (shutdown, statement cancelled).
+		switch pgErr.Code[:2] {
+		case "08", "53", "57":
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,41 +28,85 @@ import (
 
 // services are the connections every long-running command shares.
 type services struct {
+	// store is the pool of the face being built (see on): in serveHTTP the
+	// admin API's, in runWorkers the workers'.
 	store *store.Store
-	rdb   redis.UniversalClient
-	queue *asynq.Client
+	// The process's pools, one per kind of work and each opened only when
+	// the process does that work (nil otherwise): capture serves form
+	// posts, hosted forms, tracking and /readyz; api the admin API, under
+	// a statement timeout; work the workers, scheduler and sweepers.
+	capture, api, work *store.Store
+	rdb                redis.UniversalClient
+	queue              *asynq.Client
 }
 
-// openServices connects to PostgreSQL (refusing a stale schema) and Redis.
-// Redis being down is not fatal: capture keeps committing responses and the
-// sweepers catch up once it is back.
-func openServices(ctx context.Context, cfg Config, log *slog.Logger) (*services, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
+// on returns the services as one face of the process sees them: st as its
+// store.
+func (s *services) on(st *store.Store) *services {
+	c := *s
+	c.store = st
+	return &c
+}
+
+// openServices connects to PostgreSQL (the pools that serving and/or working
+// need, refusing a stale schema) and Redis. Redis being down is not fatal:
+// capture keeps committing responses and the sweepers catch up once it is
+// back.
+func openServices(ctx context.Context, cfg Config, log *slog.Logger, serve, work bool) (_ *services, err error) {
+	svc := &services{}
+	defer func() {
+		if err != nil {
+			svc.closePools()
+		}
+	}()
+	open := func(need bool, pc store.PoolConfig) (*store.Store, error) {
+		if !need {
+			return nil, nil
+		}
+		return store.OpenPool(ctx, cfg.DatabaseURL, pc)
+	}
+	if svc.capture, err = open(serve, store.PoolConfig{Name: "leadflow-capture", MaxConns: cfg.Pools.Capture}); err != nil {
 		return nil, err
 	}
-	if err := st.CheckSchema(ctx); err != nil {
-		st.Close()
+	if svc.api, err = open(serve, store.PoolConfig{Name: "leadflow-api", MaxConns: cfg.Pools.API, StatementTimeout: cfg.Pools.APIStatementTimeout}); err != nil {
+		return nil, err
+	}
+	if svc.work, err = open(work, store.PoolConfig{Name: "leadflow-work", MaxConns: cfg.Pools.Work}); err != nil {
+		return nil, err
+	}
+	if err := cmp.Or(svc.capture, svc.work).CheckSchema(ctx); err != nil {
 		return nil, err
 	}
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		st.Close()
 		return nil, errors.New("parse redis url: invalid (want redis://[:password@]host:port/db or rediss://...)")
 	}
+	// go-redis logs through one process-wide logger, so it is set here on
+	// the run path rather than in init: a process runs one command, and
+	// its lines then go where that command's logs go, JSON staying JSON.
+	redis.SetLogger(redisLogger{log})
 	rdb := redis.NewClient(opts)
 	pingCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if err := rdb.Ping(pingCtx).Err(); err != nil {
 		log.Warn("redis_unreachable_at_start", "err", err)
 	}
-	return &services{store: st, rdb: rdb, queue: asynq.NewClientFromRedisClient(rdb)}, nil
+	svc.rdb, svc.queue = rdb, asynq.NewClientFromRedisClient(rdb)
+	return svc, nil
 }
 
 func (s *services) close() {
 	s.queue.Close()
 	s.rdb.Close()
-	s.store.Close()
+	s.closePools()
+}
+
+func (s *services) closePools() {
+	for _, st := range []*store.Store{s.capture, s.api, s.work} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // runOptions are the knobs tests and the dev command turn.
@@ -91,8 +137,8 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 	return runWith(ctx, cfg, log, runOptions{serve: serve, work: work})
 }
 
-// domains are the three domains' engines, built once and shared by the
-// HTTP server and the workers of a process.
+// domains are the three domains' engines, built for each face of a process
+// (public traffic, the admin API, the workers) on that face's pool.
 type domains struct {
 	processor *capture.Processor
 	nurture   *nurture.Engine
@@ -109,8 +155,6 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 		if smtp, err = parseSMTPURL(cfg.SMTPURL); err != nil {
 			return nil, err
 		}
-	} else {
-		log.Warn("smtp_not_configured", "hint", "set LEADFLOW_SMTP_URL; emails stay queued until it is")
 	}
 	nur, err := nurture.New(nurture.Config{
 		Store: svc.store, Queue: svc.queue, Redis: svc.rdb, Signer: signer, BaseURL: cfg.BaseURL,
@@ -141,30 +185,58 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 // commit path, drain workers, close pools.
 func runWith(ctx context.Context, cfg Config, log *slog.Logger, opts runOptions) error {
 	log.Info("starting", "version", version, "serve", opts.serve, "work", opts.work, "config", cfg.String())
-	svc, err := openServices(ctx, cfg, log)
+	svc, err := openServices(ctx, cfg, log, opts.serve, opts.work)
 	if err != nil {
 		return err
 	}
 	defer svc.close()
-	d, err := buildDomains(cfg, log, svc)
+	if opts.work && cfg.SMTPURL == "" {
+		log.Warn("smtp_not_configured", "hint", "set LEADFLOW_SMTP_URL; emails stay queued until it is")
+	}
+	// Each face gets the domains' engines on its own pool: public traffic
+	// (tracking links) on capture's, the admin API on its own, the workers
+	// on theirs.
+	var built []*domains
+	defer func() {
+		for _, d := range built {
+			d.nurture.Close()
+		}
+	}()
+	build := func(st *store.Store) (*domains, error) {
+		d, err := buildDomains(cfg, log, svc.on(st))
+		if err == nil {
+			built = append(built, d)
+		}
+		return d, err
+	}
+	var public, admin, worker *domains
+	if opts.serve {
+		if public, err = build(svc.capture); err == nil {
+			admin, err = build(svc.api)
+		}
+	}
+	if err == nil && opts.work {
+		worker, err = build(svc.work)
+	}
 	if err != nil {
 		return err
 	}
-	defer d.nurture.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	if opts.serve {
-		g.Go(func() error { return serveHTTP(gctx, cfg, log, svc, d, opts) })
+		g.Go(func() error { return serveHTTP(gctx, cfg, log, svc.on(svc.api), admin, public, opts) })
 	}
 	if opts.work {
-		g.Go(func() error { return runWorkers(gctx, cfg, log, svc, d, opts) })
+		g.Go(func() error { return runWorkers(gctx, cfg, log, svc.on(svc.work), worker, opts) })
 	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err
 }
 
-func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services, d *domains, opts runOptions) error {
-	intake, err := capture.NewIntake(capture.IntakeConfig{Store: svc.store, Enqueuer: svc.queue, Redis: svc.rdb, Logger: log})
+// serveHTTP serves the admin API on svc's store with d, and public traffic
+// (capture, hosted forms, tracking, /readyz) on the capture pool with public.
+func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services, d, public *domains, opts runOptions) error {
+	intake, err := capture.NewIntake(capture.IntakeConfig{Store: svc.capture, Enqueuer: svc.queue, Redis: svc.rdb, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -181,7 +253,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
-	site, err := embed.New(embed.Config{Store: svc.store, BaseURL: cfg.BaseURL, Logger: log})
+	site, err := embed.New(embed.Config{Store: svc.capture, BaseURL: cfg.BaseURL, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -191,7 +263,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	e.GET("/readyz", func(c echo.Context) error {
 		pctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
-		if err := svc.store.Pool.Ping(pctx); err != nil {
+		// Ready means able to take form posts: the capture pool answers.
+		if err := svc.capture.Pool.Ping(pctx); err != nil {
 			return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 		}
 		return c.String(http.StatusOK, "ok\n")
@@ -199,7 +272,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	// Public: form capture, hosted forms, tracking, unsubscribe, confirmation.
 	capture.IntakeRoutes(e, intake)
 	site.Routes(e)
-	nurture.TrackingRoutes(e, d.nurture, nurture.TrackingConfig{
+	nurture.TrackingRoutes(e, public.nurture, nurture.TrackingConfig{
 		ProcessResponse: func(ctx context.Context, id uuid.UUID) error { return capture.EnqueueProcess(ctx, svc.queue, id) },
 	})
 	// The admin API, behind API keys.
@@ -293,11 +366,21 @@ func cmpDuration(d, def time.Duration) time.Duration {
 	return def
 }
 
-// asynqLogger sends Asynq's own logs through slog.
+// asynqLogger sends Asynq's own logs through slog. Their text goes in
+// "detail": a "msg" attribute would repeat the JSON key of the message.
 type asynqLogger struct{ log *slog.Logger }
 
-func (l asynqLogger) Debug(args ...any) { l.log.Debug("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Error(args ...any) { l.log.Error("asynq", "msg", fmt.Sprint(args...)) }
-func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq_fatal", "msg", fmt.Sprint(args...)) }
+func (l asynqLogger) Debug(args ...any) { l.log.Debug("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Info(args ...any)  { l.log.Info("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Warn(args ...any)  { l.log.Warn("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Error(args ...any) { l.log.Error("asynq", "detail", fmt.Sprint(args...)) }
+func (l asynqLogger) Fatal(args ...any) { l.log.Error("asynq_fatal", "detail", fmt.Sprint(args...)) }
+
+// redisLogger sends go-redis's own log lines (failed dials, pool trouble)
+// through slog.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	detail := strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "), "\n")
+	l.log.WarnContext(ctx, "redis_client", "detail", detail)
+}

@@ -34,6 +34,8 @@ type Config struct {
 	MaxAttempts int
 	// Links: the lifetimes of emailed links and the confirmation limits.
 	Links linkConfig
+	// Pools size the PostgreSQL pools, one per kind of work.
+	Pools poolSettings
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -41,9 +43,9 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v",
+	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v %s %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies) + " " + c.Links.String()
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.Links, c.Pools)
 }
 
 func redacted(s string) string {
@@ -53,12 +55,85 @@ func redacted(s string) string {
 	return "(set)"
 }
 
+// redactURL prints a connection string without its secrets, in either form
+// PostgreSQL takes: a URL (password in the userinfo or in the query) or
+// key=value pairs. Anything it cannot take apart prints as "(set)".
 func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || s == "" {
+	if s == "" {
 		return redacted(s)
 	}
+	if !strings.Contains(s, "://") {
+		return redactKeyValueDSN(s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return redacted(s)
+	}
+	if q := u.Query(); len(q) > 0 {
+		changed := false
+		for name := range q {
+			if secretDSNKeys[strings.ToLower(name)] {
+				q.Set(name, "xxxxx")
+				changed = true
+			}
+		}
+		if changed {
+			u.RawQuery = q.Encode()
+		}
+	}
 	return u.Redacted()
+}
+
+// secretDSNKeys are the connection settings that hold a secret.
+var secretDSNKeys = map[string]bool{"password": true, "sslpassword": true}
+
+// redactKeyValueDSN reads "host=db password='it\'s secret'" the way libpq
+// does (spaces around '=', values single-quoted or not, backslash escapes)
+// and prints it with every secret value replaced.
+func redactKeyValueDSN(s string) string {
+	var out []string
+	for rest := strings.TrimSpace(s); rest != ""; rest = strings.TrimSpace(rest) {
+		key, after, ok := strings.Cut(rest, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" || strings.ContainsAny(key, " \t\n'\\") {
+			return redacted(s)
+		}
+		var v string
+		if v, rest, ok = dsnValue(strings.TrimLeft(after, " \t\n")); !ok {
+			return redacted(s)
+		}
+		if secretDSNKeys[strings.ToLower(key)] {
+			v = "xxxxx"
+		} else if v == "" || strings.ContainsAny(v, " \t\n'\\") {
+			v = "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+		}
+		out = append(out, key+"="+v)
+	}
+	return strings.Join(out, " ")
+}
+
+// dsnValue reads one value from the start of s and returns it unescaped,
+// with what follows it.
+func dsnValue(s string) (value, rest string, ok bool) {
+	quoted := strings.HasPrefix(s, "'")
+	if quoted {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			b.WriteByte(s[i])
+		case quoted && c == '\'':
+			return b.String(), s[i+1:], true
+		case !quoted && (c == ' ' || c == '\t' || c == '\n'):
+			return b.String(), s[i:], true
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), "", !quoted
 }
 
 // configFlags registers the shared configuration flags on fs, with defaults
@@ -85,6 +160,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&attempts, "response-max-attempts", env("LEADFLOW_RESPONSE_MAX_ATTEMPTS", "10"), "failed processing runs after which a response is marked failed, 1 to 25 (LEADFLOW_RESPONSE_MAX_ATTEMPTS)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
 	links := linkFlags(fs, env)
+	finishPools := poolFlags(fs, getenv)
 	return func() (Config, error) {
 		var errs []error
 		var err error
@@ -112,6 +188,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if c.MaxAttempts, err = strconv.Atoi(attempts); err != nil || c.MaxAttempts < 1 || c.MaxAttempts > 25 {
 			errs = append(errs, fmt.Errorf("response max attempts %q: want a whole number from 1 to 25", attempts))
+		}
+		if c.Pools, err = finishPools(c.Concurrency); err != nil {
+			errs = append(errs, err)
 		}
 		for _, p := range strings.Split(proxies, ",") {
 			if p = strings.TrimSpace(p); p == "" {

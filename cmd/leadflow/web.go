@@ -145,6 +145,8 @@ func classify(err error) (int, errorBody) {
 		return http.StatusConflict, errorBody{Code: "conflict", Message: "conflicts with an existing record", Fields: fields}
 	case errors.Is(err, store.ErrInvalidReference):
 		return http.StatusUnprocessableEntity, errorBody{Code: "invalid_reference", Message: "refers to a record that does not exist", Fields: fields}
+	case errors.Is(err, store.ErrTimeout):
+		return http.StatusServiceUnavailable, errorBody{Code: "timeout", Message: "the database did not answer within the statement timeout: narrow the request, or try again when the server is less busy"}
 	case fields != nil:
 		return http.StatusUnprocessableEntity, errorBody{Code: "validation_failed", Message: "some fields are invalid", Fields: fields}
 	}
