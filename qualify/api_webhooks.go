@@ -1,6 +1,7 @@
 package qualify
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -31,8 +32,10 @@ type apiCreatedWebhook struct {
 	Secret string `json:"secret"`
 }
 
-// validate checks in and returns the webhook it describes.
-func (in apiWebhookInput) validate(workspaceID uuid.UUID) (store.Webhook, error) {
+// validate checks in and returns the webhook it describes. The URL's host
+// is resolved: a webhook to an address the guard refuses is refused now, with
+// the reason, rather than failing at every delivery.
+func (in apiWebhookInput) validate(ctx context.Context, workspaceID uuid.UUID, guard *webhookGuard) (store.Webhook, error) {
 	bad := map[string]string{}
 	w := store.Webhook{WorkspaceID: workspaceID, URL: strings.TrimSpace(in.URL)}
 	u, err := url.Parse(w.URL)
@@ -41,8 +44,17 @@ func (in apiWebhookInput) validate(workspaceID uuid.UUID) (store.Webhook, error)
 		bad["url"] = "is required"
 	case len(w.URL) > apiMaxURL:
 		bad["url"] = fmt.Sprintf("must be at most %d characters", apiMaxURL)
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "":
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Fragment != "":
 		bad["url"] = "must be an absolute http or https URL without a fragment"
+	case u.User != nil:
+		// Credentials in a URL end up in logs and answers; receivers
+		// authenticate deliveries by their signature.
+		bad["url"] = "must not carry credentials (user:password@); verify the Leadflow-Signature header instead"
+	default:
+		if err := guard.checkHost(ctx, u); err != nil {
+			bad["url"] = "must reach a public address: " + err.Error() +
+				" (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"
+		}
 	}
 	for _, ev := range in.Events {
 		if !slices.Contains(WebhookEvents, ev) {
@@ -78,7 +90,7 @@ func (a *API) createWebhook(c echo.Context) error {
 	if err := apiDecode(c, &in); err != nil {
 		return err
 	}
-	w, err := in.validate(p.WorkspaceID)
+	w, err := in.validate(c.Request().Context(), p.WorkspaceID, a.engine.guard)
 	if err != nil {
 		return err
 	}

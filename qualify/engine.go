@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -25,8 +27,15 @@ type Config struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Now     func() time.Time
-	// HTTPClient posts webhooks (default: 10 s timeout).
-	HTTPClient *http.Client
+	// WebhookAllowNetworks are networks webhooks may reach although they
+	// are loopback, private, link-local or otherwise reserved: an
+	// operator's choice, for a receiver inside their own network.
+	WebhookAllowNetworks []netip.Prefix
+	// WebhookTimeout bounds one delivery attempt (default 10s).
+	WebhookTimeout time.Duration
+	// Resolver looks up a webhook's host when it is saved (default
+	// net.DefaultResolver).
+	Resolver Resolver
 	// Interval is how often the engine's loop runs its jobs (default 1s).
 	Interval time.Duration
 }
@@ -38,6 +47,10 @@ type Engine struct {
 	now func() time.Time
 	// scoring is the scoring jobs' bookkeeping (score.go).
 	scoring scoringState
+	// guard keeps webhooks off internal networks; webhookClient dials
+	// through it.
+	guard         *webhookGuard
+	webhookClient *http.Client
 }
 
 // New validates cfg and applies its defaults.
@@ -57,13 +70,15 @@ func New(cfg Config) (*Engine, error) {
 	}
 	cfg.Interval = cmp.Or(cfg.Interval, time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	cfg.WebhookTimeout = cmp.Or(cfg.WebhookTimeout, 10*time.Second)
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now}, nil
+	guard := newWebhookGuard(cfg.WebhookAllowNetworks, cfg.Resolver)
+	return &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, guard: guard, webhookClient: guard.client(cfg.WebhookTimeout)}, nil
 }
 
 // Run runs the engine's jobs every Interval until ctx ends. Every job works

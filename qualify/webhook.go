@@ -146,9 +146,6 @@ const (
 	// webhookConcurrency bounds the posts in flight, so one slow receiver
 	// holds one slot, not the others' deliveries.
 	webhookConcurrency = 8
-	// webhookAttemptTimeout bounds one post whatever the HTTP client's own
-	// timeout.
-	webhookAttemptTimeout = 30 * time.Second
 	// webhookLease keeps a claimed delivery from other processes while it
 	// is posted; longer than an attempt, so a lease ends only when its
 	// process died, and the delivery is then retried.
@@ -240,10 +237,10 @@ func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSe
 
 // postWebhook posts a delivery's payload, signed with the webhook's secret.
 // It returns the answer's status (0 when there was none) and an error unless
-// the answer was 2xx. Redirects are not followed: a webhook URL is where the
-// receiver is, and a redirect must not carry the payload elsewhere.
+// the answer was 2xx. The client follows no redirect and connects to no
+// refused address (webhook_guard.go).
 func (e *Engine) postWebhook(ctx context.Context, d store.WebhookDeliveryToSend) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, webhookAttemptTimeout)
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.WebhookTimeout)
 	defer cancel()
 	body := []byte(d.Payload)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
@@ -255,9 +252,7 @@ func (e *Engine) postWebhook(ctx context.Context, d store.WebhookDeliveryToSend)
 	req.Header.Set(HeaderEvent, d.Event)
 	req.Header.Set(HeaderDelivery, d.ID.String())
 	req.Header.Set(HeaderSignature, Sign(d.Secret, body, e.now()))
-	client := *e.cfg.HTTPClient
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
+	resp, err := e.webhookClient.Do(req)
 	if err != nil {
 		// The URL may carry credentials: keep only what went wrong.
 		if ue, ok := errors.AsType[*url.Error](err); ok {

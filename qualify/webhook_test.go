@@ -1,11 +1,15 @@
 package qualify
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -97,9 +101,24 @@ func (b *hoBundle) deliver(t *testing.T) {
 	}
 }
 
+// loopbackAllowed gives the bundle an engine that may post webhooks to
+// loopback, as an operator allows a network: the receivers of these tests
+// listen there.
+func (b *hoBundle) loopbackAllowed(t *testing.T) *hoBundle {
+	t.Helper()
+	cfg := b.eng.cfg
+	cfg.WebhookAllowNetworks = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	eng, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.eng = eng
+	return b
+}
+
 func TestWebhookSignedAndRetriedWithBackoffUntilAccepted(t *testing.T) {
 	t.Parallel()
-	b := hoSetup(t)
+	b := hoSetup(t).loopbackAllowed(t)
 	const secret = "whsec_test_secret"
 	rcv := newReceiver(t, secret, b.clock, 500, 503)
 	ann := b.user(t, "Ann", true)
@@ -175,7 +194,7 @@ func TestWebhookSignedAndRetriedWithBackoffUntilAccepted(t *testing.T) {
 
 func TestWebhookFailsForGoodAfterMaxAttempts(t *testing.T) {
 	t.Parallel()
-	b := hoSetup(t)
+	b := hoSetup(t).loopbackAllowed(t)
 	rcv := newReceiver(t, "s", b.clock, 500)
 	ann := b.user(t, "Ann", true)
 	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
@@ -196,7 +215,7 @@ func TestWebhookFailsForGoodAfterMaxAttempts(t *testing.T) {
 
 func TestWebhookDeliveriesRunConcurrently(t *testing.T) {
 	t.Parallel()
-	b := hoSetup(t)
+	b := hoSetup(t).loopbackAllowed(t)
 	// Two receivers that each answer only once the other has been called:
 	// deliveries made one after the other would never both succeed.
 	arrived := map[string]chan struct{}{"a": make(chan struct{}), "b": make(chan struct{})}
@@ -276,4 +295,168 @@ func ExampleVerifySignature() {
 		// Seen r.Header.Get(HeaderDelivery) before? Answer 2xx and stop.
 		w.WriteHeader(http.StatusNoContent)
 	})
+}
+
+// fakeResolver answers look-ups from a table, as DNS would when a host's
+// owner points it somewhere; other names do not resolve.
+type fakeResolver map[string][]string
+
+func (r fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	addrs, ok := r[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	var out []netip.Addr
+	for _, a := range addrs {
+		out = append(out, netip.MustParseAddr(a))
+	}
+	return out, nil
+}
+
+func TestWebhookURLRefusedAtSave(t *testing.T) {
+	t.Parallel()
+	dns := fakeResolver{
+		"crm.example":      {"93.184.215.14"},
+		"internal.example": {"10.1.2.3"},
+		// One public and one private address: the dialer may pick either.
+		"split.example": {"93.184.215.14", "192.168.1.20"},
+		"v6.example":    {"2606:2800:21f:cb07:6820:80da:af6b:8b2c"},
+		"localhost":     {"127.0.0.1", "::1"},
+	}
+	const refused = "must reach a public address: "
+	const hint = ", a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"
+	for _, tc := range []struct {
+		name, url string
+		allow     []string
+		want      string // the url field's message; "" when accepted
+	}{
+		{"public name", "https://crm.example/hooks", nil, ""},
+		{"public address", "https://93.184.215.14:8443/hooks", nil, ""},
+		{"public IPv6", "https://v6.example/hooks", nil, ""},
+		{"name that does not resolve yet", "https://later.example/hooks", nil, ""},
+		{"loopback", "http://127.0.0.1:8080/hooks", nil, "must reach a public address: 127.0.0.1 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"localhost", "http://localhost:8080/hooks", nil, refused + "localhost resolves to 127.0.0.1" + hint},
+		{"IPv6 loopback", "http://[::1]/hooks", nil, refused + "::1 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"IPv4-mapped loopback", "http://[::ffff:127.0.0.1]/hooks", nil, refused + "::ffff:127.0.0.1 resolves to 127.0.0.1" + hint},
+		{"private name", "https://internal.example/hooks", nil, refused + "internal.example resolves to 10.1.2.3" + hint},
+		{"one private address of two", "https://split.example/hooks", nil, refused + "split.example resolves to 192.168.1.20" + hint},
+		{"cloud metadata", "http://169.254.169.254/latest/meta-data/", nil, refused + "169.254.169.254 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"unspecified", "http://0.0.0.0:9000/", nil, refused + "0.0.0.0 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"shared address space", "http://100.100.100.200/", nil, refused + "100.100.100.200 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"unique local IPv6", "http://[fd00:ec2::254]/", nil, refused + "fd00:ec2::254 is a loopback, private, link-local or reserved address (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"},
+		{"private network allowed", "https://internal.example/hooks", []string{"10.0.0.0/8"}, ""},
+		{"loopback allowed", "http://localhost:8080/hooks", []string{"127.0.0.1/32", "::1/128"}, ""},
+		{"allowed elsewhere only", "http://localhost:8080/hooks", []string{"127.0.0.1/32"}, refused + "localhost resolves to ::1" + hint},
+		{"credentials", "https://user:pass@crm.example/hooks", nil, "must not carry credentials (user:password@); verify the Leadflow-Signature header instead"},
+		{"user only", "https://token@crm.example/hooks", nil, "must not carry credentials (user:password@); verify the Leadflow-Signature header instead"},
+		{"scheme", "ftp://crm.example/hooks", nil, "must be an absolute http or https URL without a fragment"},
+		{"file", "file:///etc/passwd", nil, "must be an absolute http or https URL without a fragment"},
+		{"no host", "http://:8080/hooks", nil, "must be an absolute http or https URL without a fragment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var allow []netip.Prefix
+			for _, p := range tc.allow {
+				allow = append(allow, netip.MustParsePrefix(p))
+			}
+			in := apiWebhookInput{URL: tc.url, Events: []string{EventHandoffCreated}}
+			_, err := in.validate(context.Background(), uuid.New(), newWebhookGuard(allow, dns))
+			var got string
+			if ve, ok := errors.AsType[*ValidationError](err); ok {
+				got = ve.Fields["url"]
+			} else if err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			if got != tc.want {
+				t.Errorf("url message:\n got %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWebhookToLoopbackRefusedAtConnect(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t)
+	rcv := newReceiver(t, "s", b.clock)
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	// Saved while their names resolved to public addresses (as DNS
+	// rebinding does), so only the dialer stands between them and
+	// loopback.
+	u, _ := url.Parse(rcv.srv.URL)
+	b.webhook(t, rcv.srv.URL, "s", EventHandoffCreated)
+	b.webhook(t, "http://localhost:"+u.Port()+"/hooks", "s", EventHandoffCreated)
+	b.handOff(t, b.lead(t, "GB", ""))
+
+	b.deliver(t)
+	if n := len(rcv.requests()); n != 0 {
+		t.Errorf("%d requests reached the loopback receiver, want 0", n)
+	}
+	ds := hoRows[hoDelivery](t, b, `SELECT id, status, attempts, next_attempt_at, last_error, delivered_at FROM webhook_deliveries`)
+	if len(ds) != 2 {
+		t.Fatalf("%d deliveries, want 2", len(ds))
+	}
+	for _, d := range ds {
+		if d.Status != "pending" || d.Attempts != 1 || !strings.Contains(d.LastError, "webhook address refused") ||
+			!strings.Contains(d.LastError, "127.0.0.1") {
+			t.Errorf("delivery after a refused connection: %+v", d)
+		}
+	}
+}
+
+func TestWebhookDialerChecksTheDialedAddress(t *testing.T) {
+	t.Parallel()
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Store(r.URL.Path, true)
+		if r.URL.Path == "/redirect" {
+			http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	post := func(client *http.Client, target string) (int, error) {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, target, strings.NewReader("{}"))
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// The resolver is the save-time one; the dialer resolves on its own and
+	// checks the address it is about to connect to.
+	denied := newWebhookGuard(nil, fakeResolver{}).client(5 * time.Second)
+	for _, target := range []string{
+		srv.URL + "/direct",
+		"http://localhost:" + u.Port() + "/by-name",
+		"http://[::ffff:127.0.0.1]:" + u.Port() + "/mapped",
+		// Refused before any packet is sent: the check runs before connect.
+		"http://169.254.169.254/latest/meta-data/",
+		"http://10.0.0.1:" + u.Port() + "/private",
+		"http://[::1]:" + u.Port() + "/v6",
+	} {
+		if status, err := post(denied, target); !errors.Is(err, ErrWebhookAddressRefused) {
+			t.Errorf("POST %s: status %d, err %v; want refused", target, status, err)
+		}
+	}
+	n := 0
+	hits.Range(func(any, any) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("%d requests reached the server through the guarded dialer, want 0", n)
+	}
+
+	allowed := newWebhookGuard([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, fakeResolver{}).client(5 * time.Second)
+	if status, err := post(allowed, "http://localhost:"+u.Port()+"/by-name"); err != nil || status != http.StatusNoContent {
+		t.Errorf("POST to an allowed network: status %d, err %v", status, err)
+	}
+	// A redirect is the answer, not a new destination.
+	if status, err := post(allowed, srv.URL+"/redirect"); err != nil || status != http.StatusTemporaryRedirect {
+		t.Errorf("POST answered by a redirect: status %d, err %v; want the 307 itself", status, err)
+	}
+	if _, ok := hits.Load("/elsewhere"); ok {
+		t.Errorf("the redirect was followed")
+	}
 }
