@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/sync/errgroup"
 
 	"leadflow/store"
 )
@@ -33,6 +34,9 @@ type Config struct {
 	WebhookAllowNetworks []netip.Prefix
 	// WebhookTimeout bounds one delivery attempt (default 10s).
 	WebhookTimeout time.Duration
+	// WebhookWorkers is how many deliveries are posted at once (default
+	// 8).
+	WebhookWorkers int
 	// Resolver looks up a webhook's host when it is saved (default
 	// net.DefaultResolver).
 	Resolver Resolver
@@ -71,6 +75,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Interval = cmp.Or(cfg.Interval, time.Second)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	cfg.WebhookTimeout = cmp.Or(cfg.WebhookTimeout, 10*time.Second)
+	cfg.WebhookWorkers = cmp.Or(cfg.WebhookWorkers, 8)
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
@@ -81,10 +86,19 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, guard: guard, webhookClient: guard.client(cfg.WebhookTimeout)}, nil
 }
 
-// Run runs the engine's jobs every Interval until ctx ends. Every job works
-// from PostgreSQL with FOR UPDATE SKIP LOCKED, so any number of work
-// processes can run it at once.
+// Run runs the engine's jobs every Interval, and delivers webhooks on
+// workers of their own, until ctx ends. Every job works from PostgreSQL with
+// FOR UPDATE SKIP LOCKED, so any number of work processes can run it at
+// once.
 func (e *Engine) Run(ctx context.Context) error {
+	var g errgroup.Group
+	g.Go(func() error { return e.runWebhooks(ctx) })
+	g.Go(func() error { return e.runJobs(ctx) })
+	return g.Wait()
+}
+
+// runJobs runs the scoring, decay and SLA jobs every Interval.
+func (e *Engine) runJobs(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -97,7 +111,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// RunOnce runs every job once; tests drive the engine with it.
+// RunOnce runs every job once but webhook delivery, which has workers of its
+// own (Run); tests drive the engine with it.
 func (e *Engine) RunOnce(ctx context.Context) {
 	for _, job := range []struct {
 		name string
@@ -107,7 +122,6 @@ func (e *Engine) RunOnce(ctx context.Context) {
 		{"score_jobs", e.runScoreJobs},
 		{"decay", e.decayScores},
 		{"sla", e.expireHandoffs},
-		{"webhooks", e.deliverWebhooks},
 	} {
 		if err := job.run(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("qualify_job_failed", "job", job.name, "err", err)

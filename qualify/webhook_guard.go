@@ -111,18 +111,18 @@ func (g *webhookGuard) control(network, address string, c syscall.RawConn) error
 // client is the HTTP client deliveries are posted with. It dials through
 // the guard, ignores proxy settings (a proxy would connect on our behalf,
 // past the guard) and follows no redirect: a webhook URL is where the
-// receiver is, and a redirect must not carry the payload elsewhere.
+// receiver is, and a redirect must not carry the payload elsewhere. Each
+// attempt's context bounds the whole exchange.
 func (g *webhookGuard) client(timeout time.Duration) *http.Client {
 	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: g.control}
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 nil,
-			DialContext:           dialer.DialContext,
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   timeout,
-			ResponseHeaderTimeout: timeout,
-			MaxIdleConnsPerHost:   2,
-			IdleConnTimeout:       90 * time.Second,
+			Proxy:               nil,
+			DialContext:         dialer.DialContext,
+			ForceAttemptHTTP2:   true,
+			TLSHandshakeTimeout: timeout,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

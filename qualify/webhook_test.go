@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -458,5 +459,229 @@ func TestWebhookDialerChecksTheDialedAddress(t *testing.T) {
 	}
 	if _, ok := hits.Load("/elsewhere"); ok {
 		t.Errorf("the redirect was followed")
+	}
+}
+
+// hungReceiver is a receiver that takes requests and never answers them,
+// until the test ends. arrived is closed at its first request.
+type hungReceiver struct {
+	srv     *httptest.Server
+	arrived chan struct{}
+}
+
+func newHungReceiver(t *testing.T) *hungReceiver {
+	h := &hungReceiver{arrived: make(chan struct{})}
+	release := make(chan struct{})
+	var once sync.Once
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(h.arrived) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	// Cleanups run last first: release the handlers, then close.
+	t.Cleanup(h.srv.Close)
+	t.Cleanup(func() { close(release) })
+	return h
+}
+
+// poll waits until ok holds, failing the test after a generous deadline.
+func poll(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting for %s after 30s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestWebhookReceiverThatNeverAnswersDelaysNoOne(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t).loopbackAllowed(t)
+	// A delivery may take as long as a receiver is allowed: far longer
+	// than this test waits for anything.
+	cfg := b.eng.cfg
+	cfg.Interval, cfg.WebhookTimeout = 10*time.Millisecond, 10*time.Minute
+	eng, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.eng = eng
+	b.settings(t, time.Hour, 3)
+	ann, bob := b.user(t, "Ann", true), b.user(t, "Bob", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0), member(bob, 1, 0)).ID})
+	hung := newHungReceiver(t)
+	b.webhook(t, hung.srv.URL, "s1", EventHandoffCreated, EventHandoffReassigned)
+	ok := newReceiver(t, "s2", b.clock)
+	b.webhook(t, ok.srv.URL, "s2", EventHandoffReassigned)
+	h := b.handOff(t, b.lead(t, "GB", ""))
+
+	ctx, cancel := context.WithCancel(b.ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- b.eng.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	select {
+	case <-hung.arrived:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hung receiver was never called")
+	}
+
+	// The receiver holds its delivery; the SLA still passes on time...
+	b.clock.advance(time.Hour)
+	poll(t, "reassignment past the SLA", func() bool { return b.handoff(t, h).Reassignments == 1 })
+	// ...and the other webhook gets the reassignment, though the hung one
+	// still holds the first delivery.
+	poll(t, "delivery to the answering receiver", func() bool { return len(ok.requests()) == 1 })
+	if got := ok.requests()[0].Event; got != EventHandoffReassigned {
+		t.Errorf("answering receiver got %q, want %q", got, EventHandoffReassigned)
+	}
+	if n := b.count(t, `SELECT count(*) FROM webhook_deliveries WHERE event = $1 AND attempts = 0`, EventHandoffCreated); n != 1 {
+		t.Errorf("%d created deliveries still in flight, want 1 (the hung one)", n)
+	}
+}
+
+func TestWebhookTimeoutRecordedAndRetried(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t).loopbackAllowed(t)
+	cfg := b.eng.cfg
+	cfg.WebhookTimeout = 200 * time.Millisecond
+	eng, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.eng = eng
+	hung := newHungReceiver(t)
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	b.webhook(t, hung.srv.URL, "s", EventHandoffCreated)
+	b.handOff(t, b.lead(t, "GB", ""))
+
+	b.deliver(t)
+	d := b.delivery(t)
+	if d.Status != "pending" || d.Attempts != 1 || d.LastError != "receiver did not answer within 200ms" {
+		t.Errorf("after a timed-out attempt: %+v", d)
+	}
+	if wait := d.NextAttemptAt.Sub(b.clock.Now()); wait < 10*time.Second || wait > 11*time.Second {
+		t.Errorf("retry in %v, want 10s to 11s", wait)
+	}
+}
+
+// engine builds another engine on the bundle's database, as another work
+// process would be, with cfg changed by change.
+func (b *hoBundle) engine(t *testing.T, change func(*Config)) *Engine {
+	t.Helper()
+	cfg := b.eng.cfg
+	change(&cfg)
+	eng, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return eng
+}
+
+// run runs eng's webhook workers until the returned stop is called or the
+// test ends.
+func run(t *testing.T, eng *Engine) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.runWebhooks(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run webhooks: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func TestWebhookReceiverThatNeverAnswersHoldsFewWorkers(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t).loopbackAllowed(t)
+	eng := b.engine(t, func(c *Config) {
+		c.Interval, c.WebhookTimeout, c.WebhookWorkers = 10*time.Millisecond, 10*time.Minute, 4
+	})
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	hung := newHungReceiver(t)
+	hungHook := b.webhook(t, hung.srv.URL, "s1", EventHandoffCreated)
+	ok := newReceiver(t, "s2", b.clock)
+	b.webhook(t, ok.srv.URL, "s2", EventHandoffCreated)
+	for range 5 {
+		b.handOff(t, b.lead(t, "GB", ""))
+	}
+	// The hung receiver's deliveries are due first.
+	b.exec(t, `UPDATE webhook_deliveries SET next_attempt_at = next_attempt_at - interval '1 hour' WHERE webhook_id = $1`, hungHook.ID)
+
+	stop := run(t, eng)
+	poll(t, "every delivery to the answering receiver", func() bool { return len(ok.requests()) == 5 })
+	inFlight := `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND leased_until IS NOT NULL`
+	if n := b.count(t, inFlight, hungHook.ID); n != webhookPerWebhook {
+		t.Errorf("%d deliveries in flight to the hung receiver, want %d", n, webhookPerWebhook)
+	}
+
+	// Shutting down gives the claims back, due at once and not counted as
+	// attempts: the next process need not wait for their leases.
+	stop()
+	if n := b.count(t, inFlight, hungHook.ID); n != 0 {
+		t.Errorf("%d deliveries still leased after shutdown, want 0", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1 AND status = 'pending'
+		AND attempts = 0 AND next_attempt_at <= $2`, hungHook.ID, b.clock.Now()); n != 5 {
+		t.Errorf("%d of the hung receiver's deliveries due again, untried, want 5", n)
+	}
+}
+
+func TestWebhookEachDeliveryOnceAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	b := hoSetup(t).loopbackAllowed(t)
+	var (
+		mu  sync.Mutex
+		got = map[string]int{}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.Header.Get(HeaderDelivery)]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	ann := b.user(t, "Ann", true)
+	b.rules(t, store.AssignmentRule{TeamID: b.team(t, "Sales", nil, member(ann, 1, 0)).ID})
+	for i := range 3 {
+		b.webhook(t, srv.URL+"/"+strconv.Itoa(i), "s", EventHandoffCreated)
+	}
+	for range 10 {
+		b.handOff(t, b.lead(t, "GB", ""))
+	}
+	// Three work processes deliver at once.
+	for range 3 {
+		run(t, b.engine(t, func(c *Config) { c.Interval = 5 * time.Millisecond }))
+	}
+	poll(t, "30 deliveries delivered", func() bool {
+		return b.count(t, `SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'`) == 30
+	})
+	ids := hoRows[struct {
+		ID uuid.UUID `db:"id"`
+	}](t, b, `SELECT id FROM webhook_deliveries`)
+	want := map[string]int{}
+	for _, r := range ids {
+		want[r.ID.String()] = 1
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests per delivery (-want +got):\n%s", diff)
 	}
 }
