@@ -89,6 +89,7 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.GET("/webhooks", api.listWebhooks, admin)
 	g.GET("/webhooks/:id", api.getWebhook, admin)
 	g.DELETE("/webhooks/:id", api.deleteWebhook, admin)
+	g.GET("/webhooks/:id/deliveries", api.listWebhookDeliveries, admin)
 
 	// The sales inbox: handoffs with their history.
 	g.GET("/handoffs", api.listHandoffs, people)

@@ -1,6 +1,7 @@
 package qualify
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -31,8 +33,10 @@ type apiCreatedWebhook struct {
 	Secret string `json:"secret"`
 }
 
-// validate checks in and returns the webhook it describes.
-func (in apiWebhookInput) validate(workspaceID uuid.UUID) (store.Webhook, error) {
+// validate checks in and returns the webhook it describes. The URL's host
+// is resolved: a webhook to an address the guard refuses is refused now, with
+// the reason, rather than failing at every delivery.
+func (in apiWebhookInput) validate(ctx context.Context, workspaceID uuid.UUID, guard *webhookGuard) (store.Webhook, error) {
 	bad := map[string]string{}
 	w := store.Webhook{WorkspaceID: workspaceID, URL: strings.TrimSpace(in.URL)}
 	u, err := url.Parse(w.URL)
@@ -41,8 +45,17 @@ func (in apiWebhookInput) validate(workspaceID uuid.UUID) (store.Webhook, error)
 		bad["url"] = "is required"
 	case len(w.URL) > apiMaxURL:
 		bad["url"] = fmt.Sprintf("must be at most %d characters", apiMaxURL)
-	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "":
+	case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Hostname() == "" || u.Fragment != "":
 		bad["url"] = "must be an absolute http or https URL without a fragment"
+	case u.User != nil:
+		// Credentials in a URL end up in logs and answers; receivers
+		// authenticate deliveries by their signature.
+		bad["url"] = "must not carry credentials (user:password@); verify the Leadflow-Signature header instead"
+	default:
+		if err := guard.checkHost(ctx, u); err != nil {
+			bad["url"] = "must reach a public address: " + err.Error() +
+				" (an operator can allow such a network with LEADFLOW_WEBHOOK_ALLOW_NETWORKS)"
+		}
 	}
 	for _, ev := range in.Events {
 		if !slices.Contains(WebhookEvents, ev) {
@@ -78,7 +91,7 @@ func (a *API) createWebhook(c echo.Context) error {
 	if err := apiDecode(c, &in); err != nil {
 		return err
 	}
-	w, err := in.validate(p.WorkspaceID)
+	w, err := in.validate(c.Request().Context(), p.WorkspaceID, a.engine.guard)
 	if err != nil {
 		return err
 	}
@@ -136,4 +149,67 @@ func (a *API) deleteWebhook(c echo.Context) error {
 	}
 	a.log.Info("webhook_deleted", "webhook_id", id, "workspace_id", p.WorkspaceID)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// apiWebhookDelivery is one delivery as the deliveries list shows it: what
+// happened to it so far, without its payload.
+type apiWebhookDelivery struct {
+	ID       uuid.UUID `json:"id"`
+	Event    string    `json:"event"`
+	Status   string    `json:"status"`
+	Attempts int       `json:"attempts"`
+	// InFlight: an attempt is being made now.
+	InFlight bool `json:"in_flight"`
+	// LastStatus is the receiver's HTTP status at the last attempt, null
+	// when it gave none (refused, unreachable, timed out).
+	LastStatus    *int       `json:"last_status"`
+	LastError     string     `json:"last_error"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastAttemptAt *time.Time `json:"last_attempt_at"`
+	// NextAttemptAt is set while the delivery is pending and not in flight.
+	NextAttemptAt *time.Time `json:"next_attempt_at"`
+	DeliveredAt   *time.Time `json:"delivered_at"`
+}
+
+func toAPIWebhookDelivery(d store.WebhookDelivery, now time.Time) apiWebhookDelivery {
+	out := apiWebhookDelivery{
+		ID: d.ID, Event: d.Event, Status: d.Status, Attempts: d.Attempts,
+		InFlight:   d.Status == "pending" && d.LeasedUntil != nil && d.LeasedUntil.After(now),
+		LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: d.CreatedAt,
+		LastAttemptAt: d.LastAttemptAt, DeliveredAt: d.DeliveredAt,
+	}
+	if d.Status == "pending" && !out.InFlight {
+		out.NextAttemptAt = &d.NextAttemptAt
+	}
+	return out
+}
+
+// listWebhookDeliveries pages through a webhook's deliveries, newest first.
+func (a *API) listWebhookDeliveries(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	id, err := apiPathID(c)
+	if err != nil {
+		return err
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := a.store.GetWebhook(ctx, p.WorkspaceID, id); err != nil {
+		return err
+	}
+	ds, err := a.store.ListWebhookDeliveries(ctx, p.WorkspaceID, id, page)
+	if err != nil {
+		return err
+	}
+	now := a.engine.now()
+	out := make([]apiWebhookDelivery, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, toAPIWebhookDelivery(d, now))
+	}
+	return c.JSON(http.StatusOK, store.ListOf(out, limit, func(d apiWebhookDelivery) uuid.UUID { return d.ID }))
 }

@@ -141,18 +141,17 @@ func handoffPayload(event string, now time.Time, h store.Handoff, lead store.Lea
 
 // Webhook delivery bounds.
 const (
-	// webhookBatch is how many deliveries one run claims.
-	webhookBatch = 32
-	// webhookConcurrency bounds the posts in flight, so one slow receiver
-	// holds one slot, not the others' deliveries.
-	webhookConcurrency = 8
-	// webhookAttemptTimeout bounds one post whatever the HTTP client's own
-	// timeout.
-	webhookAttemptTimeout = 30 * time.Second
-	// webhookLease keeps a claimed delivery from other processes while it
-	// is posted; longer than an attempt, so a lease ends only when its
-	// process died, and the delivery is then retried.
-	webhookLease = 2 * time.Minute
+	// webhookPerWebhook bounds one webhook's deliveries in flight across
+	// processes, so a receiver that never answers holds that many workers
+	// and leaves the others to everyone else.
+	webhookPerWebhook = 2
+	// webhookLeaseMargin is how much longer than an attempt's timeout a
+	// claim is leased: a lease ends only when its process died, and the
+	// delivery is then retried.
+	webhookLeaseMargin = time.Minute
+	// webhookRecordTimeout bounds recording an attempt's outcome, which is
+	// done even while shutting down: the attempt happened.
+	webhookRecordTimeout = 5 * time.Second
 	// webhookMaxAttempts: the delivery fails for good after this many
 	// attempts (about 7.5 hours of backoff).
 	webhookMaxAttempts = 15
@@ -174,55 +173,121 @@ func webhookBackoff(attempt int) time.Duration {
 	return d + rand.N(d/10+1)
 }
 
-// deliverWebhooks claims the pending deliveries that are due and posts them,
-// signed, concurrently up to a bound; a 2xx answer delivers one, anything
-// else schedules its retry with backoff until it fails for good.
-func (e *Engine) deliverWebhooks(ctx context.Context) error {
+// webhookPool posts deliveries on a bounded set of goroutines of its own,
+// apart from the engine's other jobs: a receiver that never answers holds a
+// worker for at most WebhookTimeout and delays neither scoring, decay nor
+// the SLA.
+type webhookPool struct {
+	e *Engine
+	// slots holds a token per delivery in flight.
+	slots chan struct{}
+	// freed is signalled when a delivery ends, so the next is claimed at
+	// once rather than at the next tick.
+	freed chan struct{}
+	wg    sync.WaitGroup
+	// onErr is told of outcomes that could not be recorded.
+	onErr func(error)
+}
+
+func (e *Engine) newWebhookPool(onErr func(error)) *webhookPool {
+	return &webhookPool{e: e, slots: make(chan struct{}, e.cfg.WebhookWorkers), freed: make(chan struct{}, 1), onErr: onErr}
+}
+
+// fill claims as many due deliveries as there are free workers and starts
+// posting them. Only one goroutine fills a pool.
+func (p *webhookPool) fill(ctx context.Context) error {
+	free := cap(p.slots) - len(p.slots)
+	if free == 0 {
+		return nil
+	}
+	e := p.e
 	now := e.now()
-	ds, err := e.cfg.Store.ClaimWebhookDeliveries(ctx, now, now.Add(webhookLease), webhookBatch)
+	// A claim cut short once committed would hold its deliveries until
+	// their leases end; one that completes is posted, or at shutdown given
+	// back at once.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookRecordTimeout)
+	defer cancel()
+	ds, err := e.cfg.Store.ClaimWebhookDeliveries(cctx, now, now.Add(e.cfg.WebhookTimeout+webhookLeaseMargin), free, webhookPerWebhook)
 	if err != nil {
 		return err
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-		sem  = make(chan struct{}, webhookConcurrency)
-	)
 	for _, d := range ds {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			// The rest stay claimed until their lease ends, then go again.
-			wg.Wait()
-			return ctx.Err()
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
+		p.slots <- struct{}{}
+		p.wg.Go(func() {
+			defer func() {
+				<-p.slots
+				select {
+				case p.freed <- struct{}{}:
+				default:
+				}
+			}()
 			if err := e.deliverWebhook(ctx, d); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
+				p.onErr(err)
 			}
 		})
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
+}
+
+// runWebhooks delivers webhooks until ctx ends, then waits for the attempts
+// in flight, which ctx cuts short.
+func (e *Engine) runWebhooks(ctx context.Context) error {
+	p := e.newWebhookPool(func(err error) {
+		if ctx.Err() == nil {
+			e.log.Warn("webhook_record_failed", "err", err)
+		}
+	})
+	defer p.wg.Wait()
+	t := time.NewTicker(e.cfg.Interval)
+	defer t.Stop()
+	for ctx.Err() == nil {
+		if err := p.fill(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn("qualify_job_failed", "job", "webhooks", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		case <-p.freed:
+		}
+	}
+	return nil
+}
+
+// deliverWebhooks claims the deliveries due now, up to the pool's workers,
+// posts them and waits for their outcomes; tests step delivery with it.
+func (e *Engine) deliverWebhooks(ctx context.Context) error {
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	p := e.newWebhookPool(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	})
+	err := p.fill(ctx)
+	p.wg.Wait()
+	return errors.Join(append(errs, err)...)
 }
 
 // deliverWebhook makes one attempt at one delivery and records its outcome.
 func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSend) error {
 	attempt := d.Attempts + 1
 	status, sendErr := e.postWebhook(ctx, d)
-	if ctx.Err() != nil {
-		// Shutting down: not the receiver's fault; the lease brings it back.
-		return nil
-	}
+	// The outcome is recorded even when ctx ended meanwhile: the receiver
+	// may have acted on the attempt.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), webhookRecordTimeout)
+	defer cancel()
 	now := e.now()
+	if sendErr != nil && ctx.Err() != nil {
+		// Shutting down cut the attempt short: not the receiver's fault,
+		// and the delivery is due again at once, for the next process.
+		return e.cfg.Store.ReleaseWebhookDelivery(rctx, d.ID, d.ClaimedAt, now)
+	}
 	attrs := []any{"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event, "attempt", attempt}
 	if sendErr == nil {
 		e.log.Info("webhook_delivered", append(attrs, "status", status)...)
-		return e.cfg.Store.MarkWebhookDelivered(ctx, d.ID, d.ClaimedAt, now)
+		return e.cfg.Store.MarkWebhookDelivered(rctx, d.ID, d.ClaimedAt, now, status)
 	}
 	msg := sendErr.Error()
 	if len(msg) > webhookMaxError {
@@ -235,15 +300,16 @@ func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSe
 	} else {
 		e.log.Info("webhook_attempt_failed", append(attrs, "status", status, "err", msg, "next_attempt_at", next)...)
 	}
-	return e.cfg.Store.MarkWebhookAttemptFailed(ctx, d.ID, d.ClaimedAt, msg, next, giveUp)
+	return e.cfg.Store.MarkWebhookAttemptFailed(rctx, d.ID, d.ClaimedAt, status, msg, next, giveUp)
 }
 
 // postWebhook posts a delivery's payload, signed with the webhook's secret.
 // It returns the answer's status (0 when there was none) and an error unless
-// the answer was 2xx. Redirects are not followed: a webhook URL is where the
-// receiver is, and a redirect must not carry the payload elsewhere.
+// the answer was 2xx. The client follows no redirect and connects to no
+// refused address (webhook_guard.go).
 func (e *Engine) postWebhook(ctx context.Context, d store.WebhookDeliveryToSend) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, webhookAttemptTimeout)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.WebhookTimeout)
 	defer cancel()
 	body := []byte(d.Payload)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
@@ -255,11 +321,12 @@ func (e *Engine) postWebhook(ctx context.Context, d store.WebhookDeliveryToSend)
 	req.Header.Set(HeaderEvent, d.Event)
 	req.Header.Set(HeaderDelivery, d.ID.String())
 	req.Header.Set(HeaderSignature, Sign(d.Secret, body, e.now()))
-	client := *e.cfg.HTTPClient
-	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := client.Do(req)
+	resp, err := e.webhookClient.Do(req)
+	if err != nil && parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return 0, fmt.Errorf("receiver did not answer within %s", e.cfg.WebhookTimeout)
+	}
 	if err != nil {
-		// The URL may carry credentials: keep only what went wrong.
+		// Keep only what went wrong, not the URL.
 		if ue, ok := errors.AsType[*url.Error](err); ok {
 			err = ue.Err
 		}

@@ -150,6 +150,12 @@ type WebhookDelivery struct {
 	LastError     string          `db:"last_error" json:"last_error,omitempty"`
 	DeliveredAt   *time.Time      `db:"delivered_at" json:"delivered_at"`
 	CreatedAt     time.Time       `db:"created_at" json:"created_at"`
+	// LeasedUntil is set while an attempt is in flight.
+	LeasedUntil   *time.Time `db:"leased_until" json:"-"`
+	LastAttemptAt *time.Time `db:"last_attempt_at" json:"last_attempt_at"`
+	// LastStatus is the receiver's HTTP status at the last attempt, nil
+	// when it gave none.
+	LastStatus *int `db:"last_status" json:"last_status"`
 }
 
 // Account is an organisation.

@@ -75,45 +75,85 @@ type WebhookDeliveryToSend struct {
 }
 
 // ClaimWebhookDeliveries takes, across workspaces, up to limit pending
-// deliveries due at now, of active webhooks, and leases them until
-// leaseUntil: other processes skip them meanwhile (SKIP LOCKED, then the
-// later next_attempt_at), and a process that dies mid-send leaves them to be
-// retried when the lease ends.
-func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit int) ([]WebhookDeliveryToSend, error) {
+// deliveries due at now, of active webhooks, at most perWebhook in flight
+// per webhook (counting those other claims hold), oldest due first, and
+// leases them until leaseUntil: other processes skip them meanwhile (SKIP
+// LOCKED, then the later next_attempt_at), and a process that dies mid-send
+// leaves them to be retried when the lease ends. The cap keeps a receiver
+// that never answers from taking every worker.
+func (q *Queries) ClaimWebhookDeliveries(ctx context.Context, now, leaseUntil time.Time, limit, perWebhook int) ([]WebhookDeliveryToSend, error) {
 	rows, _ := q.db.Query(ctx, `
-		WITH due AS (
-			SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id AND w.active
+		WITH candidates AS (
+			SELECT c.id, c.next_attempt_at
+			FROM webhooks w
+			CROSS JOIN LATERAL (
+				SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
+				WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_at <= $1
+				ORDER BY d.next_attempt_at
+				LIMIT greatest($4 - (SELECT count(*) FROM webhook_deliveries f
+					WHERE f.webhook_id = w.id AND f.leased_until > $1), 0)
+			) c
+			WHERE w.active
+		), due AS (
+			SELECT d.id FROM webhook_deliveries d JOIN candidates c ON c.id = d.id
 			WHERE d.status = 'pending' AND d.next_attempt_at <= $1
-			ORDER BY d.next_attempt_at LIMIT $3
+			ORDER BY c.next_attempt_at LIMIT $3
 			FOR UPDATE OF d SKIP LOCKED
 		)
-		UPDATE webhook_deliveries d SET enqueued_at = $1, next_attempt_at = $2
+		UPDATE webhook_deliveries d SET enqueued_at = $1, next_attempt_at = $2, leased_until = $2
 		FROM due, webhooks w
 		WHERE d.id = due.id AND w.id = d.webhook_id
 		RETURNING d.id, d.workspace_id, d.webhook_id, d.event, d.payload, d.attempts, d.enqueued_at,
-			w.url, w.secret`, now, leaseUntil, max(limit, 1))
+			w.url, w.secret`, now, leaseUntil, max(limit, 1), max(perWebhook, 1))
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[WebhookDeliveryToSend])
 	return ds, interpret(err, "claim webhook deliveries")
 }
 
 // MarkWebhookDelivered records a claimed delivery's acceptance by its
-// receiver. A claim that is no longer the latest changes nothing.
-func (q *Queries) MarkWebhookDelivered(ctx context.Context, id uuid.UUID, claimedAt, at time.Time) error {
+// receiver, which answered status. A claim that is no longer the latest
+// changes nothing.
+func (q *Queries) MarkWebhookDelivered(ctx context.Context, id uuid.UUID, claimedAt, at time.Time, status int) error {
 	_, err := q.db.Exec(ctx, `
 		UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $3,
-			last_error = ''
-		WHERE id = $1 AND status = 'pending' AND enqueued_at = $2`, id, claimedAt, at)
+			last_error = '', last_attempt_at = $2, last_status = $4, leased_until = NULL
+		WHERE id = $1 AND status = 'pending' AND enqueued_at = $2`, id, claimedAt, at, status)
 	return interpret(err, "mark webhook delivered")
 }
 
-// MarkWebhookAttemptFailed records a claimed delivery's failed attempt: it is
-// tried again at nextAttemptAt, or, when giveUp, marked failed for good. A
-// claim that is no longer the latest changes nothing.
-func (q *Queries) MarkWebhookAttemptFailed(ctx context.Context, id uuid.UUID, claimedAt time.Time, lastError string, nextAttemptAt time.Time, giveUp bool) error {
+// MarkWebhookAttemptFailed records a claimed delivery's failed attempt, with
+// the receiver's status (0 when it gave none): it is tried again at
+// nextAttemptAt, or, when giveUp, marked failed for good. A claim that is no
+// longer the latest changes nothing.
+func (q *Queries) MarkWebhookAttemptFailed(ctx context.Context, id uuid.UUID, claimedAt time.Time, status int, lastError string, nextAttemptAt time.Time, giveUp bool) error {
 	_, err := q.db.Exec(ctx, `
-		UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $3, next_attempt_at = $4,
-			status = CASE WHEN $5 THEN 'failed' ELSE 'pending' END
+		UPDATE webhook_deliveries SET attempts = attempts + 1, last_error = $4, next_attempt_at = $5,
+			status = CASE WHEN $6 THEN 'failed' ELSE 'pending' END,
+			last_attempt_at = $2, last_status = nullif($3, 0), leased_until = NULL
 		WHERE id = $1 AND status = 'pending' AND enqueued_at = $2`,
-		id, claimedAt, lastError, nextAttemptAt, giveUp)
+		id, claimedAt, status, lastError, nextAttemptAt, giveUp)
 	return interpret(err, "mark webhook attempt failed")
+}
+
+// ReleaseWebhookDelivery gives back a claimed delivery whose attempt was cut
+// short by a shutdown, not by its receiver: it is due again at at, and the
+// attempt does not count. A claim that is no longer the latest changes
+// nothing.
+func (q *Queries) ReleaseWebhookDelivery(ctx context.Context, id uuid.UUID, claimedAt, at time.Time) error {
+	_, err := q.db.Exec(ctx, `
+		UPDATE webhook_deliveries SET next_attempt_at = $3, leased_until = NULL
+		WHERE id = $1 AND status = 'pending' AND enqueued_at = $2`, id, claimedAt, at)
+	return interpret(err, "release webhook delivery")
+}
+
+// webhookDeliveryColumns lists WebhookDelivery's columns.
+const webhookDeliveryColumns = `id, workspace_id, webhook_id, event, dedupe_key, payload, status, attempts,
+	next_attempt_at, enqueued_at, last_error, delivered_at, created_at, leased_until, last_attempt_at, last_status`
+
+// ListWebhookDeliveries pages through a webhook's deliveries, newest first.
+func (q *Queries) ListWebhookDeliveries(ctx context.Context, workspaceID, webhookID uuid.UUID, p Page) ([]WebhookDelivery, error) {
+	w := newListQuery(workspaceID)
+	w.add("webhook_id = ?", webhookID)
+	rows, _ := q.db.Query(ctx, `SELECT `+webhookDeliveryColumns+` FROM webhook_deliveries`+w.page(p), w.args...)
+	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[WebhookDelivery])
+	return ds, interpret(err, "list webhook deliveries")
 }

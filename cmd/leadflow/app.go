@@ -172,7 +172,10 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 		nur.Close()
 		return nil, err
 	}
-	qual, err := qualify.New(qualify.Config{Store: svc.store, Queue: svc.queue, BaseURL: cfg.BaseURL, Logger: log})
+	qual, err := qualify.New(qualify.Config{
+		Store: svc.store, Queue: svc.queue, BaseURL: cfg.BaseURL, Logger: log,
+		WebhookAllowNetworks: cfg.WebhookAllowNetworks,
+	})
 	if err != nil {
 		nur.Close()
 		return nil, err

@@ -28,6 +28,9 @@ type Config struct {
 	Concurrency    int
 	SweepInterval  time.Duration
 	TrustedProxies []netip.Prefix
+	// WebhookAllowNetworks may be reached by webhooks although they are
+	// loopback, private, link-local or reserved.
+	WebhookAllowNetworks []netip.Prefix
 	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
 	SMTPURL string
 	// MaxAttempts is how many failed processing runs mark a response failed.
@@ -43,9 +46,9 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v %s %s",
+	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.Links, c.Pools)
+		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
 }
 
 func redacted(s string) string {
@@ -147,7 +150,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		return def
 	}
 	var c Config
-	var proxies, concurrency, sweep, attempts string
+	var proxies, concurrency, sweep, attempts, webhookNetworks string
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("LEADFLOW_DATABASE_URL"), "PostgreSQL URL (LEADFLOW_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("LEADFLOW_REDIS_URL"), "Redis URL (LEADFLOW_REDIS_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", getenv("LEADFLOW_SMTP_URL"), "where email goes: smtp://user:password@host:587?tls=starttls (LEADFLOW_SMTP_URL)")
@@ -161,6 +164,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
 	links := linkFlags(fs, env)
 	finishPools := poolFlags(fs, getenv)
+	fs.StringVar(&webhookNetworks, "webhook-allow-networks", getenv("LEADFLOW_WEBHOOK_ALLOW_NETWORKS"), "comma-separated CIDRs or addresses webhooks may reach although loopback, private or link-local, e.g. 10.0.0.0/8 (LEADFLOW_WEBHOOK_ALLOW_NETWORKS)")
 	return func() (Config, error) {
 		var errs []error
 		var err error
@@ -203,6 +207,17 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			}
 			c.TrustedProxies = append(c.TrustedProxies, prefix)
 		}
+		for _, p := range strings.Split(webhookNetworks, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				continue
+			}
+			prefix, err := parseNetwork(p)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("webhook allow network %q: want a CIDR such as 10.0.0.0/8 or an address such as 127.0.0.1", p))
+				continue
+			}
+			c.WebhookAllowNetworks = append(c.WebhookAllowNetworks, prefix)
+		}
 		if c.BaseURL == "" {
 			c.BaseURL = "http://" + c.Addr
 		}
@@ -223,6 +238,26 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		return c, errors.Join(errs...)
 	}
+}
+
+// parseNetwork reads a CIDR, or an address as the network of that address
+// alone; an IPv4-mapped IPv6 form is taken as the IPv4 network it maps.
+func parseNetwork(s string) (netip.Prefix, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a := p.Addr(); a.Is4In6() {
+		if p.Bits() < 96 {
+			return netip.Prefix{}, errors.New("mapped prefix shorter than /96")
+		}
+		return netip.PrefixFrom(a.Unmap(), p.Bits()-96), nil
+	}
+	return p.Masked(), nil
 }
 
 // requireServices checks what serve, work and run need.

@@ -278,6 +278,14 @@ func TestQualifySalesAPIWebhookSecretShownOnce(t *testing.T) {
 	}
 	expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", b.a.admin, "POST", "/api/v1/webhooks",
 		map[string]any{"url": "crm.example/hooks", "events": []string{}})
+	// Nothing internal: loopback (also by name), cloud metadata, credentials.
+	for _, u := range []string{"http://127.0.0.1:8080/hooks", "http://localhost/hooks", "http://169.254.169.254/latest/meta-data/", "https://u:p@crm.example/hooks"} {
+		fields := expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", b.a.admin, "POST", "/api/v1/webhooks",
+			map[string]any{"url": u, "events": []string{"handoff.created"}})
+		if diff := cmp.Diff([]string{"url"}, fieldNames(fields)); diff != "" {
+			t.Errorf("webhook to %s: fields (-want +got):\n%s", u, diff)
+		}
+	}
 
 	// Another workspace can neither see nor delete it; its owner can.
 	expectError(t, b, http.StatusNotFound, "not_found", b.b.admin, "GET", "/api/v1/webhooks/"+id, nil)

@@ -123,7 +123,9 @@ func TestDevWalksTheWholePath(t *testing.T) {
 	if err := os.Chmod(dataDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := startCommand(t, map[string]string{"LEADFLOW_SWEEP_INTERVAL": "1s"},
+	// The webhook receiver below listens on loopback, which webhooks may
+	// reach only once the operator allows it.
+	cmd := startCommand(t, map[string]string{"LEADFLOW_SWEEP_INTERVAL": "1s", "LEADFLOW_WEBHOOK_ALLOW_NETWORKS": "127.0.0.1/32"},
 		"dev", "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--api-key", key)
 	var base string
 	waitFor(t, "the dev banner", 90*time.Second, func() bool {
