@@ -509,5 +509,5 @@ func (s *scorer) rescore(ctx context.Context, l store.Lead) (store.Lead, error) 
 	if w.criteria == nil {
 		return l, nil
 	}
-	return s.e.qualifyByCriteria(ctx, s.q, l, w.criteria, s.now)
+	return s.e.qualifyByCriteria(ctx, s.q, l, events, w.criteria, s.now)
 }

@@ -144,10 +144,13 @@ func (q *Queries) ReplaceAssignmentRules(ctx context.Context, workspaceID uuid.U
 const (
 	DefaultSLASeconds       = 86400
 	DefaultMaxReassignments = 2
+	// DefaultRequalifyCooldownSeconds is 30 days.
+	DefaultRequalifyCooldownSeconds = 30 * 86400
 )
 
 // assignmentSettingsColumns lists AssignmentSettings' columns in struct order.
-const assignmentSettingsColumns = `workspace_id, sla_seconds, max_reassignments, recycle_sequence_id`
+const assignmentSettingsColumns = `workspace_id, sla_seconds, max_reassignments, recycle_sequence_id,
+	requalify_cooldown_seconds`
 
 // GetAssignmentSettings returns how handoffs run in the workspace: the
 // defaults until they are set.
@@ -158,6 +161,7 @@ func (q *Queries) GetAssignmentSettings(ctx context.Context, workspaceID uuid.UU
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AssignmentSettings{
 			WorkspaceID: workspaceID, SLASeconds: DefaultSLASeconds, MaxReassignments: DefaultMaxReassignments,
+			RequalifyCooldownSeconds: DefaultRequalifyCooldownSeconds,
 		}, nil
 	}
 	return s, interpret(err, "get assignment settings")
@@ -167,12 +171,14 @@ func (q *Queries) GetAssignmentSettings(ctx context.Context, workspaceID uuid.UU
 // sequence of another workspace is ErrInvalidReference.
 func (q *Queries) PutAssignmentSettings(ctx context.Context, s AssignmentSettings) (AssignmentSettings, error) {
 	rows, _ := q.db.Query(ctx, `
-		INSERT INTO assignment_settings (workspace_id, sla_seconds, max_reassignments, recycle_sequence_id)
-		VALUES ($1, $2, $3, $4)
+		INSERT INTO assignment_settings (workspace_id, sla_seconds, max_reassignments, recycle_sequence_id,
+			requalify_cooldown_seconds)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (workspace_id) DO UPDATE SET sla_seconds = EXCLUDED.sla_seconds,
-			max_reassignments = EXCLUDED.max_reassignments, recycle_sequence_id = EXCLUDED.recycle_sequence_id
+			max_reassignments = EXCLUDED.max_reassignments, recycle_sequence_id = EXCLUDED.recycle_sequence_id,
+			requalify_cooldown_seconds = EXCLUDED.requalify_cooldown_seconds
 		RETURNING `+assignmentSettingsColumns,
-		s.WorkspaceID, s.SLASeconds, s.MaxReassignments, s.RecycleSequenceID)
+		s.WorkspaceID, s.SLASeconds, s.MaxReassignments, s.RecycleSequenceID, s.RequalifyCooldownSeconds)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[AssignmentSettings])
 	return out, interpret(err, "put assignment settings")
 }

@@ -32,3 +32,27 @@ func TestQualifyReportsFunnelRejectsDatesOutOfRange(t *testing.T) {
 	// The widest range allowed still answers.
 	expectJSON[map[string]any](t, b, http.StatusOK, b.a.marketing, "GET", "/api/v1/reports/funnel?from=1970-01-01&to=2999-12-31", nil)
 }
+
+func TestQualifyAssignmentRequalifyCooldown(t *testing.T) {
+	t.Parallel()
+	b := setupSalesAPI(t)
+	type cooldown struct {
+		RequalifyCooldown string `json:"requalify_cooldown"`
+	}
+	if got := expectJSON[cooldown](t, b, http.StatusOK, b.a.admin, "GET", "/api/v1/assignment", nil); got.RequalifyCooldown != "30d" {
+		t.Errorf("default cooldown %q, want 30d", got.RequalifyCooldown)
+	}
+	for in, want := range map[string]string{"12h": "12h", "0": "0s", "90d": "90d"} {
+		got := expectJSON[cooldown](t, b, http.StatusOK, b.a.admin, "PUT", "/api/v1/assignment", map[string]any{"requalify_cooldown": in})
+		if got.RequalifyCooldown != want {
+			t.Errorf("PUT %q: cooldown %q, want %q", in, got.RequalifyCooldown, want)
+		}
+	}
+	for _, in := range []string{"soon", "-1d", "400d"} {
+		fields := expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", b.a.admin, "PUT", "/api/v1/assignment",
+			map[string]any{"requalify_cooldown": in})
+		if diff := cmp.Diff([]string{"requalify_cooldown"}, fieldNames(fields)); diff != "" {
+			t.Errorf("%q: fields at fault (-want +got):\n%s", in, diff)
+		}
+	}
+}
