@@ -221,3 +221,16 @@ func (q *Queries) LockTeamAssignment(ctx context.Context, teamID uuid.UUID) erro
 		"assign:"+teamID.String())
 	return interpret(err, "lock team assignment")
 }
+
+// ManagesWork reports whether a manager manages the work of an owner or a
+// team: the team is one they manage, or the owner is a member of one.
+func (q *Queries) ManagesWork(ctx context.Context, workspaceID, managerID uuid.UUID, ownerID, teamID *uuid.UUID) (bool, error) {
+	var ok bool
+	err := q.db.QueryRow(ctx, `
+		SELECT EXISTS (
+			SELECT 1 FROM teams t
+			WHERE t.workspace_id = $1 AND t.manager_id = $2
+			  AND (t.id = $4 OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.user_id = $3)))`,
+		workspaceID, managerID, ownerID, teamID).Scan(&ok)
+	return ok, interpret(err, "manages work")
+}

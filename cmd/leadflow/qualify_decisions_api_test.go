@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"leadflow/store"
 )
 
 func TestQualifyReportsFunnelRejectsDatesOutOfRange(t *testing.T) {
@@ -54,5 +57,64 @@ func TestQualifyAssignmentRequalifyCooldown(t *testing.T) {
 		if diff := cmp.Diff([]string{"requalify_cooldown"}, fieldNames(fields)); diff != "" {
 			t.Errorf("%q: fields at fault (-want +got):\n%s", in, diff)
 		}
+	}
+}
+
+func TestQualifySalesScopeOnHandoffsAndOpportunities(t *testing.T) {
+	t.Parallel()
+	b := setupConvertAPI(t)
+	ws := b.a.ws.ID
+	ann := b.user(t, ws, "Ann Rep", store.UserSalesRep)
+	bob := b.user(t, ws, "Bob Rep", store.UserSalesRep)
+	mia := b.user(t, ws, "Mia Manager", store.UserSalesManager)
+	ctx := context.Background()
+	east, err := b.st.InsertTeam(ctx, store.Team{WorkspaceID: ws, Name: "East reps", ManagerID: &mia.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.st.ReplaceTeamMembers(ctx, ws, east.ID, []store.TeamMember{{UserID: ann.ID, Weight: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	annKey, bobKey, miaKey := b.userKey(t, ws, ann.ID), b.userKey(t, ws, bob.ID), b.userKey(t, ws, mia.ID)
+	decide := func(h store.Handoff, verb string) string {
+		return "/api/v1/handoffs/" + h.ID.String() + "/" + verb
+	}
+	reject := map[string]any{"reason": "not now"}
+
+	annH := b.handoff(t, ws, "one@lead.example", &ann.ID)
+	bobH := b.handoff(t, ws, "two@lead.example", &bob.ID)
+	// A rep may not decide another rep's handoff, nor may a sales key that
+	// acts as no user; a manager may not decide outside their teams.
+	for _, key := range []string{bobKey, b.a.sales} {
+		expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", key, "POST", decide(annH, "accept"), nil)
+		expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", key, "POST", decide(annH, "reject"), reject)
+	}
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", miaKey, "POST", decide(bobH, "reject"), reject)
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", annKey, "POST", decide(bobH, "accept"), nil)
+	if got, err := b.st.GetHandoff(ctx, ws, annH.ID); err != nil || got.Status != store.HandoffOpen {
+		t.Fatalf("Ann's handoff after refusals: %+v %v, want open", got, err)
+	}
+
+	// The owner decides their own; the team's manager their team's; a sales
+	// admin anyone's.
+	conv := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, annKey, "POST", decide(annH, "accept"), nil)
+	expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, b.salesAdminKey, "POST", decide(bobH, "reject"), reject)
+	teamH := b.handoff(t, ws, "three@lead.example", &ann.ID)
+	expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, miaKey, "POST", decide(teamH, "reject"), reject)
+
+	// The same for the opportunity Ann's accept made.
+	opp := "/api/v1/opportunities/" + conv.Opportunity.ID.String()
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", bobKey, "PATCH", opp, map[string]any{"stage": "closed_won"})
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.sales, "PATCH", opp, map[string]any{"stage": "closed_won"})
+	for stage, key := range map[string]string{"proposal": annKey, "negotiation": miaKey, "discovery": b.salesAdminKey} {
+		got := expectJSON[struct{ Stage string }](t, b.apiBundle, http.StatusOK, key, "PATCH", opp, map[string]any{"stage": stage})
+		if got.Stage != stage {
+			t.Errorf("stage %q, want %q", got.Stage, stage)
+		}
+	}
+	// Everyone in sales still reads everything.
+	for _, key := range []string{bobKey, b.a.sales} {
+		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", opp, nil)
+		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", "/api/v1/handoffs/"+annH.ID.String(), nil)
 	}
 }
