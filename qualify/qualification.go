@@ -74,10 +74,10 @@ func (e *Engine) qualifyByCriteria(ctx context.Context, q *store.Queries, l stor
 	}
 	ok, vals, err := c.evaluate(l)
 	if err != nil {
-		// A runtime fault (an index out of range, say) is the expression's,
-		// not the lead's: the lead does not qualify, and scoring goes on.
-		e.log.Warn("criteria_evaluation_failed", "lead_id", l.ID, "criteria_id", c.criteria.ID, "err", err)
-		return l, nil
+		// A runtime fault (an index out of range, a blown budget) is the
+		// expression's, not the lead's: the caller takes the version out
+		// of service.
+		return l, &criteriaFailure{criteria: c.criteria, leadID: l.ID, err: err}
 	}
 	if !ok {
 		return l, nil

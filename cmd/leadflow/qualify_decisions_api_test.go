@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"leadflow/store"
 )
@@ -116,5 +119,70 @@ func TestQualifySalesScopeOnHandoffsAndOpportunities(t *testing.T) {
 	for _, key := range []string{bobKey, b.a.sales} {
 		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", opp, nil)
 		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", "/api/v1/handoffs/"+annH.ID.String(), nil)
+	}
+}
+
+func TestQualifyCriteriaAPIRunawayExpression(t *testing.T) {
+	t.Parallel()
+	b, eng := setupQualifyAPI(t)
+	ctx := context.Background()
+	body := func(expression string) map[string]any {
+		return map[string]any{"name": "Runaway", "expression": expression,
+			"agreed_by": map[string]any{"marketing": "Ann", "sales": "Bob"}}
+	}
+	// Refused when saved, with the reason.
+	fields := expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", b.a.marketing, "POST", "/api/v1/criteria",
+		body(`len(reduce(1..64, #acc + #acc, "x")) > 0`))
+	if !strings.Contains(fields["expression"], "evaluation budget") {
+		t.Errorf("expression fault %q, want it to name the evaluation budget", fields["expression"])
+	}
+
+	// One that blows its budget only on some real lead is deactivated, in
+	// sight, when it does.
+	type view struct {
+		ID                uuid.UUID `json:"id"`
+		Status            string    `json:"status"`
+		Active            bool      `json:"active"`
+		DeactivatedReason string    `json:"deactivated_reason"`
+		Events            []struct {
+			Action, Actor, Reason string
+		} `json:"events"`
+	}
+	c := expectJSON[view](t, b, http.StatusCreated, b.a.marketing, "POST", "/api/v1/criteria",
+		body(`company == "Boom" ? len(repeat(company, 999999)) > 0 : score > 100`))
+	if c = expectJSON[view](t, b, http.StatusOK, b.a.marketing, "POST", "/api/v1/criteria/"+c.ID.String()+"/activate", nil); c.Status != "active" {
+		t.Fatalf("activated criteria status %q", c.Status)
+	}
+	id := store.NewID()
+	lead, err := b.st.InsertLead(ctx, store.Lead{
+		ID: id, WorkspaceID: b.a.ws.ID, FirstName: "Bo", Email: id.String() + "@lead.example",
+		EmailCanonical: id.String() + "@lead.example", Company: "Boom", PrimaryInterest: "Widgets", Status: store.LeadNurturing,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.InsertEngagementEvent(ctx, store.EngagementEvent{
+		WorkspaceID: lead.WorkspaceID, LeadID: lead.ID, Kind: store.EngagementFormSubmitted, SourceID: store.NewID(), OccurredAt: time.Now(),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		eng.RunOnce(ctx)
+		c = expectJSON[view](t, b, http.StatusOK, b.a.marketing, "GET", "/api/v1/criteria/"+c.ID.String(), nil)
+		if c.Status != "active" || time.Now().After(deadline) {
+			break
+		}
+	}
+	if c.Status != "deactivated" || c.Active || !strings.Contains(c.DeactivatedReason, lead.ID.String()) ||
+		len(c.Events) != 1 || c.Events[0].Action != "deactivated" || c.Events[0].Reason != c.DeactivatedReason {
+		t.Errorf("criteria after the run = %+v, want deactivated naming the lead, with its trail", c)
+	}
+	list := expectJSON[struct{ Items []view }](t, b, http.StatusOK, b.a.marketing, "GET", "/api/v1/criteria", nil)
+	if len(list.Items) != 1 || list.Items[0].Status != "deactivated" {
+		t.Errorf("criteria list = %+v, want the one deactivated", list.Items)
+	}
+	if got, err := b.st.GetLead(ctx, b.a.ws.ID, lead.ID); err != nil || got.Score != 10 {
+		t.Errorf("lead score %d (%v), want 10: scoring goes on", got.Score, err)
 	}
 }
