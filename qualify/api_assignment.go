@@ -21,18 +21,21 @@ const (
 	apiMinSLA              = time.Minute
 	apiMaxSLA              = 365 * 24 * time.Hour
 	apiMaxMaxReassignments = 20
+	apiMaxCooldown         = 365 * 24 * time.Hour
 )
 
 // apiAssignment is how a workspace hands leads to sales: territory rules in
 // priority order (country "" is the default rule), the SLA within which a
 // handoff must be accepted, how often a missed one is reassigned before it
 // goes to the team's manager, and the sequence rejected leads are recycled
-// into.
+// into, and how long after sales rejects a lead the criteria may hand it
+// off again (once it has engaged again since).
 type apiAssignment struct {
 	Rules             []apiRule  `json:"rules"`
 	SLA               string     `json:"sla"`
 	MaxReassignments  int        `json:"max_reassignments"`
 	RecycleSequenceID *uuid.UUID `json:"recycle_sequence_id"`
+	RequalifyCooldown string     `json:"requalify_cooldown"`
 }
 
 // apiRule sends the leads of a country (and state, when set) to a
@@ -50,6 +53,7 @@ type apiAssignmentInput struct {
 	SLA               *string         `json:"sla"`
 	MaxReassignments  *int            `json:"max_reassignments"`
 	RecycleSequenceID apiNullableID   `json:"recycle_sequence_id"`
+	RequalifyCooldown *string         `json:"requalify_cooldown"`
 }
 
 type apiRuleInput struct {
@@ -65,6 +69,10 @@ func assignmentOf(rules []store.AssignmentRule, s store.AssignmentSettings) apiA
 		SLA:               formatHalfLife(s.SLASeconds),
 		MaxReassignments:  s.MaxReassignments,
 		RecycleSequenceID: s.RecycleSequenceID,
+		RequalifyCooldown: formatHalfLife(s.RequalifyCooldownSeconds),
+	}
+	if s.RequalifyCooldownSeconds == 0 {
+		out.RequalifyCooldown = "0s"
 	}
 	for i, r := range rules {
 		out.Rules[i] = apiRule{Country: r.Country, State: r.State, TeamID: r.TeamID}
@@ -95,6 +103,22 @@ func (in apiAssignmentInput) apply(ctx context.Context, q *store.Queries, s *sto
 			bad["max_reassignments"] = fmt.Sprintf("must be from 0 to %d", apiMaxMaxReassignments)
 		} else {
 			s.MaxReassignments = n
+		}
+	}
+	if in.RequalifyCooldown != nil {
+		d, err := time.Duration(0), error(nil)
+		if v := strings.TrimSpace(*in.RequalifyCooldown); v != "0" && v != "0s" && v != "0d" {
+			d, err = parseHalfLife(v)
+		}
+		switch {
+		case err != nil:
+			bad["requalify_cooldown"] = `must be a duration like "30d", "12h" or "0" (none)`
+		case d < 0 || d > apiMaxCooldown:
+			bad["requalify_cooldown"] = "must be from 0 to 365d"
+		case d%time.Second != 0:
+			bad["requalify_cooldown"] = "must be whole seconds"
+		default:
+			s.RequalifyCooldownSeconds = int64(d / time.Second)
 		}
 	}
 	if in.RecycleSequenceID.bad {

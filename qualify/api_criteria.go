@@ -21,6 +21,34 @@ type apiCriteria struct {
 	} `json:"agreed_by"`
 }
 
+// Criteria statuses as the API shows them.
+const (
+	CriteriaActive      = "active"
+	CriteriaInactive    = "inactive"
+	CriteriaDeactivated = "deactivated"
+)
+
+// apiCriteriaView is a criteria version with its status: active, inactive,
+// or deactivated (taken out of service by leadflow because it failed at
+// run time, with deactivated_reason); one version's view also carries its
+// trail of deactivations.
+type apiCriteriaView struct {
+	store.Criteria
+	Status string                `json:"status"`
+	Events []store.CriteriaEvent `json:"events,omitempty"`
+}
+
+func criteriaView(c store.Criteria) apiCriteriaView {
+	v := apiCriteriaView{Criteria: c, Status: CriteriaInactive}
+	switch {
+	case c.Active:
+		v.Status = CriteriaActive
+	case c.DeactivatedAt != nil:
+		v.Status = CriteriaDeactivated
+	}
+	return v
+}
+
 // createCriteria saves a criteria version: a new name is version 1, an
 // existing name its next version. It is inactive until activated.
 func (a *API) createCriteria(c echo.Context) error {
@@ -40,7 +68,7 @@ func (a *API) createCriteria(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/criteria/"+cr.ID.String())
-	return c.JSON(http.StatusCreated, cr)
+	return c.JSON(http.StatusCreated, criteriaView(cr))
 }
 
 // listCriteria pages through every version, newest first; ?name= keeps one
@@ -60,7 +88,12 @@ func (a *API) listCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID }))
+	list := store.ListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID })
+	views := make([]apiCriteriaView, len(list.Items))
+	for i, cr := range list.Items {
+		views[i] = criteriaView(cr)
+	}
+	return c.JSON(http.StatusOK, store.List[apiCriteriaView]{Items: views, NextCursor: list.NextCursor})
 }
 
 func (a *API) getCriteria(c echo.Context) error {
@@ -72,11 +105,16 @@ func (a *API) getCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cr, err := a.store.GetCriteria(c.Request().Context(), p.WorkspaceID, id)
+	ctx := c.Request().Context()
+	cr, err := a.store.GetCriteria(ctx, p.WorkspaceID, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, cr)
+	v := criteriaView(cr)
+	if v.Events, err = a.store.CriteriaEvents(ctx, p.WorkspaceID, id); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 func (a *API) activateCriteria(c echo.Context) error {
@@ -92,5 +130,5 @@ func (a *API) activateCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, cr)
+	return c.JSON(http.StatusOK, criteriaView(cr))
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/store"
@@ -27,6 +28,67 @@ func (api *API) apiActor(c echo.Context) (store.Principal, string, error) {
 		return p, p.Actor(), nil
 	}
 	return store.Principal{}, "", err
+}
+
+// mayWork checks that the request's key may decide on work (a handoff, an
+// opportunity) held by owner in team. An admin key, or a key acting as a
+// sales_admin, may act on everything; a sales_manager on their own work and
+// on the work of the teams they manage (the team given, or the team the
+// owner is a member of); anyone else (a sales_rep) on their own work only.
+// A sales key acting as no user decides nothing: it reads.
+func (api *API) mayWork(c echo.Context, p store.Principal, owner, team *uuid.UUID) error {
+	if p.Role == store.RoleAdmin {
+		return nil
+	}
+	ctx := c.Request().Context()
+	u, err := api.store.UserOfAPIKey(ctx, p.WorkspaceID, p.KeyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return echo.NewHTTPError(http.StatusForbidden,
+			"this key acts as no user: create a key with --user to decide on handoffs and opportunities")
+	}
+	if err != nil {
+		return err
+	}
+	if u.Role == store.UserSalesAdmin || (owner != nil && *owner == u.ID) {
+		return nil
+	}
+	if u.Role == store.UserSalesManager {
+		ok, err := api.store.ManagesWork(ctx, p.WorkspaceID, u.ID, owner, team)
+		if err != nil || ok {
+			return err
+		}
+		return echo.NewHTTPError(http.StatusForbidden, "this belongs to a rep outside the teams you manage")
+	}
+	return echo.NewHTTPError(http.StatusForbidden, "this belongs to another owner")
+}
+
+// mayDecideHandoff checks that the key may accept or reject the handoff; a
+// missing one is store.ErrNotFound.
+func (api *API) mayDecideHandoff(c echo.Context, p store.Principal, id uuid.UUID) error {
+	h, err := api.store.GetHandoff(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return api.mayWork(c, p, h.OwnerID, h.TeamID)
+}
+
+// mayEditOpportunity checks that the key may change the opportunity: its
+// owner's, or the team's of the handoff it came from.
+func (api *API) mayEditOpportunity(c echo.Context, p store.Principal, id uuid.UUID) error {
+	ctx := c.Request().Context()
+	o, err := api.store.GetOpportunity(ctx, p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	var team *uuid.UUID
+	if o.HandoffID != nil {
+		h, err := api.store.GetHandoff(ctx, p.WorkspaceID, *o.HandoffID)
+		if err != nil {
+			return err
+		}
+		team = h.TeamID
+	}
+	return api.mayWork(c, p, o.OwnerID, team)
 }
 
 // acceptRequest is the body of an accept. The opportunity is kept raw so
@@ -52,6 +114,9 @@ func (api *API) acceptHandoff(c echo.Context) error {
 		if err := apiDecode(c, &req); err != nil {
 			return err
 		}
+	}
+	if err := api.mayDecideHandoff(c, p, id); err != nil {
+		return err
 	}
 	in := AcceptInput{CreateOpportunity: req.CreateOpportunity}
 	if len(req.Opportunity) > 0 && string(req.Opportunity) != "null" {
@@ -111,6 +176,9 @@ func (api *API) rejectHandoff(c echo.Context) error {
 	}
 	var req rejectRequest
 	if err := apiDecode(c, &req); err != nil {
+		return err
+	}
+	if err := api.mayDecideHandoff(c, p, id); err != nil {
 		return err
 	}
 	out, err := api.engine.Reject(c.Request().Context(), p.WorkspaceID, id, actor, req.Reason)

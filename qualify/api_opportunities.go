@@ -76,6 +76,9 @@ func (api *API) updateOpportunity(c echo.Context) error {
 	if err := apiDecode(c, &patch); err != nil {
 		return err
 	}
+	if err := api.mayEditOpportunity(c, p, id); err != nil {
+		return err
+	}
 	if patch.InForecast != nil {
 		ok, err := api.isSalesAdmin(c, p)
 		if err != nil {

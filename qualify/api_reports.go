@@ -10,6 +10,17 @@ import (
 // defaultFunnelRange is the funnel's range when from is not given.
 const defaultFunnelRange = 30 * 24 * time.Hour
 
+// The bounds a report may reach: leadflow keeps nothing from before 1970,
+// and a time past the year 9999 cannot be written back in the report's
+// JSON, nor stored by every database type.
+var (
+	minReportTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxReportTime = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// reportTimeHint is what a bad report bound is told.
+const reportTimeHint = "must be a date (YYYY-MM-DD) or an RFC 3339 time from 1970-01-01 to 2999-12-31"
+
 // funnelReport answers the funnel: GET /reports/funnel?from=&to=&by=.
 // from and to are RFC 3339 times or dates (YYYY-MM-DD, UTC); a date as to
 // includes that whole day. to defaults to now and from to 30 days before
@@ -22,11 +33,11 @@ func (api *API) funnelReport(c echo.Context) error {
 	bad := map[string]string{}
 	to, ok := parseReportTime(c.QueryParam("to"), true)
 	if !ok {
-		bad["to"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+		bad["to"] = reportTimeHint
 	}
 	from, ok := parseReportTime(c.QueryParam("from"), false)
 	if !ok {
-		bad["from"] = "must be a date (YYYY-MM-DD) or an RFC 3339 time"
+		bad["from"] = reportTimeHint
 	}
 	if len(bad) > 0 {
 		return &ValidationError{Fields: bad}
@@ -49,17 +60,19 @@ func (api *API) funnelReport(c echo.Context) error {
 }
 
 // parseReportTime reads a report bound; "" is the zero time. A date as the
-// end of a range means the end of that day.
+// end of a range means the end of that day. A bound outside
+// [minReportTime, maxReportTime] is not ok.
 func parseReportTime(v string, end bool) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, true
 	}
-	if d, err := time.Parse(time.DateOnly, v); err == nil {
-		if end {
-			d = d.AddDate(0, 0, 1)
-		}
-		return d, true
+	t, err := time.Parse(time.DateOnly, v)
+	if err == nil && end {
+		t = t.AddDate(0, 0, 1)
 	}
-	t, err := time.Parse(time.RFC3339Nano, v)
-	return t.UTC(), err == nil
+	if err != nil {
+		t, err = time.Parse(time.RFC3339Nano, v)
+	}
+	t = t.UTC()
+	return t, err == nil && !t.Before(minReportTime) && !t.After(maxReportTime)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -36,6 +37,9 @@ type CriteriaEnv struct {
 	Timeline        string   `expr:"timeline"`
 	Interests       []string `expr:"interests"`
 	Consent         bool     `expr:"consent"`
+	// Budget is what is left of the run's budget, for the helpers the
+	// budget patch calls; it is no lead field.
+	Spend *evalBudget `expr:"__budget"`
 }
 
 func envOf(l store.Lead) CriteriaEnv {
@@ -126,7 +130,7 @@ type compiledCriteria struct {
 // compileExpression compiles a criteria expression against CriteriaEnv; it
 // must yield a boolean.
 func compileExpression(src string) (*vm.Program, []string, error) {
-	program, err := expr.Compile(src, expr.Env(CriteriaEnv{}), expr.AsBool())
+	program, err := expr.Compile(src, append(criteriaBudgetOptions(), expr.Env(CriteriaEnv{}), expr.AsBool())...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,7 +159,7 @@ func compileCriteria(c store.Criteria) (*compiledCriteria, error) {
 // evaluate runs the criteria on a lead and returns the values it read.
 func (c *compiledCriteria) evaluate(l store.Lead) (bool, map[string]any, error) {
 	env := envOf(l)
-	out, err := expr.Run(c.program, env)
+	out, err := runCriteria(c.program, env)
 	if err != nil {
 		return false, nil, fmt.Errorf("run criteria %s v%d: %w", c.criteria.Name, c.criteria.Version, err)
 	}
@@ -165,6 +169,94 @@ func (c *compiledCriteria) evaluate(l store.Lead) (bool, map[string]any, error) 
 	}
 	ok, _ := out.(bool)
 	return ok, vals, nil
+}
+
+// sampleLeads are the leads a new expression is tried on before it is
+// saved: a lead that gave nothing, a typical one, and one with every text
+// field long and many interests, so that an expression that fails or blows
+// its budget on real leads is refused when saved rather than deactivated
+// later.
+func sampleLeads() map[string]store.Lead {
+	long := strings.Repeat("x", 1000)
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = strings.Repeat("i", 100)
+	}
+	return map[string]store.Lead{
+		"a lead that gave nothing": {Status: store.LeadNew, Grade: gradeNone},
+		"a typical lead": {
+			Score: 20, Grade: "B", Status: store.LeadNurturing, PrimaryInterest: "Widgets", Country: "US", State: "CA",
+			Title: "Head of Operations", Company: "Acme Corp", LeadSource: "Web", Budget: "50k", Authority: "yes",
+			Need: "Replace the old line", Timeline: "Q3", Interests: []string{"Widgets", "Gadgets"}, Consent: true,
+		},
+		"a lead with long fields": {
+			Score: 1_000_000, Grade: "A", Status: store.LeadRecycled, PrimaryInterest: long, Country: long, State: long,
+			Title: long, Company: long, LeadSource: long, Budget: long, Authority: long, Need: long, Timeline: long,
+			Interests: many,
+		},
+	}
+}
+
+// tryExpression compiles an expression and runs it on the sample leads,
+// each within the evaluation budget.
+func tryExpression(src string) error {
+	program, reads, err := compileExpression(src)
+	if err != nil {
+		return err
+	}
+	c := &compiledCriteria{program: program, reads: reads}
+	names := slices.Sorted(maps.Keys(sampleLeads()))
+	for _, name := range names {
+		if _, _, err := c.evaluate(sampleLeads()[name]); err != nil {
+			return fmt.Errorf("fails on %s: %s", name, firstLine(errors.Unwrap(err)))
+		}
+	}
+	return nil
+}
+
+// firstLine is an error's message without expr's picture of the source.
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}
+
+// maxFailureReason bounds the reason recorded when a version is taken out
+// of service.
+const maxFailureReason = 500
+
+// criteriaFailure is an active criteria version failing on a lead at run
+// time.
+type criteriaFailure struct {
+	criteria store.Criteria
+	leadID   uuid.UUID
+	err      error
+}
+
+func (f *criteriaFailure) Error() string { return f.err.Error() }
+func (f *criteriaFailure) Unwrap() error { return f.err }
+
+// deactivateFailed takes a criteria version that failed at run time out of
+// service, in a transaction of its own so that it sticks whatever becomes
+// of the caller's: retrying it on every lead, at every run and every
+// restart, would only fail again (or, for a runaway expression, cost a
+// budget each time). Leads keep being scored; none qualifies by criteria
+// until someone activates a version.
+func (e *Engine) deactivateFailed(ctx context.Context, c store.Criteria, reason string, now time.Time) error {
+	if len(reason) > maxFailureReason {
+		reason = reason[:maxFailureReason]
+	}
+	done, err := e.cfg.Store.DeactivateFailedCriteria(ctx, c.WorkspaceID, c.ID, WorkerActor, reason, now)
+	if err != nil {
+		return fmt.Errorf("deactivate criteria %s: %w", c.ID, err)
+	}
+	if done {
+		e.log.Error("criteria_deactivated", "criteria_id", c.ID, "workspace_id", c.WorkspaceID,
+			"criteria_version", c.Version, "reason", reason)
+	}
+	return nil
 }
 
 // CriteriaInput is a criteria version as marketing and sales agreed it.
@@ -199,7 +291,7 @@ func (in *CriteriaInput) validate() error {
 	text("agreed_by.marketing", in.AgreedByMarketing, maxAgreedBy, true)
 	text("agreed_by.sales", in.AgreedBySales, maxAgreedBy, true)
 	if _, ok := bad["expression"]; !ok {
-		if _, _, err := compileExpression(in.Expression); err != nil {
+		if err := tryExpression(in.Expression); err != nil {
 			bad["expression"] = err.Error()
 		}
 	}

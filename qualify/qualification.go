@@ -24,27 +24,69 @@ const (
 	maxBANTLength = 500
 )
 
+// leadEngagementKinds are the events that are the lead's own doing: what
+// counts as new engagement after sales rejected a lead. An email sent to it,
+// a bounce or an unsubscribe is not.
+var leadEngagementKinds = []string{
+	store.EngagementFormSubmitted, store.EngagementEventRegistered, store.EngagementEmailOpened,
+	store.EngagementEmailClicked, "page_viewed",
+}
+
+// rejectionHold says why a lead sales rejected may not be qualified by the
+// criteria yet ("" when it may): sales' decision stands until the
+// workspace's cooldown has passed since the rejection and the lead has
+// engaged again since. A qualification call is sales' own new decision and
+// is not held. events are the lead's engagement events.
+func rejectionHold(ctx context.Context, q *store.Queries, l store.Lead, events []store.EngagementEvent, now time.Time) (string, error) {
+	rejected, err := q.LastRejection(ctx, l.WorkspaceID, l.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	settings, err := q.GetAssignmentSettings(ctx, l.WorkspaceID)
+	if err != nil {
+		return "", err
+	}
+	until := rejected.Add(time.Duration(settings.RequalifyCooldownSeconds) * time.Second)
+	if now.Before(until) {
+		return "sales rejected the lead; the criteria may qualify it again from " + until.UTC().Format(time.RFC3339), nil
+	}
+	engaged := slices.ContainsFunc(events, func(ev store.EngagementEvent) bool {
+		return ev.OccurredAt.After(rejected) && slices.Contains(leadEngagementKinds, ev.Kind)
+	})
+	if !engaged {
+		return "sales rejected the lead; it has not engaged since " + rejected.UTC().Format(time.RFC3339), nil
+	}
+	return "", nil
+}
+
 // qualifyByCriteria qualifies a locked lead that meets the active criteria:
 // it records the decision with the values the criteria read, moves the lead
 // to marketing_qualified and hands it off, all in q's transaction. A lead
 // that does not qualify records nothing, so rescoring never piles up
-// decisions.
-func (e *Engine) qualifyByCriteria(ctx context.Context, q *store.Queries, l store.Lead, c *compiledCriteria, now time.Time) (store.Lead, error) {
+// decisions. A lead sales rejected waits (see rejectionHold); events are
+// the lead's engagement events.
+func (e *Engine) qualifyByCriteria(ctx context.Context, q *store.Queries, l store.Lead, events []store.EngagementEvent, c *compiledCriteria, now time.Time) (store.Lead, error) {
 	if l.MergedInto != nil || !slices.Contains(criteriaEligible, l.Status) || strings.TrimSpace(l.PrimaryInterest) == "" {
 		return l, nil
 	}
 	ok, vals, err := c.evaluate(l)
 	if err != nil {
-		// A runtime fault (an index out of range, say) is the expression's,
-		// not the lead's: the lead does not qualify, and scoring goes on.
-		e.log.Warn("criteria_evaluation_failed", "lead_id", l.ID, "criteria_id", c.criteria.ID, "err", err)
-		return l, nil
+		// A runtime fault (an index out of range, a blown budget) is the
+		// expression's, not the lead's: the caller takes the version out
+		// of service.
+		return l, &criteriaFailure{criteria: c.criteria, leadID: l.ID, err: err}
 	}
 	if !ok {
 		return l, nil
 	}
 	open, err := q.LeadHasOpenHandoff(ctx, l.WorkspaceID, l.ID)
 	if err != nil || open {
+		return l, err
+	}
+	if hold, err := rejectionHold(ctx, q, l, events, now); err != nil || hold != "" {
 		return l, err
 	}
 	id, version := c.criteria.ID, c.criteria.Version
@@ -157,6 +199,15 @@ func (e *Engine) Evaluate(ctx context.Context, workspaceID, leadID uuid.UUID) (E
 		ev.Blocked = "the lead has no primary purchase interest"
 	case open:
 		ev.Blocked = "the lead has an open handoff"
+	}
+	if ev.Blocked == "" {
+		events, err := q.ScoringEvents(ctx, workspaceID, leadID)
+		if err != nil {
+			return Evaluation{}, err
+		}
+		if ev.Blocked, err = rejectionHold(ctx, q, l, events, e.now()); err != nil {
+			return Evaluation{}, err
+		}
 	}
 	return ev, nil
 }

@@ -468,10 +468,12 @@ func (s *scorer) workspace(ctx context.Context, id uuid.UUID) (*workspaceScoring
 	default:
 		if w.criteria, err = compileCriteria(c); err != nil {
 			// Saved criteria compiled when saved; one that no longer does
-			// (an upgraded language) qualifies nobody rather than stopping
-			// scoring.
-			s.e.log.Error("criteria_compile_failed", "criteria_id", c.ID, "workspace_id", id, "err", err)
+			// (an upgraded language, a tighter budget) is taken out of
+			// service rather than stopping scoring.
 			w.criteria = nil
+			if err := s.e.deactivateFailed(ctx, c, "no longer compiles: "+firstLine(err), s.now); err != nil {
+				return nil, err
+			}
 		}
 	}
 	s.workspaces[id] = w
@@ -509,5 +511,14 @@ func (s *scorer) rescore(ctx context.Context, l store.Lead) (store.Lead, error) 
 	if w.criteria == nil {
 		return l, nil
 	}
-	return s.e.qualifyByCriteria(ctx, s.q, l, w.criteria, s.now)
+	out, err := s.e.qualifyByCriteria(ctx, s.q, l, events, w.criteria, s.now)
+	if f, ok := errors.AsType[*criteriaFailure](err); ok {
+		reason := fmt.Sprintf("failed at run time on lead %s: %s", f.leadID, firstLine(errors.Unwrap(f.err)))
+		if err := s.e.deactivateFailed(ctx, f.criteria, reason, s.now); err != nil {
+			return l, err
+		}
+		w.criteria = nil
+		return l, nil
+	}
+	return out, err
 }

@@ -10,7 +10,7 @@ import (
 
 // criteriaColumns lists Criteria's columns in struct order.
 const criteriaColumns = `id, workspace_id, name, version, expression, description, agreed_by_marketing,
-	agreed_by_sales, active, created_at, activated_at`
+	agreed_by_sales, active, created_at, activated_at, deactivated_at, deactivated_reason`
 
 // CriteriaFilter narrows a list of criteria; zero fields do not filter.
 type CriteriaFilter struct {
@@ -97,9 +97,43 @@ func (q *Queries) ActivateCriteria(ctx context.Context, workspaceID, id uuid.UUI
 		return Criteria{}, interpret(err, "deactivate criteria")
 	}
 	rows, _ := q.db.Query(ctx, `
-		UPDATE criteria SET active = true, activated_at = CASE WHEN active THEN activated_at ELSE $3 END
+		UPDATE criteria SET active = true, activated_at = CASE WHEN active THEN activated_at ELSE $3 END,
+			deactivated_at = NULL, deactivated_reason = ''
 		WHERE workspace_id = $1 AND id = $2
 		RETURNING `+criteriaColumns, workspaceID, id, timeOrNow(at))
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Criteria])
 	return c, interpret(err, "activate criteria")
+}
+
+// DeactivateFailedCriteria takes a version that failed at run time out of
+// service, with the reason, and records it in the criteria's trail. It
+// reports false (and changes nothing) when the version is no longer active:
+// someone activated another, or another process got there first.
+func (q *Queries) DeactivateFailedCriteria(ctx context.Context, workspaceID, id uuid.UUID, actor, reason string, at time.Time) (bool, error) {
+	tag, err := q.db.Exec(ctx, `
+		UPDATE criteria SET active = false, deactivated_at = $3, deactivated_reason = $4
+		WHERE workspace_id = $1 AND id = $2 AND active`, workspaceID, id, timeOrNow(at), reason)
+	if err != nil || tag.RowsAffected() == 0 {
+		return false, interpret(err, "deactivate failed criteria")
+	}
+	_, err = q.db.Exec(ctx, `
+		INSERT INTO criteria_events (workspace_id, criteria_id, action, actor, reason, at)
+		VALUES ($1, $2, 'deactivated', $3, $4, $5)`, workspaceID, id, actor, reason, timeOrNow(at))
+	return err == nil, interpret(err, "record criteria deactivation")
+}
+
+// CriteriaEvent is one entry of a criteria version's trail.
+type CriteriaEvent struct {
+	Action string    `db:"action" json:"action"`
+	Actor  string    `db:"actor" json:"actor"`
+	Reason string    `db:"reason" json:"reason"`
+	At     time.Time `db:"at" json:"at"`
+}
+
+// CriteriaEvents returns a version's trail, oldest first.
+func (q *Queries) CriteriaEvents(ctx context.Context, workspaceID, id uuid.UUID) ([]CriteriaEvent, error) {
+	rows, _ := q.db.Query(ctx, `SELECT action, actor, reason, at FROM criteria_events
+		WHERE workspace_id = $1 AND criteria_id = $2 ORDER BY id`, workspaceID, id)
+	evs, err := pgx.CollectRows(rows, pgx.RowToStructByName[CriteriaEvent])
+	return evs, interpret(err, "criteria events")
 }

@@ -77,3 +77,19 @@ func (q *Queries) SetLeadQualificationFields(ctx context.Context, workspaceID, l
 	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 	return l, interpret(err, "set lead qualification fields")
 }
+
+// LastRejection returns when the lead's latest rejected handoff was
+// rejected; ErrNotFound when sales never rejected it.
+func (q *Queries) LastRejection(ctx context.Context, workspaceID, leadID uuid.UUID) (time.Time, error) {
+	var at *time.Time
+	err := q.db.QueryRow(ctx, `
+		SELECT max(decided_at) FROM handoffs
+		WHERE lead_id = $2 AND workspace_id = $1 AND status = 'rejected'`, workspaceID, leadID).Scan(&at)
+	if err == nil && at == nil {
+		return time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, interpret(err, "last rejection")
+	}
+	return *at, nil
+}

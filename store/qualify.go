@@ -45,6 +45,11 @@ type Criteria struct {
 	Active            bool       `db:"active" json:"active"`
 	CreatedAt         time.Time  `db:"created_at" json:"created_at"`
 	ActivatedAt       *time.Time `db:"activated_at" json:"activated_at"`
+	// DeactivatedAt and DeactivatedReason say when and why the system took
+	// the version out of service (it failed at run time); activating it
+	// again clears them.
+	DeactivatedAt     *time.Time `db:"deactivated_at" json:"deactivated_at"`
+	DeactivatedReason string     `db:"deactivated_reason" json:"deactivated_reason,omitempty"`
 }
 
 // Qualification outcomes.
@@ -121,6 +126,9 @@ type AssignmentSettings struct {
 	SLASeconds        int64      `db:"sla_seconds" json:"sla_seconds"`
 	MaxReassignments  int        `db:"max_reassignments" json:"max_reassignments"`
 	RecycleSequenceID *uuid.UUID `db:"recycle_sequence_id" json:"recycle_sequence_id"`
+	// RequalifyCooldownSeconds is how long after a rejection the criteria
+	// may hand the lead off again (given new engagement since).
+	RequalifyCooldownSeconds int64 `db:"requalify_cooldown_seconds" json:"requalify_cooldown_seconds"`
 }
 
 // Webhook is where handoff notifications are posted, signed.

@@ -144,10 +144,13 @@ func (q *Queries) ReplaceAssignmentRules(ctx context.Context, workspaceID uuid.U
 const (
 	DefaultSLASeconds       = 86400
 	DefaultMaxReassignments = 2
+	// DefaultRequalifyCooldownSeconds is 30 days.
+	DefaultRequalifyCooldownSeconds = 30 * 86400
 )
 
 // assignmentSettingsColumns lists AssignmentSettings' columns in struct order.
-const assignmentSettingsColumns = `workspace_id, sla_seconds, max_reassignments, recycle_sequence_id`
+const assignmentSettingsColumns = `workspace_id, sla_seconds, max_reassignments, recycle_sequence_id,
+	requalify_cooldown_seconds`
 
 // GetAssignmentSettings returns how handoffs run in the workspace: the
 // defaults until they are set.
@@ -158,6 +161,7 @@ func (q *Queries) GetAssignmentSettings(ctx context.Context, workspaceID uuid.UU
 	if errors.Is(err, pgx.ErrNoRows) {
 		return AssignmentSettings{
 			WorkspaceID: workspaceID, SLASeconds: DefaultSLASeconds, MaxReassignments: DefaultMaxReassignments,
+			RequalifyCooldownSeconds: DefaultRequalifyCooldownSeconds,
 		}, nil
 	}
 	return s, interpret(err, "get assignment settings")
@@ -167,12 +171,14 @@ func (q *Queries) GetAssignmentSettings(ctx context.Context, workspaceID uuid.UU
 // sequence of another workspace is ErrInvalidReference.
 func (q *Queries) PutAssignmentSettings(ctx context.Context, s AssignmentSettings) (AssignmentSettings, error) {
 	rows, _ := q.db.Query(ctx, `
-		INSERT INTO assignment_settings (workspace_id, sla_seconds, max_reassignments, recycle_sequence_id)
-		VALUES ($1, $2, $3, $4)
+		INSERT INTO assignment_settings (workspace_id, sla_seconds, max_reassignments, recycle_sequence_id,
+			requalify_cooldown_seconds)
+		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (workspace_id) DO UPDATE SET sla_seconds = EXCLUDED.sla_seconds,
-			max_reassignments = EXCLUDED.max_reassignments, recycle_sequence_id = EXCLUDED.recycle_sequence_id
+			max_reassignments = EXCLUDED.max_reassignments, recycle_sequence_id = EXCLUDED.recycle_sequence_id,
+			requalify_cooldown_seconds = EXCLUDED.requalify_cooldown_seconds
 		RETURNING `+assignmentSettingsColumns,
-		s.WorkspaceID, s.SLASeconds, s.MaxReassignments, s.RecycleSequenceID)
+		s.WorkspaceID, s.SLASeconds, s.MaxReassignments, s.RecycleSequenceID, s.RequalifyCooldownSeconds)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[AssignmentSettings])
 	return out, interpret(err, "put assignment settings")
 }
@@ -214,4 +220,17 @@ func (q *Queries) LockTeamAssignment(ctx context.Context, teamID uuid.UUID) erro
 	_, err := q.db.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		"assign:"+teamID.String())
 	return interpret(err, "lock team assignment")
+}
+
+// ManagesWork reports whether a manager manages the work of an owner or a
+// team: the team is one they manage, or the owner is a member of one.
+func (q *Queries) ManagesWork(ctx context.Context, workspaceID, managerID uuid.UUID, ownerID, teamID *uuid.UUID) (bool, error) {
+	var ok bool
+	err := q.db.QueryRow(ctx, `
+		SELECT EXISTS (
+			SELECT 1 FROM teams t
+			WHERE t.workspace_id = $1 AND t.manager_id = $2
+			  AND (t.id = $4 OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.user_id = $3)))`,
+		workspaceID, managerID, ownerID, teamID).Scan(&ok)
+	return ok, interpret(err, "manages work")
 }

@@ -16,10 +16,11 @@ import (
 
 // convertAPI serves the qualify API as `serve` wires it, with two
 // workspaces holding a key of every role, a sales owner, and in workspace a
-// sales keys acting as a sales rep and as a sales admin.
+// sales keys acting as the owner, as another sales rep and as a sales admin.
 type convertAPI struct {
 	*apiBundle
 	owner                 store.User
+	ownerKey              string
 	repKey, salesAdminKey string
 	repUser, adminUser    store.User
 }
@@ -31,6 +32,7 @@ func setupConvertAPI(t *testing.T) *convertAPI {
 	b.owner = b.user(t, b.a.ws.ID, "Sam Seller", store.UserSalesRep)
 	b.repUser = b.user(t, b.a.ws.ID, "Rita Rep", store.UserSalesRep)
 	b.adminUser = b.user(t, b.a.ws.ID, "Ada Admin", store.UserSalesAdmin)
+	b.ownerKey = b.userKey(t, b.a.ws.ID, b.owner.ID)
 	b.repKey = b.userKey(t, b.a.ws.ID, b.repUser.ID)
 	b.salesAdminKey = b.userKey(t, b.a.ws.ID, b.adminUser.ID)
 	return b
@@ -107,27 +109,27 @@ func TestQualifyConvertAPIAccept(t *testing.T) {
 	expectError(t, b.apiBundle, http.StatusUnauthorized, "unauthorized", "", "POST", path, nil)
 	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.marketing, "POST", path, nil)
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.sales, "POST", path, nil)
-	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.a.sales, "POST", "/api/v1/handoffs/nope/accept", nil)
-	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "POST", path,
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.ownerKey, "POST", "/api/v1/handoffs/nope/accept", nil)
+	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "POST", path,
 		map[string]any{"opportunity": map[string]any{"colour": "red"}, "urgent": true})
 	if diff := cmp.Diff([]string{"urgent"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
-	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "POST", path,
+	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "POST", path,
 		map[string]any{"opportunity": map[string]any{"colour": "red"}})
 	if diff := cmp.Diff([]string{"opportunity.colour"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
-	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "POST", path,
+	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "POST", path,
 		map[string]any{"opportunity": map[string]any{"amount": -1, "probability": 200, "stage": "won"}})
 	if diff := cmp.Diff([]string{"opportunity.amount", "opportunity.probability", "opportunity.stage"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
 
-	got := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.repKey, "POST", path,
+	got := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "POST", path,
 		map[string]any{"opportunity": map[string]any{"amount": 2500.5, "expected_close_date": "2031-12-31"}})
-	if got.Handoff.Status != store.HandoffAccepted || got.Handoff.DecidedBy != "user:"+b.repUser.ID.String() {
-		t.Errorf("handoff %s decided by %q, want accepted by user:%s", got.Handoff.Status, got.Handoff.DecidedBy, b.repUser.ID)
+	if got.Handoff.Status != store.HandoffAccepted || got.Handoff.DecidedBy != "user:"+b.owner.ID.String() {
+		t.Errorf("handoff %s decided by %q, want accepted by user:%s", got.Handoff.Status, got.Handoff.DecidedBy, b.owner.ID)
 	}
 	if got.Opportunity == nil || got.Opportunity.Amount != "2500.50" || *got.Opportunity.ExpectedCloseDate != "2031-12-31" ||
 		got.Opportunity.Name != "Acme Corp - Widgets" || got.Opportunity.OwnerID == nil || *got.Opportunity.OwnerID != b.owner.ID {
@@ -139,11 +141,11 @@ func TestQualifyConvertAPIAccept(t *testing.T) {
 
 	// Once decided, a handoff is decided: neither a second accept nor a
 	// reject changes it.
-	fields = expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.a.sales, "POST", path, nil)
+	fields = expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.ownerKey, "POST", path, nil)
 	if fields["status"] == "" {
 		t.Errorf("conflict fields = %v, want the handoff's status named", fields)
 	}
-	expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.a.sales, "POST",
+	expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.ownerKey, "POST",
 		"/api/v1/handoffs/"+h.ID.String()+"/reject", map[string]any{"reason": "too late"})
 
 	// An empty body, or create_opportunity false, still converts.
@@ -154,7 +156,7 @@ func TestQualifyConvertAPIAccept(t *testing.T) {
 		t.Errorf("accept without opportunity = %+v, want no opportunity and the same account", got)
 	}
 	h3 := b.handoff(t, b.a.ws.ID, "cat@acme.example", nil)
-	got = expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.a.sales, "POST", "/api/v1/handoffs/"+h3.ID.String()+"/accept", nil)
+	got = expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.salesAdminKey, "POST", "/api/v1/handoffs/"+h3.ID.String()+"/accept", nil)
 	if got.Opportunity == nil || got.Opportunity.Amount != "0.00" || got.Opportunity.Stage != store.StageQualification {
 		t.Errorf("accept with no body: opportunity %+v, want the defaults", got.Opportunity)
 	}
@@ -174,16 +176,16 @@ func TestQualifyConvertAPIReject(t *testing.T) {
 
 	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.marketing, "POST", path, map[string]any{"reason": "x"})
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.sales, "POST", path, map[string]any{"reason": "x"})
-	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "POST", path, map[string]any{})
+	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "POST", path, map[string]any{})
 	if diff := cmp.Diff([]string{"reason"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
-	got := expectJSON[rejectionBody](t, b.apiBundle, http.StatusOK, b.a.sales, "POST", path, map[string]any{"reason": "Student, no budget"})
+	got := expectJSON[rejectionBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "POST", path, map[string]any{"reason": "Student, no budget"})
 	if got.Handoff.Status != store.HandoffRejected || got.Handoff.Reason != "Student, no budget" ||
 		got.Lead.Status != store.LeadRecycled || got.Lead.StatusReason != "Student, no budget" || got.RecycleSequenceID != nil {
 		t.Errorf("rejection = %+v, want the handoff rejected and the lead recycled with the reason, in no sequence", got)
 	}
-	expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.a.sales, "POST", path, map[string]any{"reason": "again"})
+	expectError(t, b.apiBundle, http.StatusConflict, "conflict", b.ownerKey, "POST", path, map[string]any{"reason": "again"})
 }
 
 type opportunityBody struct {
@@ -195,7 +197,7 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 	t.Parallel()
 	b := setupConvertAPI(t)
 	h := b.handoff(t, b.a.ws.ID, "ann@acme.example", &b.owner.ID)
-	conv := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.a.sales, "POST",
+	conv := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "POST",
 		"/api/v1/handoffs/"+h.ID.String()+"/accept", nil)
 	id := conv.Opportunity.ID
 	path := "/api/v1/opportunities/" + id.String()
@@ -215,23 +217,23 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 
 	// Working it: sales moves the stage; marketing may not.
 	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.marketing, "PATCH", path, map[string]any{"stage": "discovery"})
-	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "PATCH", path,
+	fields := expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "PATCH", path,
 		map[string]any{"amount": "12.345", "expected_close_date": "soon", "owner": "x"})
 	if diff := cmp.Diff([]string{"owner"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
-	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.a.sales, "PATCH", path,
+	fields = expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "validation_failed", b.ownerKey, "PATCH", path,
 		map[string]any{"amount": "12.345", "expected_close_date": "soon"})
 	if diff := cmp.Diff([]string{"amount", "expected_close_date"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields at fault (-want +got):\n%s", diff)
 	}
-	expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "invalid_reference", b.a.sales, "PATCH", path,
+	expectError(t, b.apiBundle, http.StatusUnprocessableEntity, "invalid_reference", b.ownerKey, "PATCH", path,
 		map[string]any{"owner_id": store.NewID()})
-	got := expectJSON[opportunityBody](t, b.apiBundle, http.StatusOK, b.repKey, "PATCH", path,
+	got := expectJSON[opportunityBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "PATCH", path,
 		map[string]any{"stage": "proposal", "amount": 1234.5, "probability": 40, "owner_id": b.repUser.ID})
 	wantHistory := []store.StageChange{
 		{ToStage: "qualification", Actor: conv.Handoff.DecidedBy},
-		{FromStage: "qualification", ToStage: "proposal", Actor: "user:" + b.repUser.ID.String()},
+		{FromStage: "qualification", ToStage: "proposal", Actor: "user:" + b.owner.ID.String()},
 	}
 	if diff := cmp.Diff(wantHistory, got.StageHistory, cmpIgnoreAt); diff != "" {
 		t.Errorf("stage history (-want +got):\n%s", diff)
@@ -241,7 +243,7 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 	}
 
 	// The forecast is a sales admin's decision.
-	for _, key := range []string{b.a.sales, b.repKey} {
+	for _, key := range []string{b.repKey} {
 		status, body := b.call(t, key, "PATCH", path, map[string]any{"in_forecast": true})
 		if status != http.StatusForbidden || !strings.Contains(string(body), "in_forecast") {
 			t.Errorf("in_forecast by a plain sales key = %d %s, want 403 naming in_forecast", status, body)
@@ -258,7 +260,7 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 
 	// Listing with filters.
 	other := b.handoff(t, b.a.ws.ID, "bob@acme.example", &b.owner.ID)
-	conv2 := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.a.sales, "POST", "/api/v1/handoffs/"+other.ID.String()+"/accept", nil)
+	conv2 := expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "POST", "/api/v1/handoffs/"+other.ID.String()+"/accept", nil)
 	for _, tc := range []struct {
 		query string
 		want  []uuid.UUID
@@ -292,7 +294,7 @@ func TestQualifyConvertAPIFunnel(t *testing.T) {
 	t.Parallel()
 	b := setupConvertAPI(t)
 	h := b.handoff(t, b.a.ws.ID, "ann@acme.example", &b.owner.ID)
-	expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.a.sales, "POST", "/api/v1/handoffs/"+h.ID.String()+"/accept",
+	expectJSON[conversionBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "POST", "/api/v1/handoffs/"+h.ID.String()+"/accept",
 		map[string]any{"opportunity": map[string]any{"amount": "500"}})
 	b.exec(t, `UPDATE opportunities SET in_forecast = true WHERE workspace_id = $1`, b.a.ws.ID)
 
