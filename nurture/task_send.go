@@ -266,7 +266,9 @@ func (e *Engine) compose(m store.Message, ws store.Workspace) (*mail.Msg, error)
 		return nil, fmt.Errorf("to: %w", err)
 	}
 	msg.Subject(m.Subject)
-	msg.SetMessageIDWithValue(m.MessageID)
+	// Stored bare (id@host); go-mail adds the brackets. Trimmed so that a
+	// row stored with them still makes one well-formed header.
+	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<> "))
 	msg.SetDateWithValue(e.now())
 	if m.Kind == store.MessageMarketing {
 		unsubscribe := Links{BaseURL: e.cfg.BaseURL, Signer: e.cfg.Signer, MessageID: m.ID}.Unsubscribe()
