@@ -31,6 +31,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
+			e.health.failed(e.now())
 			e.log.WarnContext(ctx, "nurture scheduling failed", "steps", steps, "messages", msgs, "error", err)
 		case steps > 0 || msgs > 0:
 			e.log.DebugContext(ctx, "nurture work scheduled", "steps", steps, "messages", msgs)
@@ -79,7 +80,7 @@ func (e *Engine) scheduleSteps(ctx context.Context) (int, error) {
 	var n int
 	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		now := e.now()
-		due, err := q.ClaimDueEnrollments(ctx, now, now.Add(-e.cfg.Lease), limit)
+		due, err := q.ClaimDueEnrollments(ctx, now, e.health.leaseCutoff(now, e.cfg.Lease), limit)
 		if err != nil {
 			return err
 		}
@@ -104,7 +105,7 @@ func (e *Engine) scheduleMessages(ctx context.Context) (int, error) {
 	var n int
 	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		now := e.now()
-		queued, err := q.ClaimQueuedMessages(ctx, now, now.Add(-e.cfg.Lease), limit)
+		queued, err := q.ClaimQueuedMessages(ctx, now, e.health.leaseCutoff(now, e.cfg.Lease), limit)
 		if err != nil {
 			return err
 		}

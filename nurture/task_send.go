@@ -86,14 +86,17 @@ func (e *Engine) retryOrLeave(ctx context.Context, err error) error {
 }
 
 // Send makes one attempt at a message, exactly once: a message that is no
-// longer queued, or whose attempt is not p.Attempt, is left alone. A
-// message its address may not get (suppressed; marketing without required
-// consent or after its enrollment exited) is marked suppressed. Otherwise,
-// once the workspace's send rate allows, the attempt is claimed (counted
-// before anything is sent) and the message goes to the SMTP server:
-// accepted, it is sent; refused for good, it failed and its address is
-// suppressed as bounced; refused for now, it is tried again later, on its
-// own schedule in PostgreSQL, until MaxAttempts.
+// longer queued, or whose attempt is not p.Attempt, is left alone, and so is
+// one whose sending is held unrecorded (see heldSends). A message its
+// address may not get (suppressed; marketing without required consent or
+// after its enrollment exited) is marked suppressed. Otherwise, once the
+// workspace's send rate allows and an SMTP connection is held, the attempt
+// is claimed (counted before anything is sent) and the message goes to the
+// SMTP server: accepted, it is sent; refused for good, it failed and its
+// address is suppressed as bounced; refused for now, it is tried again
+// later, on its own schedule in PostgreSQL, until MaxAttempts. The message's
+// lease is kept alive all along (keepMessageLease), so that however long
+// the waits, no scheduler starts a second attempt beside this one.
 //
 // An error means nothing was sent; the task may be retried.
 func (e *Engine) Send(ctx context.Context, p SendPayload) error {
@@ -103,11 +106,20 @@ func (e *Engine) Send(ctx context.Context, p SendPayload) error {
 		e.log.DebugContext(ctx, "sending not configured; message stays queued", "message_id", p.MessageID)
 		return nil
 	}
+	if e.held.has(p.MessageID) {
+		return nil // sent; its record is on its way
+	}
 	c, to, ok, err := e.prepare(ctx, p)
 	if err != nil || !ok {
 		return err
 	}
-	waited, err := e.limiter.wait(ctx, c.Workspace.ID, c.Workspace.SendRatePerSecond)
+	// Until the claim the attempt is p's; the waits below keep its lease,
+	// and give up should another task take the message meanwhile.
+	wctx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	stopWaiting := e.keepMessageLease(ctx, c.Message, p.Attempt, cancelWait)
+	defer stopWaiting()
+	waited, err := e.limiter.wait(wctx, c.Workspace.ID, c.Workspace.SendRatePerSecond)
 	if err != nil {
 		return err
 	}
@@ -127,14 +139,24 @@ func (e *Engine) Send(ctx context.Context, p SendPayload) error {
 		e.log.WarnContext(ctx, "message cannot be composed", "message_id", m.ID, "error", err)
 		return ferr
 	}
+	// The attempt is claimed only once a connection is held: a wait for a
+	// connection slot behind a slow relay then counts against nobody.
+	sess, err := e.mailer.acquire(wctx)
+	if err != nil {
+		return err
+	}
+	defer sess.release()
 	m, err = st.ClaimMessageAttempt(ctx, ws.ID, m.ID, p.Attempt, e.now())
+	stopWaiting()
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // another task took this attempt meanwhile
 	}
 	if err != nil {
 		return err
 	}
-	sendErr := e.mailer.send(ctx, msg)
+	stopSending := e.keepMessageLease(ctx, m, m.Attempts, sess.abort)
+	sendErr := sess.send(ctx, msg)
+	stopSending()
 	// What happened is recorded even when ctx ended during the send (a
 	// shutdown): a message the server accepted must be marked sent.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -287,27 +309,31 @@ func (e *Engine) compose(m store.Message, ws store.Workspace) (*mail.Msg, error)
 	return msg, nil
 }
 
-// recordSent marks the message sent and records email_sent on the lead. The
-// server has the message by now, so the write is tried a few times before
-// giving up: a message left queued would be sent again after its lease.
+// recordSent marks the message sent and records email_sent on the lead.
+// The server has the message by now: a write that fails is held and tried
+// again until it is recorded, however long PostgreSQL is away (see
+// heldSends), since a message left queued would be sent again.
 func (e *Engine) recordSent(ctx context.Context, m store.Message, to recipient) error {
 	now := e.now()
 	var leadID *uuid.UUID
 	if to.lead != nil {
 		leadID = &to.lead.ID
 	}
-	err := retryWrite(ctx, func() error {
+	record := func(ctx context.Context) error {
 		return e.cfg.Store.MarkMessageSent(ctx, m.WorkspaceID, m.ID, m.Attempts, leadID, messageDetail(m), now)
-	})
+	}
+	err := record(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		// Our claim was overtaken: only possible if this send outlived its
-		// lease, which the SMTP timeout is set to prevent.
+		// lease, which keepMessageLease is there to prevent.
 		e.log.ErrorContext(ctx, "message sent after its claim was taken over", "message_id", m.ID)
 		return nil
 	}
 	if err != nil {
-		e.log.ErrorContext(ctx, "message sent but not recorded", "message_id", m.ID, "error", err)
-		return nil // a retry of this attempt could only find it claimed
+		e.health.failed(e.now())
+		e.log.WarnContext(ctx, "message sent but not recorded yet; holding it", "message_id", m.ID, "error", err)
+		e.hold(ctx, m.ID, record)
+		return nil
 	}
 	e.log.DebugContext(ctx, "message sent", "message_id", m.ID, "attempt", m.Attempts)
 	return nil
