@@ -60,8 +60,8 @@ func (e *Engine) queueNotice(ctx context.Context, q *store.Queries, n notice, no
 		HTMLBody:    html,
 		// The bare msg-id (id@host): the sender adds the angle brackets of
 		// the header, and bounce reports are matched against this form.
-		MessageID:   id.String() + "@" + e.mailHost(),
-		CreatedAt:   now,
+		MessageID: id.String() + "@" + e.mailHost(),
+		CreatedAt: now,
 	})
 	return err
 }
