@@ -37,16 +37,20 @@ type SendPayload struct {
 // one's task that a dead worker left behind.
 func NewSendTask(workspaceID, messageID uuid.UUID, attempt int) *asynq.Task {
 	payload, _ := json.Marshal(SendPayload{WorkspaceID: workspaceID, MessageID: messageID, Attempt: attempt})
-	id := TypeSend + ":" + messageID.String()
-	if attempt > 0 {
-		id += ":" + strconv.Itoa(attempt)
-	}
 	return asynq.NewTask(TypeSend, payload,
-		asynq.TaskID(id),
+		asynq.TaskID(sendTaskID(messageID, attempt)),
 		asynq.Queue(Queue),
 		asynq.MaxRetry(10),
 		// Room to wait for the workspace's send rate behind a backlog.
 		asynq.Timeout(10*time.Minute))
+}
+
+func sendTaskID(messageID uuid.UUID, attempt int) string {
+	id := TypeSend + ":" + messageID.String()
+	if attempt > 0 {
+		id += ":" + strconv.Itoa(attempt)
+	}
+	return id
 }
 
 // enqueueSend puts a message's attempt on the queue; a task already there

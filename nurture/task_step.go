@@ -44,10 +44,14 @@ type StepPayload struct {
 func NewStepTask(workspaceID, enrollmentID uuid.UUID, stepKey string) *asynq.Task {
 	payload, _ := json.Marshal(StepPayload{WorkspaceID: workspaceID, EnrollmentID: enrollmentID, StepKey: stepKey})
 	return asynq.NewTask(TypeStep, payload,
-		asynq.TaskID(TypeStep+":"+enrollmentID.String()+":"+stepKey),
+		asynq.TaskID(stepTaskID(enrollmentID, stepKey)),
 		asynq.Queue(Queue),
 		asynq.MaxRetry(10),
 		asynq.Timeout(time.Minute))
+}
+
+func stepTaskID(enrollmentID uuid.UUID, stepKey string) string {
+	return TypeStep + ":" + enrollmentID.String() + ":" + stepKey
 }
 
 func (e *Engine) handleStep(ctx context.Context, t *asynq.Task) error {
