@@ -112,9 +112,10 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 	} else {
 		log.Warn("smtp_not_configured", "hint", "set LEADFLOW_SMTP_URL; emails stay queued until it is")
 	}
+	smtp.PoolSize = cfg.SMTPConnections
 	nur, err := nurture.New(nurture.Config{
 		Store: svc.store, Queue: svc.queue, Redis: svc.rdb, Signer: signer, BaseURL: cfg.BaseURL,
-		SMTP: smtp, Logger: log,
+		SMTP: smtp, Logger: log, MaxAttempts: cfg.NurtureMaxAttempts,
 		CanonicalEmail: func(email string) (string, error) {
 			_, canonical, err := capture.NormalizeEmail(email)
 			return canonical, err
