@@ -81,8 +81,9 @@ type Config struct {
 	// waits in PostgreSQL, so Redis's memory does not grow with the number
 	// of enrollments due at once.
 	MaxQueued int
-	// MaxAttempts is how many times a message is tried before a temporary
-	// failure is taken as final (default 10).
+	// MaxAttempts is how many times a message, or an enrollment's step, is
+	// tried before a failure is taken as final and it is marked failed
+	// (default 10); retried by hand, it gets as many again.
 	MaxAttempts int
 	// RetryDelay is how long a message waits after its attempt number n
 	// (from 1) failed temporarily (default: 30s doubling to at most 1h,

@@ -69,9 +69,59 @@ func (e *Engine) handleSend(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("decode %s payload: %v: %w", TypeSend, err, asynq.SkipRetry)
 	}
 	if err := e.Send(ctx, p); err != nil {
+		if e.countSendFailure(ctx, p, err) {
+			return nil
+		}
 		return e.retryOrLeave(ctx, err)
 	}
 	return nil
+}
+
+// countSendFailure counts a failure of a message's attempt that went wrong
+// before the SMTP transaction (a workspace without a sender, Redis away for
+// the send rate, no SMTP connection), so that a message that keeps failing
+// becomes failed, with its last error, after MaxAttempts. The next attempt
+// is then a task of its own, and the handler reports success. A failure
+// that cannot be written (PostgreSQL away) is left to Asynq's retries, and
+// so is a send ended by its context (a shutdown, a lost lease).
+func (e *Engine) countSendFailure(ctx context.Context, p SendPayload, failure error) bool {
+	if errors.Is(failure, context.Canceled) || errors.Is(failure, context.DeadlineExceeded) || ctx.Err() != nil {
+		return false
+	}
+	why := oneLineError(failure)
+	delay := e.cfg.RetryDelay(p.Attempt + 1)
+	m, err := e.cfg.Store.DeferOrFailMessage(ctx, p.WorkspaceID, p.MessageID, p.Attempt, true, why, e.cfg.MaxAttempts, e.now().Add(delay))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true // the attempt is over: nothing is left to this task
+	case err != nil:
+		e.log.WarnContext(ctx, "message failure not recorded; the task will be retried", "message_id", p.MessageID, "error", err)
+		return false
+	case m.Status == store.MessageFailed:
+		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+		return true
+	}
+	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
+		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)
+	}
+	e.log.InfoContext(ctx, "message attempt failed before sending; will retry", "message_id", m.ID,
+		"attempt", m.Attempts, "retry_in", delay, "error", why)
+	return true
+}
+
+// RetryMessage puts a failed message of the workspace back on the queue:
+// it is tried MaxAttempts more times. ErrConflict: it has not failed.
+func (e *Engine) RetryMessage(ctx context.Context, workspaceID, id uuid.UUID) (store.Message, error) {
+	m, err := e.cfg.Store.RetryFailedMessage(ctx, workspaceID, id, e.now())
+	if err != nil {
+		return m, err
+	}
+	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts); err != nil {
+		// Its lease is running: the scheduler puts it on the queue after.
+		e.log.WarnContext(ctx, "enqueue retried message failed; the scheduler will", "message_id", m.ID, "error", err)
+	}
+	e.log.InfoContext(ctx, "failed message retried", "message_id", m.ID)
+	return m, nil
 }
 
 // retryOrLeave hands a failed task back to Asynq for a retry, except the
@@ -380,20 +430,17 @@ func (e *Engine) recordBounced(ctx context.Context, m store.Message, to recipien
 // the queue; should it be lost, the scheduler finds the message a lease
 // after it was due.
 func (e *Engine) recordRetry(ctx context.Context, m store.Message, why string) error {
-	st := e.cfg.Store
-	if m.Attempts >= e.cfg.MaxAttempts {
-		if _, err := st.MarkMessageFailed(ctx, m.WorkspaceID, m.ID, why); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+	delay := e.cfg.RetryDelay(m.Attempts)
+	m, err := e.cfg.Store.DeferOrFailMessage(ctx, m.WorkspaceID, m.ID, m.Attempts, false, why, e.cfg.MaxAttempts, e.now().Add(delay))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	delay := e.cfg.RetryDelay(m.Attempts)
-	if _, err := st.DeferMessage(ctx, m.WorkspaceID, m.ID, m.Attempts, why, e.now().Add(delay)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+	if err != nil {
 		return err
+	}
+	if m.Status == store.MessageFailed {
+		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+		return nil
 	}
 	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
 		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)
