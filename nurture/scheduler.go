@@ -162,7 +162,8 @@ func (e *Engine) enqueueAll(ctx context.Context, n int, claimed time.Time, task 
 // enqueueClaimed puts work the scheduler claimed on the queue as task id.
 // A task with that ID already there is the same work: waiting (its enqueue
 // counts as done), held back (a retry or a delayed task, whose work is due
-// now that its lease ran out: it is run at once), or running. A task
+// now that its lease ran out: it is run at once), archived (deleted, and
+// the work enqueued again), or running. A task
 // running while its lease ran out is a dead worker's: Asynq gives it back
 // only a minute or two later, so the work goes on the queue again under an
 // ID of its own claim. Running it twice does nothing twice: a step task
@@ -187,6 +188,12 @@ func (e *Engine) enqueueClaimed(ctx context.Context, t *asynq.Task, id string, c
 		err = e.inspector.RunTask(Queue, id)
 	case info.State == asynq.TaskStateActive:
 		_, err = e.cfg.Queue.EnqueueContext(ctx, t, asynq.TaskID(id+":"+strconv.FormatInt(claimed.UnixMilli(), 36)))
+	case info.State == asynq.TaskStateArchived:
+		// Asynq archives a dead worker's task that had no retries left; its
+		// ID must not keep the work off the queue.
+		if err = e.inspector.DeleteTask(Queue, id); err == nil || errors.Is(err, asynq.ErrTaskNotFound) {
+			_, err = e.cfg.Queue.EnqueueContext(ctx, t)
+		}
 	default:
 		return nil
 	}
