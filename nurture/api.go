@@ -26,10 +26,20 @@ type ManualEnroller interface {
 	EnrollManual(ctx context.Context, workspaceID, sequenceID, leadID uuid.UUID, actor string) (store.Enrollment, error)
 }
 
+// Retrier runs failed nurture work again; the engine satisfies it. Work
+// that has not failed is store.ErrConflict.
+type Retrier interface {
+	RetryMessage(ctx context.Context, workspaceID, id uuid.UUID) (store.Message, error)
+	RetryEnrollment(ctx context.Context, workspaceID, id uuid.UUID) (store.FailedEnrollment, error)
+}
+
 // APIConfig is what the nurture admin API needs.
 type APIConfig struct {
 	Store    *store.Store
 	Enroller ManualEnroller
+	// Retrier retries failed messages and enrollments; when nil, the
+	// Enroller does if it can (the engine is both).
+	Retrier Retrier
 	// BaseURL is leadflow's public URL; previews link under it.
 	BaseURL string
 	Logger  *slog.Logger
@@ -41,6 +51,7 @@ type APIConfig struct {
 type API struct {
 	store    *store.Store
 	enroller ManualEnroller
+	retrier  Retrier
 	baseURL  string
 	log      *slog.Logger
 }
@@ -54,6 +65,12 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	if cfg.Enroller == nil {
 		missing = append(missing, "Enroller")
 	}
+	if r, ok := cfg.Enroller.(Retrier); ok && cfg.Retrier == nil {
+		cfg.Retrier = r
+	}
+	if cfg.Retrier == nil {
+		missing = append(missing, "Retrier")
+	}
 	if cfg.BaseURL == "" {
 		missing = append(missing, "BaseURL")
 	}
@@ -63,6 +80,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	return &API{
 		store:    cfg.Store,
 		enroller: cfg.Enroller,
+		retrier:  cfg.Retrier,
 		baseURL:  strings.TrimRight(cfg.BaseURL, "/"),
 		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}, nil
@@ -96,6 +114,10 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 
 	g.POST("/sequences/:id/enrollments", api.enrollLead, marketing)
 	g.GET("/leads/:id/enrollments", api.leadEnrollments, anyRole)
+	g.GET("/enrollments", api.listFailedEnrollments, marketing)
+	g.POST("/enrollments/:id/retry", api.retryEnrollment, marketing)
+	g.GET("/messages", api.listFailedMessages, marketing)
+	g.POST("/messages/:id/retry", api.retryMessage, marketing)
 
 	g.GET("/workspace", api.getWorkspace, anyRole)
 	g.PATCH("/workspace", api.updateWorkspace, admin)

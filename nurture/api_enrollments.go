@@ -17,6 +17,9 @@ const (
 	StepStateCurrent = "current"
 	StepStatePending = "pending"
 	StepStateSkipped = "skipped"
+	// StepStateFailed: the enrollment failed at this step (see
+	// POST /enrollments/{id}/retry).
+	StepStateFailed = "failed"
 )
 
 // enrollLead enrolls a lead of the workspace in a sequence by hand.
@@ -163,6 +166,8 @@ func enrollmentSteps(e store.Enrollment, steps []Step, history []store.Enrollmen
 		inSequence[s.Key] = true
 		v := apiEnrollmentStep{Key: s.Key, Type: s.Type}
 		switch {
+		case e.State == store.EnrollmentFailed && s.Key == e.StepKey:
+			v.State = StepStateFailed
 		case i == current:
 			v.State = StepStateCurrent
 		case last[s.Key].Outcome == store.StepOutcomeEmailSkipped:
@@ -201,4 +206,39 @@ func describeStep(v *apiEnrollmentStep, last map[string]store.EnrollmentStep, ms
 	if m, ok := msgs[v.Key]; ok {
 		v.Message = &m
 	}
+}
+
+// listFailedEnrollments lists the workspace's failed enrollments (?state=
+// failed, the only state listed here), newest first, each with its step's
+// attempts and last error.
+func (a *API) listFailedEnrollments(c echo.Context) error {
+	p, err := apiPrincipal(c)
+	if err != nil {
+		return err
+	}
+	if s := c.QueryParam("state"); s != store.EnrollmentFailed {
+		return &ValidationError{Fields: map[string]string{"state": "must be failed"}}
+	}
+	page, limit, err := apiPage(c)
+	if err != nil {
+		return err
+	}
+	es, err := a.store.ListFailedEnrollments(c.Request().Context(), p.WorkspaceID, page)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, store.ListOf(es, limit, func(e store.FailedEnrollment) uuid.UUID { return e.ID }))
+}
+
+// retryEnrollment runs a failed enrollment's step again.
+func (a *API) retryEnrollment(c echo.Context) error {
+	p, id, err := apiRequest(c)
+	if err != nil {
+		return err
+	}
+	e, err := a.retrier.RetryEnrollment(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, e)
 }

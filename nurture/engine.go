@@ -20,6 +20,10 @@ import (
 // Queue is the Asynq queue nurture's tasks run on.
 const Queue = "nurture"
 
+// DefaultLease is how long work put on the queue is left to its task
+// before another may take it up, unless Config says otherwise.
+const DefaultLease = 15 * time.Second
+
 // Enqueuer puts tasks on the queue; *asynq.Client satisfies it.
 type Enqueuer interface {
 	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
@@ -37,11 +41,11 @@ type SMTPConfig struct {
 	// HELO name; the host of BaseURL when empty.
 	HeloName string
 	// PoolSize is how many connections each engine keeps open and sends
-	// on at once (default 4).
+	// on at once (default 4). Sends beyond it wait for a connection before
+	// they claim their attempt.
 	PoolSize int
 	// Timeout bounds dialling and each message's SMTP transaction
-	// (default 30s, and at most a third of the Lease, so that a send
-	// always ends before its message could be put on the queue again).
+	// (default 30s). The message's lease is kept alive meanwhile.
 	Timeout time.Duration
 }
 
@@ -65,7 +69,9 @@ type Config struct {
 	// are looked for (default 1s).
 	SchedulerInterval time.Duration
 	// Lease is how long a step or message put on the queue is left to its
-	// task before the scheduler puts it there again (default 1m).
+	// task before the scheduler puts it there again (default 15s): work in
+	// progress keeps its lease alive, so this is about how soon the work
+	// of a worker that died is taken up by another.
 	Lease time.Duration
 	// BatchSize is how many due enrollments, or queued messages, the
 	// scheduler takes from PostgreSQL at a time (default 1000).
@@ -75,8 +81,9 @@ type Config struct {
 	// waits in PostgreSQL, so Redis's memory does not grow with the number
 	// of enrollments due at once.
 	MaxQueued int
-	// MaxAttempts is how many times a message is tried before a temporary
-	// failure is taken as final (default 10).
+	// MaxAttempts is how many times a message, or an enrollment's step, is
+	// tried before a failure is taken as final and it is marked failed
+	// (default 10); retried by hand, it gets as many again.
 	MaxAttempts int
 	// ConfirmLimit bounds the confirmation emails form posts can make.
 	ConfirmLimit ConfirmLimit
@@ -97,6 +104,10 @@ type Engine struct {
 	inspector *asynq.Inspector
 	// msgHost is the domain of Message-IDs: BaseURL's host.
 	msgHost string
+	// health is when PostgreSQL last failed this process.
+	health dbHealth
+	// held are sent messages whose sending is not recorded yet.
+	held *heldSends
 }
 
 // New validates cfg and applies its defaults.
@@ -118,7 +129,7 @@ func New(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.SchedulerInterval = cmp.Or(cfg.SchedulerInterval, time.Second)
-	cfg.Lease = cmp.Or(cfg.Lease, time.Minute)
+	cfg.Lease = cmp.Or(cfg.Lease, DefaultLease)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 1000)
 	cfg.MaxQueued = cmp.Or(cfg.MaxQueued, 20000)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 10)
@@ -130,23 +141,23 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Now = time.Now
 	}
 	cfg.SMTP.PoolSize = cmp.Or(cfg.SMTP.PoolSize, 4)
-	cfg.SMTP.Timeout = cmp.Or(cfg.SMTP.Timeout, min(30*time.Second, cfg.Lease/3))
+	cfg.SMTP.Timeout = cmp.Or(cfg.SMTP.Timeout, 30*time.Second)
 	if cfg.SchedulerInterval < 0 || cfg.Lease < 0 || cfg.BatchSize < 0 || cfg.MaxQueued < 0 || cfg.MaxAttempts < 0 ||
 		cfg.SMTP.PoolSize < 0 || cfg.SMTP.Timeout < 0 {
 		return nil, errors.New("nurture: intervals, sizes and counts cannot be negative")
 	}
-	// A claimed message is not put on the queue again for a Lease; its
-	// send must be over by then (dial plus transaction), or a second
-	// attempt could overlap the first.
-	if 2*cfg.SMTP.Timeout >= cfg.Lease {
-		return nil, fmt.Errorf("nurture: the SMTP timeout (%s) must be under half the lease (%s)", cfg.SMTP.Timeout, cfg.Lease)
+	// Leases are renewed every third of one: under a second, a busy
+	// database could not keep up with the renewals.
+	if cfg.Lease < time.Second {
+		return nil, fmt.Errorf("nurture: the lease (%s) must be at least 1s", cfg.Lease)
 	}
 	base, err := url.Parse(cfg.BaseURL)
 	if err != nil || base.Hostname() == "" {
 		return nil, fmt.Errorf("nurture: BaseURL %q is not an absolute URL", cfg.BaseURL)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, msgHost: base.Hostname()}
+	e := &Engine{cfg: cfg, log: cfg.Logger, now: cfg.Now, msgHost: base.Hostname(), held: newHeldSends()}
+	e.health.failed(cfg.Now())
 	if cfg.SMTP.HeloName == "" {
 		e.cfg.SMTP.HeloName = base.Hostname()
 	}
@@ -162,8 +173,10 @@ func New(cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// Close closes the engine's SMTP connections.
+// Close waits, up to a lease, for sent messages held unrecorded to be
+// recorded, and closes the engine's SMTP connections.
 func (e *Engine) Close() error {
+	e.closeHeld(e.cfg.Lease)
 	if e.mailer == nil {
 		return nil
 	}

@@ -166,7 +166,7 @@ func (b *engineBundle) startProcess(t testing.TB, helo string) *workerProcess {
 	cfg, _ := json.Marshal(testWorkerConfig{
 		DatabaseURL: b.dbURL, RedisURL: b.redisURL, SMTPHost: b.smtp.Host, SMTPPort: b.smtp.Port,
 		Helo: helo, BaseURL: testBaseURL, Secret: testSecret, Lease: b.cfg.Lease,
-		Interval: b.cfg.SchedulerInterval, Concurrency: 8,
+		Interval: b.cfg.SchedulerInterval, Concurrency: 8, PoolSize: b.cfg.SMTP.PoolSize,
 	})
 	w := &workerProcess{ready: make(chan struct{})}
 	w.cmd = exec.Command(os.Args[0], "-test.run=^$")

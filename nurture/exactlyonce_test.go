@@ -183,3 +183,71 @@ func helos(msgs []smtpMessage) []string {
 	slices.Sort(out)
 	return out
 }
+
+// A worker killed with one message in DATA and another waiting for an SMTP
+// connection (its task taken from the queue, its attempt not claimed): at
+// the default lease, a second worker takes both up well before Asynq would
+// recover the dead worker's tasks, and each is delivered once.
+func TestKilledWorkerTasksTakenUpWithinTheLease(t *testing.T) {
+	t.Parallel()
+	b := setupEngine(t, func(c *Config) {
+		c.Lease = DefaultLease
+		c.SMTP.PoolSize = 1
+	})
+	tpl := b.newTemplate(t, "Soon", "<p>Soon</p>", "Soon")
+	seq := b.newSequence(t, []Step{emailStep("s1", tpl)}, nil)
+	b.enroll(t, seq, b.newLead(t, "soon1@example.org", nil))
+	b.enroll(t, seq, b.newLead(t, "soon2@example.org", nil))
+
+	b.smtp.Hang()
+	first := b.startProcess(t, "worker-1")
+	select {
+	case <-b.smtp.Hangs():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first worker never reached DATA")
+	}
+	eventually(t, 30*time.Second, func() bool {
+		active, err := b.eng.inspector.ListActiveTasks(Queue)
+		if err != nil {
+			return false
+		}
+		sends := 0
+		for _, a := range active {
+			if a.Type == TypeSend {
+				sends++
+			}
+		}
+		return sends == 2
+	}, "both sends taken by the first worker")
+	first.Kill()
+	killed := time.Now()
+	b.smtp.Unhang()
+
+	b.startProcess(t, "worker-2")
+	eventually(t, 30*time.Second, func() bool {
+		for _, to := range []string{"soon1@example.org", "soon2@example.org"} {
+			if b.messages(t, to)[0].Status != store.MessageSent {
+				return false
+			}
+		}
+		return true
+	}, "both messages sent by the second worker")
+	t.Logf("the dead worker's sends were done %s after it was killed (lease %s)", time.Since(killed).Round(100*time.Millisecond), b.cfg.Lease)
+	for _, to := range []string{"soon1@example.org", "soon2@example.org"} {
+		if got := b.smtp.To(to); len(got) != 1 || got[0].Helo != "worker-2" {
+			t.Errorf("%s: deliveries %d (%v), want one from worker-2", to, len(got), helos(got))
+		}
+	}
+	// The dead worker's tasks, recovered late, find their attempts over.
+	for _, to := range []string{"soon1@example.org", "soon2@example.org"} {
+		m := b.messages(t, to)[0]
+		for attempt := range m.Attempts {
+			if err := b.eng.Send(b.ctx, SendPayload{WorkspaceID: b.ws.ID, MessageID: m.ID, Attempt: attempt}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := len(b.smtp.Messages()); n != 2 {
+		t.Errorf("deliveries in all: %d, want 2", n)
+	}
+}

@@ -88,28 +88,96 @@ func newMailer(cfg SMTPConfig) (*mailer, error) {
 // errMailerClosed: the engine is shutting down.
 var errMailerClosed = errors.New("nurture: mailer closed")
 
-// send delivers one message on a pooled connection, dialling one when none
-// is idle. A connection that fails is dropped, never put back. A reused
-// connection the server has since closed fails before anything is sent
-// (at MAIL FROM, without an SMTP reply); then the message is tried once
-// more on a fresh connection.
-func (m *mailer) send(ctx context.Context, msg *mail.Msg) error {
+// session is one of the pool's connection slots, held: acquire waits for a
+// free slot and readies a connection in it, so that whoever holds a session
+// can send at once. It is used for one message (send) or given back unused
+// (release).
+type session struct {
+	m      *mailer
+	reused bool
+
+	mu      sync.Mutex
+	c       *conn
+	aborted bool
+	done    bool
+}
+
+// acquire waits for a free connection slot and takes an idle connection
+// that is fresh enough, or dials one. The wait can be long behind a slow
+// relay; nothing is claimed while it lasts.
+func (m *mailer) acquire(ctx context.Context) (*session, error) {
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
-	defer func() { <-m.slots }()
-
 	c, reused, err := m.get(ctx)
 	if err != nil {
-		return err
+		<-m.slots
+		return nil, err
 	}
-	err = m.client.SendWithSMTPClient(c.c, msg)
-	if err != nil && reused && deadBeforeData(err) {
+	return &session{m: m, c: c, reused: reused}, nil
+}
+
+// release gives back a session that sent nothing: its connection goes back
+// to the pool. After send it does nothing.
+func (s *session) release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done {
+		return
+	}
+	s.done = true
+	if s.aborted {
+		s.c.drop()
+	} else {
+		s.m.put(s.c)
+	}
+	<-s.m.slots
+}
+
+// abort closes the session's connection under a send in progress, from
+// another goroutine: the send fails, and a message whose end of DATA the
+// server has not had is not delivered.
+func (s *session) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done || s.aborted {
+		return
+	}
+	s.aborted = true
+	s.c.drop()
+}
+
+// send delivers one message on the session's connection and ends the
+// session. A connection that fails is dropped, never put back. A reused
+// connection the server has since closed fails before anything is sent (at
+// MAIL FROM, without an SMTP reply); then the message is tried once more on
+// a fresh connection.
+func (s *session) send(ctx context.Context, msg *mail.Msg) error {
+	m := s.m
+	defer func() {
+		s.mu.Lock()
+		s.done = true
+		s.mu.Unlock()
+		<-m.slots
+	}()
+	s.mu.Lock()
+	c := s.c
+	s.mu.Unlock()
+	err := m.client.SendWithSMTPClient(c.c, msg)
+	if err != nil && s.reused && deadBeforeData(err) && !s.isAborted() {
 		c.drop()
 		if c, err = m.dial(ctx); err != nil {
 			return err
+		}
+		s.mu.Lock()
+		s.c = c
+		aborted := s.aborted
+		s.mu.Unlock()
+		if aborted {
+			c.drop()
+			return errors.New("smtp: send aborted")
 		}
 		err = m.client.SendWithSMTPClient(c.c, msg)
 	}
@@ -117,7 +185,7 @@ func (m *mailer) send(ctx context.Context, msg *mail.Msg) error {
 		// The server accepted the message; an error after that (the RSET
 		// that readies the connection for the next one) must not make it
 		// look unsent, or it would be sent again.
-		if err != nil {
+		if err != nil || s.isAborted() {
 			c.drop()
 			return nil
 		}
@@ -129,6 +197,12 @@ func (m *mailer) send(ctx context.Context, msg *mail.Msg) error {
 		err = errors.New("smtp: message not delivered")
 	}
 	return err
+}
+
+func (s *session) isAborted() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.aborted
 }
 
 // get takes an idle connection that is fresh enough, or dials.

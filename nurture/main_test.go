@@ -43,6 +43,7 @@ type testWorkerConfig struct {
 	Lease       time.Duration `json:"lease"`
 	Interval    time.Duration `json:"interval"`
 	Concurrency int           `json:"concurrency"`
+	PoolSize    int           `json:"pool_size"`
 }
 
 // runTestWorker is a worker process: it runs until SIGTERM (or is killed),
@@ -76,7 +77,7 @@ func runTestWorker(raw string) int {
 	}
 	eng, err := New(Config{
 		Store: st, Queue: queue, Redis: rdb, Signer: signer, BaseURL: c.BaseURL,
-		SMTP:              SMTPConfig{Host: c.SMTPHost, Port: c.SMTPPort, TLS: "none", HeloName: c.Helo},
+		SMTP:              SMTPConfig{Host: c.SMTPHost, Port: c.SMTPPort, TLS: "none", HeloName: c.Helo, PoolSize: c.PoolSize},
 		Logger:            testLogger(),
 		SchedulerInterval: c.Interval,
 		Lease:             c.Lease,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -21,7 +22,10 @@ const enqueueParallelism = 8
 // and unsent messages go on the queue. A round that fails (Redis or
 // PostgreSQL away) is logged and the next one tries again; nothing is lost
 // meanwhile, since the schedule lives in PostgreSQL. Any number of
-// processes may run it at once.
+// processes may run it at once. Work whose lease ran out (its worker died)
+// is taken up again within about a lease; a process that has just started,
+// or just regained PostgreSQL, first gives the others a lease to renew
+// theirs (see dbHealth).
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.SchedulerInterval)
 	defer t.Stop()
@@ -31,6 +35,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		case ctx.Err() != nil:
 			return nil
 		case err != nil:
+			e.health.failed(e.now())
 			e.log.WarnContext(ctx, "nurture scheduling failed", "steps", steps, "messages", msgs, "error", err)
 		case steps > 0 || msgs > 0:
 			e.log.DebugContext(ctx, "nurture work scheduled", "steps", steps, "messages", msgs)
@@ -79,13 +84,13 @@ func (e *Engine) scheduleSteps(ctx context.Context) (int, error) {
 	var n int
 	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		now := e.now()
-		due, err := q.ClaimDueEnrollments(ctx, now, now.Add(-e.cfg.Lease), limit)
+		due, err := q.ClaimDueEnrollments(ctx, now, e.health.leaseCutoff(now, e.cfg.Lease), limit)
 		if err != nil {
 			return err
 		}
 		n = len(due)
-		return e.enqueueAll(ctx, n, func(i int) *asynq.Task {
-			return NewStepTask(due[i].WorkspaceID, due[i].ID, due[i].StepKey)
+		return e.enqueueAll(ctx, n, now, func(i int) (*asynq.Task, string) {
+			return NewStepTask(due[i].WorkspaceID, due[i].ID, due[i].StepKey), stepTaskID(due[i].ID, due[i].StepKey)
 		})
 	})
 	if err != nil {
@@ -104,13 +109,14 @@ func (e *Engine) scheduleMessages(ctx context.Context) (int, error) {
 	var n int
 	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		now := e.now()
-		queued, err := q.ClaimQueuedMessages(ctx, now, now.Add(-e.cfg.Lease), limit)
+		queued, err := q.ClaimQueuedMessages(ctx, now, e.health.leaseCutoff(now, e.cfg.Lease), limit)
 		if err != nil {
 			return err
 		}
 		n = len(queued)
-		return e.enqueueAll(ctx, n, func(i int) *asynq.Task {
-			return NewSendTask(queued[i].WorkspaceID, queued[i].ID, queued[i].Attempts)
+		return e.enqueueAll(ctx, n, now, func(i int) (*asynq.Task, string) {
+			m := queued[i]
+			return NewSendTask(m.WorkspaceID, m.ID, m.Attempts), sendTaskID(m.ID, m.Attempts)
 		})
 	})
 	if err != nil {
@@ -139,19 +145,67 @@ func (e *Engine) room() (int, error) {
 	return max(0, min(e.cfg.BatchSize, e.cfg.MaxQueued-info.Pending)), nil
 }
 
-// enqueueAll enqueues n tasks a few at a time; a task already on the queue
-// counts as enqueued.
-func (e *Engine) enqueueAll(ctx context.Context, n int, task func(i int) *asynq.Task) error {
+// enqueueAll enqueues n tasks a few at a time, each claimed at claimed (see
+// enqueueClaimed).
+func (e *Engine) enqueueAll(ctx context.Context, n int, claimed time.Time, task func(i int) (*asynq.Task, string)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(enqueueParallelism)
 	for i := range n {
 		g.Go(func() error {
-			_, err := e.cfg.Queue.EnqueueContext(gctx, task(i))
-			if err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
-				return fmt.Errorf("enqueue: %w", err)
-			}
-			return nil
+			t, id := task(i)
+			return e.enqueueClaimed(gctx, t, id, claimed)
 		})
 	}
 	return g.Wait()
+}
+
+// enqueueClaimed puts work the scheduler claimed on the queue as task id.
+// A task with that ID already there is the same work: waiting (its enqueue
+// counts as done), held back (a retry or a delayed task, whose work is due
+// now that its lease ran out: it is run at once), archived (deleted, and
+// the work enqueued again), or running. A task
+// running while its lease ran out is a dead worker's: Asynq gives it back
+// only a minute or two later, so the work goes on the queue again under an
+// ID of its own claim. Running it twice does nothing twice: a step task
+// does nothing once its step is no longer the enrollment's, nor a send task
+// once its attempt is not the message's.
+func (e *Engine) enqueueClaimed(ctx context.Context, t *asynq.Task, id string, claimed time.Time) error {
+	_, err := e.cfg.Queue.EnqueueContext(ctx, t)
+	if err == nil || !errors.Is(err, asynq.ErrTaskIDConflict) {
+		return wrapEnqueue(err)
+	}
+	if e.inspector == nil {
+		return nil
+	}
+	info, err := e.inspector.GetTaskInfo(Queue, id)
+	switch {
+	case errors.Is(err, asynq.ErrTaskNotFound):
+		// Done meanwhile; the claim is a new one.
+		_, err = e.cfg.Queue.EnqueueContext(ctx, t)
+	case err != nil:
+		return fmt.Errorf("inspect task %s: %w", id, err)
+	case info.State == asynq.TaskStateRetry || info.State == asynq.TaskStateScheduled:
+		err = e.inspector.RunTask(Queue, id)
+	case info.State == asynq.TaskStateActive:
+		_, err = e.cfg.Queue.EnqueueContext(ctx, t, asynq.TaskID(id+":"+strconv.FormatInt(claimed.UnixMilli(), 36)))
+	case info.State == asynq.TaskStateArchived:
+		// Asynq archives a dead worker's task that had no retries left; its
+		// ID must not keep the work off the queue.
+		if err = e.inspector.DeleteTask(Queue, id); err == nil || errors.Is(err, asynq.ErrTaskNotFound) {
+			_, err = e.cfg.Queue.EnqueueContext(ctx, t)
+		}
+	default:
+		return nil
+	}
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrTaskNotFound) {
+		return nil
+	}
+	return wrapEnqueue(err)
+}
+
+func wrapEnqueue(err error) error {
+	if err == nil || errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return fmt.Errorf("enqueue: %w", err)
 }

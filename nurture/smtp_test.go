@@ -35,10 +35,12 @@ type smtpServer struct {
 	rcptFail  map[string]*smtp.SMTPError
 	dataFails []*smtp.SMTPError
 	hang      bool
+	delay     time.Duration
 	hangs     chan struct{} // one value per DATA that starts hanging
 	release   chan struct{} // closed to end every hang
 	released  bool
 	sessions  int
+	inData    int
 	conns     []*smtp.Conn
 }
 
@@ -151,6 +153,14 @@ func (s *smtpServer) Hang() {
 	s.hang = true
 }
 
+// Delay makes every DATA from now on take d before the server answers, as
+// a slow relay does.
+func (s *smtpServer) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
 // Unhang makes later DATA commands work again; hung ones stay hung.
 func (s *smtpServer) Unhang() {
 	s.mu.Lock()
@@ -170,6 +180,13 @@ func (s *smtpServer) DropConnections() {
 		_ = c.Conn().Close()
 	}
 	s.conns = nil
+}
+
+// InData counts the DATA commands in progress.
+func (s *smtpServer) InData() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inData
 }
 
 // Sessions counts the SMTP sessions clients opened.
@@ -222,12 +239,18 @@ func (ss *smtpSession) Data(r io.Reader) error {
 	}
 	s := ss.s
 	s.mu.Lock()
-	hang := s.hang
+	hang, delay := s.hang, s.delay
+	s.inData++
 	var fail *smtp.SMTPError
 	if len(s.dataFails) > 0 {
 		fail, s.dataFails = s.dataFails[0], s.dataFails[1:]
 	}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inData--
+		s.mu.Unlock()
+	}()
 	if hang {
 		select {
 		case s.hangs <- struct{}{}:
@@ -235,6 +258,12 @@ func (ss *smtpSession) Data(r io.Reader) error {
 		}
 		<-s.release
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 0, 0}, Message: "released (test)"}
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-s.release:
+		}
 	}
 	if fail != nil {
 		return fail

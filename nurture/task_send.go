@@ -37,16 +37,20 @@ type SendPayload struct {
 // one's task that a dead worker left behind.
 func NewSendTask(workspaceID, messageID uuid.UUID, attempt int) *asynq.Task {
 	payload, _ := json.Marshal(SendPayload{WorkspaceID: workspaceID, MessageID: messageID, Attempt: attempt})
-	id := TypeSend + ":" + messageID.String()
-	if attempt > 0 {
-		id += ":" + strconv.Itoa(attempt)
-	}
 	return asynq.NewTask(TypeSend, payload,
-		asynq.TaskID(id),
+		asynq.TaskID(sendTaskID(messageID, attempt)),
 		asynq.Queue(Queue),
 		asynq.MaxRetry(10),
 		// Room to wait for the workspace's send rate behind a backlog.
 		asynq.Timeout(10*time.Minute))
+}
+
+func sendTaskID(messageID uuid.UUID, attempt int) string {
+	id := TypeSend + ":" + messageID.String()
+	if attempt > 0 {
+		id += ":" + strconv.Itoa(attempt)
+	}
+	return id
 }
 
 // enqueueSend puts a message's attempt on the queue; a task already there
@@ -65,9 +69,59 @@ func (e *Engine) handleSend(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("decode %s payload: %v: %w", TypeSend, err, asynq.SkipRetry)
 	}
 	if err := e.Send(ctx, p); err != nil {
+		if e.countSendFailure(ctx, p, err) {
+			return nil
+		}
 		return e.retryOrLeave(ctx, err)
 	}
 	return nil
+}
+
+// countSendFailure counts a failure of a message's attempt that went wrong
+// before the SMTP transaction (a workspace without a sender, Redis away for
+// the send rate, no SMTP connection), so that a message that keeps failing
+// becomes failed, with its last error, after MaxAttempts. The next attempt
+// is then a task of its own, and the handler reports success. A failure
+// that cannot be written (PostgreSQL away) is left to Asynq's retries, and
+// so is a send ended by its context (a shutdown, a lost lease).
+func (e *Engine) countSendFailure(ctx context.Context, p SendPayload, failure error) bool {
+	if errors.Is(failure, context.Canceled) || errors.Is(failure, context.DeadlineExceeded) || ctx.Err() != nil {
+		return false
+	}
+	why := oneLineError(failure)
+	delay := e.cfg.RetryDelay(p.Attempt + 1)
+	m, err := e.cfg.Store.DeferOrFailMessage(ctx, p.WorkspaceID, p.MessageID, p.Attempt, true, why, e.cfg.MaxAttempts, e.now().Add(delay))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true // the attempt is over: nothing is left to this task
+	case err != nil:
+		e.log.WarnContext(ctx, "message failure not recorded; the task will be retried", "message_id", p.MessageID, "error", err)
+		return false
+	case m.Status == store.MessageFailed:
+		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+		return true
+	}
+	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
+		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)
+	}
+	e.log.InfoContext(ctx, "message attempt failed before sending; will retry", "message_id", m.ID,
+		"attempt", m.Attempts, "retry_in", delay, "error", why)
+	return true
+}
+
+// RetryMessage puts a failed message of the workspace back on the queue:
+// it is tried MaxAttempts more times. ErrConflict: it has not failed.
+func (e *Engine) RetryMessage(ctx context.Context, workspaceID, id uuid.UUID) (store.Message, error) {
+	m, err := e.cfg.Store.RetryFailedMessage(ctx, workspaceID, id, e.now())
+	if err != nil {
+		return m, err
+	}
+	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts); err != nil {
+		// Its lease is running: the scheduler puts it on the queue after.
+		e.log.WarnContext(ctx, "enqueue retried message failed; the scheduler will", "message_id", m.ID, "error", err)
+	}
+	e.log.InfoContext(ctx, "failed message retried", "message_id", m.ID)
+	return m, nil
 }
 
 // retryOrLeave hands a failed task back to Asynq for a retry, except the
@@ -86,14 +140,17 @@ func (e *Engine) retryOrLeave(ctx context.Context, err error) error {
 }
 
 // Send makes one attempt at a message, exactly once: a message that is no
-// longer queued, or whose attempt is not p.Attempt, is left alone. A
-// message its address may not get (suppressed; marketing without required
-// consent or after its enrollment exited) is marked suppressed. Otherwise,
-// once the workspace's send rate allows, the attempt is claimed (counted
-// before anything is sent) and the message goes to the SMTP server:
-// accepted, it is sent; refused for good, it failed and its address is
-// suppressed as bounced; refused for now, it is tried again later, on its
-// own schedule in PostgreSQL, until MaxAttempts.
+// longer queued, or whose attempt is not p.Attempt, is left alone, and so is
+// one whose sending is held unrecorded (see heldSends). A message its
+// address may not get (suppressed; marketing without required consent or
+// after its enrollment exited) is marked suppressed. Otherwise, once the
+// workspace's send rate allows and an SMTP connection is held, the attempt
+// is claimed (counted before anything is sent) and the message goes to the
+// SMTP server: accepted, it is sent; refused for good, it failed and its
+// address is suppressed as bounced; refused for now, it is tried again
+// later, on its own schedule in PostgreSQL, until MaxAttempts. The message's
+// lease is kept alive all along (keepMessageLease), so that however long
+// the waits, no scheduler starts a second attempt beside this one.
 //
 // An error means nothing was sent; the task may be retried.
 func (e *Engine) Send(ctx context.Context, p SendPayload) error {
@@ -103,11 +160,20 @@ func (e *Engine) Send(ctx context.Context, p SendPayload) error {
 		e.log.DebugContext(ctx, "sending not configured; message stays queued", "message_id", p.MessageID)
 		return nil
 	}
+	if e.held.has(p.MessageID) {
+		return nil // sent; its record is on its way
+	}
 	c, to, ok, err := e.prepare(ctx, p)
 	if err != nil || !ok {
 		return err
 	}
-	waited, err := e.limiter.wait(ctx, c.Workspace.ID, c.Workspace.SendRatePerSecond)
+	// Until the claim the attempt is p's; the waits below keep its lease,
+	// and give up should another task take the message meanwhile.
+	wctx, cancelWait := context.WithCancel(ctx)
+	defer cancelWait()
+	stopWaiting := e.keepMessageLease(ctx, c.Message, p.Attempt, cancelWait)
+	defer stopWaiting()
+	waited, err := e.limiter.wait(wctx, c.Workspace.ID, c.Workspace.SendRatePerSecond)
 	if err != nil {
 		return err
 	}
@@ -127,14 +193,24 @@ func (e *Engine) Send(ctx context.Context, p SendPayload) error {
 		e.log.WarnContext(ctx, "message cannot be composed", "message_id", m.ID, "error", err)
 		return ferr
 	}
+	// The attempt is claimed only once a connection is held: a wait for a
+	// connection slot behind a slow relay then counts against nobody.
+	sess, err := e.mailer.acquire(wctx)
+	if err != nil {
+		return err
+	}
+	defer sess.release()
 	m, err = st.ClaimMessageAttempt(ctx, ws.ID, m.ID, p.Attempt, e.now())
+	stopWaiting()
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // another task took this attempt meanwhile
 	}
 	if err != nil {
 		return err
 	}
-	sendErr := e.mailer.send(ctx, msg)
+	stopSending := e.keepMessageLease(ctx, m, m.Attempts, sess.abort)
+	sendErr := sess.send(ctx, msg)
+	stopSending()
 	// What happened is recorded even when ctx ended during the send (a
 	// shutdown): a message the server accepted must be marked sent.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -266,7 +342,9 @@ func (e *Engine) compose(m store.Message, ws store.Workspace) (*mail.Msg, error)
 		return nil, fmt.Errorf("to: %w", err)
 	}
 	msg.Subject(m.Subject)
-	msg.SetMessageIDWithValue(m.MessageID)
+	// Stored bare (id@host); go-mail adds the brackets. Trimmed so that a
+	// row stored with them still makes one well-formed header.
+	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<> "))
 	msg.SetDateWithValue(e.now())
 	if m.Kind == store.MessageMarketing {
 		unsubscribe := Links{BaseURL: e.cfg.BaseURL, Signer: e.cfg.Signer, MessageID: m.ID}.Unsubscribe()
@@ -285,27 +363,31 @@ func (e *Engine) compose(m store.Message, ws store.Workspace) (*mail.Msg, error)
 	return msg, nil
 }
 
-// recordSent marks the message sent and records email_sent on the lead. The
-// server has the message by now, so the write is tried a few times before
-// giving up: a message left queued would be sent again after its lease.
+// recordSent marks the message sent and records email_sent on the lead.
+// The server has the message by now: a write that fails is held and tried
+// again until it is recorded, however long PostgreSQL is away (see
+// heldSends), since a message left queued would be sent again.
 func (e *Engine) recordSent(ctx context.Context, m store.Message, to recipient) error {
 	now := e.now()
 	var leadID *uuid.UUID
 	if to.lead != nil {
 		leadID = &to.lead.ID
 	}
-	err := retryWrite(ctx, func() error {
+	record := func(ctx context.Context) error {
 		return e.cfg.Store.MarkMessageSent(ctx, m.WorkspaceID, m.ID, m.Attempts, leadID, messageDetail(m), now)
-	})
+	}
+	err := record(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		// Our claim was overtaken: only possible if this send outlived its
-		// lease, which the SMTP timeout is set to prevent.
+		// lease, which keepMessageLease is there to prevent.
 		e.log.ErrorContext(ctx, "message sent after its claim was taken over", "message_id", m.ID)
 		return nil
 	}
 	if err != nil {
-		e.log.ErrorContext(ctx, "message sent but not recorded", "message_id", m.ID, "error", err)
-		return nil // a retry of this attempt could only find it claimed
+		e.health.failed(e.now())
+		e.log.WarnContext(ctx, "message sent but not recorded yet; holding it", "message_id", m.ID, "error", err)
+		e.hold(ctx, m.ID, record)
+		return nil
 	}
 	e.log.DebugContext(ctx, "message sent", "message_id", m.ID, "attempt", m.Attempts)
 	return nil
@@ -348,20 +430,17 @@ func (e *Engine) recordBounced(ctx context.Context, m store.Message, to recipien
 // the queue; should it be lost, the scheduler finds the message a lease
 // after it was due.
 func (e *Engine) recordRetry(ctx context.Context, m store.Message, why string) error {
-	st := e.cfg.Store
-	if m.Attempts >= e.cfg.MaxAttempts {
-		if _, err := st.MarkMessageFailed(ctx, m.WorkspaceID, m.ID, why); err != nil && !errors.Is(err, store.ErrNotFound) {
-			return err
-		}
-		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+	delay := e.cfg.RetryDelay(m.Attempts)
+	m, err := e.cfg.Store.DeferOrFailMessage(ctx, m.WorkspaceID, m.ID, m.Attempts, false, why, e.cfg.MaxAttempts, e.now().Add(delay))
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
-	delay := e.cfg.RetryDelay(m.Attempts)
-	if _, err := st.DeferMessage(ctx, m.WorkspaceID, m.ID, m.Attempts, why, e.now().Add(delay)); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+	if err != nil {
 		return err
+	}
+	if m.Status == store.MessageFailed {
+		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
+		return nil
 	}
 	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
 		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)

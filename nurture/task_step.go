@@ -44,10 +44,14 @@ type StepPayload struct {
 func NewStepTask(workspaceID, enrollmentID uuid.UUID, stepKey string) *asynq.Task {
 	payload, _ := json.Marshal(StepPayload{WorkspaceID: workspaceID, EnrollmentID: enrollmentID, StepKey: stepKey})
 	return asynq.NewTask(TypeStep, payload,
-		asynq.TaskID(TypeStep+":"+enrollmentID.String()+":"+stepKey),
+		asynq.TaskID(stepTaskID(enrollmentID, stepKey)),
 		asynq.Queue(Queue),
 		asynq.MaxRetry(10),
 		asynq.Timeout(time.Minute))
+}
+
+func stepTaskID(enrollmentID uuid.UUID, stepKey string) string {
+	return TypeStep + ":" + enrollmentID.String() + ":" + stepKey
 }
 
 func (e *Engine) handleStep(ctx context.Context, t *asynq.Task) error {
@@ -56,9 +60,56 @@ func (e *Engine) handleStep(ctx context.Context, t *asynq.Task) error {
 		return fmt.Errorf("decode %s payload: %v: %w", TypeStep, err, asynq.SkipRetry)
 	}
 	if err := e.RunStep(ctx, p); err != nil {
+		if e.countStepFailure(ctx, p, err) {
+			return nil
+		}
 		return e.retryOrLeave(ctx, err)
 	}
 	return nil
+}
+
+// countStepFailure counts a failed run of an enrollment's step: the step is
+// due again after RetryDelay, and after MaxAttempts failures in a row the
+// enrollment is failed at that step, with its last error, until someone
+// retries it. The scheduler then owns the retry and the handler reports
+// success. A failure that cannot be written (PostgreSQL away), or a run
+// ended by its context, is left to Asynq's retries.
+func (e *Engine) countStepFailure(ctx context.Context, p StepPayload, failure error) bool {
+	if errors.Is(failure, context.Canceled) || errors.Is(failure, context.DeadlineExceeded) || ctx.Err() != nil {
+		return false
+	}
+	why := oneLineError(failure)
+	now := e.now()
+	// A step fails for reasons of its own (its sequence, its data), not a
+	// relay's that pass: it is tried again at a steady pace.
+	enr, err := e.cfg.Store.FailEnrollmentStep(ctx, p.WorkspaceID, p.EnrollmentID, p.StepKey, why, e.cfg.MaxAttempts,
+		now.Add(e.cfg.RetryDelay(1)), now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return true // the step is no longer the enrollment's
+	case err != nil:
+		e.log.WarnContext(ctx, "step failure not recorded; the task will be retried", "enrollment_id", p.EnrollmentID, "error", err)
+		return false
+	case enr.State == store.EnrollmentFailed:
+		e.log.WarnContext(ctx, "enrollment step given up", "enrollment_id", enr.ID, "step_key", p.StepKey,
+			"attempts", enr.Attempts, "error", why)
+	default:
+		e.log.InfoContext(ctx, "enrollment step failed; will retry", "enrollment_id", enr.ID, "step_key", p.StepKey,
+			"attempts", enr.Attempts, "error", why)
+	}
+	return true
+}
+
+// RetryEnrollment makes a failed enrollment of the workspace active again
+// at the step that failed, due now: it is tried MaxAttempts more times.
+// ErrConflict: it has not failed.
+func (e *Engine) RetryEnrollment(ctx context.Context, workspaceID, id uuid.UUID) (store.FailedEnrollment, error) {
+	enr, err := e.cfg.Store.RetryFailedEnrollment(ctx, workspaceID, id, e.now())
+	if err != nil {
+		return enr, err
+	}
+	e.log.InfoContext(ctx, "failed enrollment retried", "enrollment_id", enr.ID, "step_key", enr.StepKey)
+	return enr, nil
 }
 
 // RunStep runs an enrollment's due step in one transaction, holding the

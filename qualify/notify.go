@@ -58,8 +58,10 @@ func (e *Engine) queueNotice(ctx context.Context, q *store.Queries, n notice, no
 		Subject:     subject,
 		TextBody:    text,
 		HTMLBody:    html,
-		MessageID:   "<" + id.String() + "@" + e.mailHost() + ">",
-		CreatedAt:   now,
+		// The bare msg-id (id@host): the sender adds the angle brackets of
+		// the header, and bounce reports are matched against this form.
+		MessageID: id.String() + "@" + e.mailHost(),
+		CreatedAt: now,
 	})
 	return err
 }

@@ -155,20 +155,22 @@ type EnrollmentRun struct {
 
 // SaveEnrollmentRun writes a run's outcome to an active enrollment, and its
 // history, in one round trip. An active enrollment is released from the
-// queue's lease, so the scheduler puts it there again when it is due; an
-// ended one leaves the schedule for good.
+// queue's lease, so the scheduler puts it there again when it is due, and
+// its step's run of failures ends; an ended one leaves the schedule for
+// good.
 func (q *Queries) SaveEnrollmentRun(ctx context.Context, workspaceID, id uuid.UUID, r EnrollmentRun) error {
 	b := &pgx.Batch{}
 	if r.State == EnrollmentActive {
 		b.Queue(`
-			UPDATE enrollments SET step_key = $3, next_run_at = $4, enqueued_at = NULL, updated_at = $5
+			UPDATE enrollments SET step_key = $3, next_run_at = $4, enqueued_at = NULL, updated_at = $5,
+				attempts = 0, last_error = ''
 			WHERE workspace_id = $1 AND id = $2 AND state = 'active'`,
 			workspaceID, id, r.StepKey, r.NextRunAt, r.At).
 			Exec(func(tag pgconn.CommandTag) error { return oneRow(tag, "schedule enrollment") })
 	} else {
 		b.Queue(`
 			UPDATE enrollments SET state = $3, exit_reason = $4, step_key = '', next_run_at = NULL,
-				enqueued_at = NULL, updated_at = $5
+				enqueued_at = NULL, updated_at = $5, attempts = 0, last_error = ''
 			WHERE workspace_id = $1 AND id = $2 AND state = 'active'`,
 			workspaceID, id, r.State, r.ExitReason, r.At).
 			Exec(func(tag pgconn.CommandTag) error { return oneRow(tag, "end enrollment") })

@@ -237,3 +237,17 @@ func (q *Queries) ClaimQueuedMessages(ctx context.Context, now, leaseCutoff time
 	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[QueuedMessage])
 	return ms, interpret(err, "claim queued messages")
 }
+
+// ExtendMessageLease moves the lease of a queued message's attempt (the one
+// that left attempts) to at, while the attempt is still in progress.
+// ErrNotFound: the message is no longer queued, or another attempt has it.
+func (q *Queries) ExtendMessageLease(ctx context.Context, workspaceID, id uuid.UUID, attempts int, at time.Time) error {
+	tag, err := q.db.Exec(ctx, `
+		UPDATE messages SET enqueued_at = $4
+		WHERE workspace_id = $1 AND id = $2 AND status = 'queued' AND attempts = $3`,
+		workspaceID, id, attempts, at)
+	if err != nil {
+		return interpret(err, "extend message lease")
+	}
+	return oneRow(tag, "extend message lease")
+}

@@ -156,9 +156,10 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 			return nil, err
 		}
 	}
+	smtp.PoolSize = cfg.SMTPConnections
 	nur, err := nurture.New(nurture.Config{
 		Store: svc.store, Queue: svc.queue, Redis: svc.rdb, Signer: signer, BaseURL: cfg.BaseURL,
-		SMTP: smtp, Logger: log, ConfirmLimit: cfg.Links.confirmLimit(),
+		SMTP: smtp, Logger: log, ConfirmLimit: cfg.Links.confirmLimit(), MaxAttempts: cfg.NurtureMaxAttempts,
 		CanonicalEmail: func(email string) (string, error) {
 			_, canonical, err := capture.NormalizeEmail(email)
 			return canonical, err

@@ -39,6 +39,12 @@ type Config struct {
 	Links linkConfig
 	// Pools size the PostgreSQL pools, one per kind of work.
 	Pools poolSettings
+	// SMTPConnections is how many SMTP connections a worker process sends
+	// on at once; at most Concurrency.
+	SMTPConnections int
+	// NurtureMaxAttempts is how many times a nurture step or message is
+	// tried before it is marked failed.
+	NurtureMaxAttempts int
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -46,9 +52,9 @@ const minSecretKey = 32
 
 // String prints the configuration with secrets redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("database=%s redis=%s smtp=%s addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
-		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.Addr, c.BaseURL, redacted(c.SecretKey),
-		c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
+	return fmt.Sprintf("database=%s redis=%s smtp=%s smtp_connections=%d nurture_max_attempts=%d addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
+		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.SMTPConnections, c.NurtureMaxAttempts,
+		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
 }
 
 func redacted(s string) string {
@@ -150,7 +156,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		return def
 	}
 	var c Config
-	var proxies, concurrency, sweep, attempts, webhookNetworks string
+	var proxies, concurrency, sweep, attempts, webhookNetworks, smtpConns, maxAttempts string
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("LEADFLOW_DATABASE_URL"), "PostgreSQL URL (LEADFLOW_DATABASE_URL)")
 	fs.StringVar(&c.RedisURL, "redis-url", getenv("LEADFLOW_REDIS_URL"), "Redis URL (LEADFLOW_REDIS_URL)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", getenv("LEADFLOW_SMTP_URL"), "where email goes: smtp://user:password@host:587?tls=starttls (LEADFLOW_SMTP_URL)")
@@ -161,6 +167,8 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
 	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
 	fs.StringVar(&attempts, "response-max-attempts", env("LEADFLOW_RESPONSE_MAX_ATTEMPTS", "10"), "failed processing runs after which a response is marked failed, 1 to 25 (LEADFLOW_RESPONSE_MAX_ATTEMPTS)")
+	fs.StringVar(&smtpConns, "smtp-connections", env("LEADFLOW_SMTP_CONNECTIONS", "4"), "SMTP connections a worker process sends on at once, at most its concurrency (LEADFLOW_SMTP_CONNECTIONS)")
+	fs.StringVar(&maxAttempts, "nurture-max-attempts", env("LEADFLOW_NURTURE_MAX_ATTEMPTS", "10"), "tries of a nurture step or message before it is marked failed (LEADFLOW_NURTURE_MAX_ATTEMPTS)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
 	links := linkFlags(fs, env)
 	finishPools := poolFlags(fs, getenv)
@@ -186,6 +194,17 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		}
 		if c.Concurrency, err = strconv.Atoi(concurrency); err != nil || c.Concurrency < 1 {
 			errs = append(errs, fmt.Errorf("worker concurrency %q: want a whole number >= 1", concurrency))
+		}
+		if c.SMTPConnections, err = strconv.Atoi(smtpConns); err != nil || c.SMTPConnections < 1 {
+			errs = append(errs, fmt.Errorf("smtp connections %q: want a whole number >= 1", smtpConns))
+		} else if c.Concurrency >= 1 && c.SMTPConnections > c.Concurrency {
+			// A send holds a worker while it waits for its connection and
+			// claims its attempt only once it has one: connections beyond
+			// the workers would never be used.
+			errs = append(errs, fmt.Errorf("smtp connections (%d) must not exceed the worker concurrency (%d)", c.SMTPConnections, c.Concurrency))
+		}
+		if c.NurtureMaxAttempts, err = strconv.Atoi(maxAttempts); err != nil || c.NurtureMaxAttempts < 1 {
+			errs = append(errs, fmt.Errorf("nurture max attempts %q: want a whole number >= 1", maxAttempts))
 		}
 		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
 			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
