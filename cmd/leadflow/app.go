@@ -168,7 +168,7 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 	if err != nil {
 		return nil, err
 	}
-	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log, Enroller: nur, MaxAttempts: cfg.MaxAttempts})
+	processor, err := capture.NewProcessor(capture.ProcessorConfig{Store: svc.store, Logger: log, Enroller: nur, MaxAttempts: cfg.ResponseMaxAttempts})
 	if err != nil {
 		nur.Close()
 		return nil, err

@@ -33,8 +33,8 @@ type Config struct {
 	WebhookAllowNetworks []netip.Prefix
 	// SMTPURL is smtp://[user:password@]host[:port][?tls=starttls|tls|none].
 	SMTPURL string
-	// MaxAttempts is how many failed processing runs mark a response failed.
-	MaxAttempts int
+	// ResponseMaxAttempts is how many failed processing runs mark a response failed.
+	ResponseMaxAttempts int
 	// Links: the lifetimes of emailed links and the confirmation limits.
 	Links linkConfig
 	// Pools size the PostgreSQL pools, one per kind of work.
@@ -54,7 +54,7 @@ const minSecretKey = 32
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s redis=%s smtp=%s smtp_connections=%d nurture_max_attempts=%d addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.SMTPConnections, c.NurtureMaxAttempts,
-		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.MaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
+		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.ResponseMaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
 }
 
 func redacted(s string) string {
@@ -209,7 +209,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
 			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
 		}
-		if c.MaxAttempts, err = strconv.Atoi(attempts); err != nil || c.MaxAttempts < 1 || c.MaxAttempts > 25 {
+		if c.ResponseMaxAttempts, err = strconv.Atoi(attempts); err != nil || c.ResponseMaxAttempts < 1 || c.ResponseMaxAttempts > 25 {
 			errs = append(errs, fmt.Errorf("response max attempts %q: want a whole number from 1 to 25", attempts))
 		}
 		if c.Pools, err = finishPools(c.Concurrency); err != nil {
