@@ -70,6 +70,7 @@ func loadBig(tb testing.TB, n int) bigData {
 	// triggers would write history at now() instead of the generated times.
 	exec("session", `SET session_replication_role = replica`)
 	exec("session", `SET maintenance_work_mem = '256MB'`)
+	exec("session", `SET work_mem = '256MB'`) // the loads sort by time in memory
 	// Rows go in faster without the secondary indexes, which are then built
 	// in one pass each, as compact as after a REINDEX. The trigram indexes
 	// serve only similarity matching, which no query here uses, and are
@@ -139,7 +140,7 @@ func loadBig(tb testing.TB, n int) bigData {
 						FROM (
 							SELECT i, created, u, v, created + interval '1 hour' + v * 3 * interval '1 second' AS nurt
 							FROM (
-								SELECT i, $2::timestamptz - interval '730 days' + i * (730 * 86400.0 / $1) * interval '1 second' AS created,
+								SELECT i, $2::timestamptz - interval '730 days' + make_interval(secs => i * (730 * 86400 / $1::float8)) AS created,
 									abs(hashint4(i)) % 1000 AS u, abs(hashint4(i + 7777777)) % 1000 AS v
 								FROM generate_series(0, $1 - 1) i
 							) a

@@ -34,6 +34,10 @@ type hotQuery struct {
 	want []string
 	// whole names big tables the plan may read end to end, and why.
 	whole []string
+	// atMillion: the planner's choice depends on the table sizes (at a
+	// small load it rightly hashes whole tables), so the plan is checked
+	// only at a million leads, by BenchmarkMillionLeads.
+	atMillion bool
 }
 
 // hotQueries are the periodic jobs' queries (capture's sweeper, the nurture
@@ -42,41 +46,41 @@ type hotQuery struct {
 var hotQueries = []hotQuery{
 	{"PendingResponses", "capture sweeper, every 30 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.PendingResponses(ctx, bigNow.Add(-10*time.Second), store.PendingResponse{}, 1000)
-	}, []string{"responses_pending"}, nil},
+	}, []string{"responses_pending"}, nil, false},
 	{"ClaimDueEnrollments", "nurture scheduler, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimDueEnrollments(ctx, bigNow, bigNow.Add(-time.Minute), 1000)
-	}, []string{"enrollments_due"}, nil},
+	}, []string{"enrollments_due"}, nil, false},
 	{"ClaimQueuedMessages", "nurture scheduler, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimQueuedMessages(ctx, bigNow, bigNow.Add(-time.Minute), 1000)
-	}, []string{"messages_queued"}, nil},
+	}, []string{"messages_queued"}, nil, false},
 	{"ClaimScoreDirty", "qualify scoring, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimScoreDirty(ctx, 100)
-	}, []string{"leads_pkey"}, nil},
+	}, []string{"leads_pkey"}, nil, false},
 	{"ClaimScoreJob", "qualify score jobs, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimScoreJob(ctx)
-	}, nil, nil},
+	}, nil, nil, false},
 	{"PurgeOrphanScoreDirty", "qualify decay, every 5 min", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.PurgeOrphanScoreDirty(ctx)
-	}, []string{"leads_pkey"}, nil},
+	}, []string{"leads_pkey"}, nil, false},
 	{"MarkStaleScoresDirty", "qualify decay, every 5 min", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.MarkStaleScoresDirty(ctx, bigNow.Add(-time.Hour), 1000)
-	}, []string{"leads_scored_at_live", "score_dirty_pkey"}, nil},
+	}, []string{"leads_scored_at_live", "score_dirty_pkey"}, nil, false},
 	{"DueHandoffs", "qualify SLA, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.DueHandoffs(ctx, bigNow, 50)
-	}, []string{"handoffs_sla", "handoff_events_escalated"}, nil},
+	}, []string{"handoffs_sla", "handoff_events_escalated"}, nil, false},
 	{"ClaimWebhookDeliveries", "qualify webhooks, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimWebhookDeliveries(ctx, bigNow, bigNow.Add(2*time.Minute), 32)
-	}, []string{"webhook_deliveries_pending"}, nil},
+	}, []string{"webhook_deliveries_pending"}, nil, false},
 	{"FunnelLeads", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelLeads(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
-	}, []string{"leads_created", "lead_status_history_workspace", "lead_status_history_lead", "responses_lead"},
-		// The planner may hash the range's candidates against the leads and
+	}, []string{"leads_created", "lead_status_history_workspace", "lead_status_history_lead", "responses_lead_first"},
+		// The planner hashes the range's candidates against the leads and
 		// opportunities rather than look each up; the report is not a
 		// periodic job, and BenchmarkMillionLeads times it.
-		[]string{"leads", "opportunities"}},
+		[]string{"leads", "opportunities"}, true},
 	{"FunnelResponses", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelResponses(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
-	}, []string{"responses_received"}, nil},
+	}, []string{"responses_received"}, nil, false},
 }
 
 func TestHotQueriesUseIndexes(t *testing.T) {
@@ -122,6 +126,10 @@ func explainHot(tb testing.TB, d bigData) []queryPlan {
 			tb.Fatalf("%s: %v", hq.name, err)
 		}
 		p.query = hq
+		out = append(out, p)
+		if hq.atMillion && d.leads < 1_000_000 {
+			continue
+		}
 		for _, s := range p.scans {
 			for _, t := range bigTables {
 				if slices.Contains(hq.whole, t) {
@@ -137,7 +145,6 @@ func explainHot(tb testing.TB, d bigData) []queryPlan {
 				tb.Errorf("%s does not use index %s at %s: %s", hq.name, want, d, p)
 			}
 		}
-		out = append(out, p)
 	}
 	return out
 }
@@ -147,6 +154,10 @@ func explainHot(tb testing.TB, d bigData) []queryPlan {
 func explain(ctx context.Context, pool *pgxpool.Pool, sql string, args []any) (queryPlan, error) {
 	var raw []byte
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// As FunnelLeads runs; no periodic query costs enough for JIT.
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "+sql, args...).Scan(&raw); err != nil {
 			return err
 		}

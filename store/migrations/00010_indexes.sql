@@ -15,9 +15,10 @@
 CREATE INDEX IF NOT EXISTS leads_created ON leads (workspace_id, created_at);
 CREATE INDEX IF NOT EXISTS opportunities_created ON opportunities (workspace_id, created_at);
 CREATE INDEX IF NOT EXISTS responses_received ON responses (workspace_id, received_at);
--- The funnel's per-lead history: every stage a lead reached and when, read
--- from the index alone.
+-- The funnel's per-lead lookups, each answered from the index alone: every
+-- stage a lead reached and when; its first response and that one's form.
 CREATE INDEX IF NOT EXISTS lead_status_history_lead ON lead_status_history (workspace_id, lead_id, to_status, at);
+CREATE INDEX IF NOT EXISTS responses_lead_first ON responses (workspace_id, lead_id, received_at, id) INCLUDE (form_id);
 -- Decay walks live leads by the age of their score: merged leads keep their
 -- last score for ever and would otherwise be read again at every run.
 CREATE INDEX IF NOT EXISTS leads_scored_at_live ON leads (scored_at) WHERE score <> 0 AND merged_into IS NULL;
@@ -30,6 +31,7 @@ CREATE INDEX IF NOT EXISTS handoff_events_escalated ON handoff_events (handoff_i
 DROP INDEX IF EXISTS handoff_events_escalated;
 CREATE INDEX IF NOT EXISTS leads_scored_at ON leads (scored_at) WHERE score <> 0;
 DROP INDEX IF EXISTS leads_scored_at_live;
+DROP INDEX IF EXISTS responses_lead_first;
 DROP INDEX IF EXISTS lead_status_history_lead;
 DROP INDEX IF EXISTS responses_received;
 DROP INDEX IF EXISTS opportunities_created;
