@@ -65,8 +65,8 @@ var hotQueries = []hotQuery{
 		q.DueHandoffs(ctx, bigNow, 50)
 	}, []string{"handoffs_sla", "handoff_events_escalated"}, nil},
 	{"ClaimWebhookDeliveries", "qualify webhooks, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
-		q.ClaimWebhookDeliveries(ctx, bigNow, bigNow.Add(2*time.Minute), 32)
-	}, []string{"webhook_deliveries_pending"}, nil},
+		q.ClaimWebhookDeliveries(ctx, bigNow, bigNow.Add(2*time.Minute), 32, 2)
+	}, []string{"webhook_deliveries_due"}, nil},
 	{"FunnelLeads", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelLeads(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
 	}, []string{"leads_created", "lead_status_history_workspace", "opportunities_created"},
