@@ -64,12 +64,12 @@ func (api *API) mayWork(c echo.Context, p store.Principal, owner, team *uuid.UUI
 
 // mayDecideHandoff checks that the key may accept or reject the handoff; a
 // missing one is store.ErrNotFound.
-func (api *API) mayDecideHandoff(c echo.Context, p store.Principal, id uuid.UUID) error {
+func (api *API) mayDecideHandoff(c echo.Context, p store.Principal, id uuid.UUID) (store.Handoff, error) {
 	h, err := api.store.GetHandoff(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {
-		return err
+		return h, err
 	}
-	return api.mayWork(c, p, h.OwnerID, h.TeamID)
+	return h, api.mayWork(c, p, h.OwnerID, h.TeamID)
 }
 
 // mayEditOpportunity checks that the key may change the opportunity: its
@@ -115,10 +115,13 @@ func (api *API) acceptHandoff(c echo.Context) error {
 			return err
 		}
 	}
-	if err := api.mayDecideHandoff(c, p, id); err != nil {
+	h, err := api.mayDecideHandoff(c, p, id)
+	if err != nil {
 		return err
 	}
-	in := AcceptInput{CreateOpportunity: req.CreateOpportunity}
+	// The decision holds only while the handoff keeps the owner it was
+	// allowed for.
+	in := AcceptInput{CreateOpportunity: req.CreateOpportunity, Owner: h.OwnerID}
 	if len(req.Opportunity) > 0 && string(req.Opportunity) != "null" {
 		var o NewOpportunity
 		if err := apiDecodeMember("opportunity", req.Opportunity, &o); err != nil {
@@ -178,10 +181,11 @@ func (api *API) rejectHandoff(c echo.Context) error {
 	if err := apiDecode(c, &req); err != nil {
 		return err
 	}
-	if err := api.mayDecideHandoff(c, p, id); err != nil {
+	h, err := api.mayDecideHandoff(c, p, id)
+	if err != nil {
 		return err
 	}
-	out, err := api.engine.Reject(c.Request().Context(), p.WorkspaceID, id, actor, req.Reason)
+	out, err := api.engine.Reject(c.Request().Context(), p.WorkspaceID, id, actor, RejectInput{Reason: req.Reason, Owner: h.OwnerID})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,10 @@ type AcceptInput struct {
 	CreateOpportunity *bool `json:"create_opportunity"`
 	// Opportunity overrides the new opportunity's defaults.
 	Opportunity *NewOpportunity `json:"opportunity"`
+	// Owner, when set, is the owner the decision was allowed for: a
+	// handoff reassigned since (by the SLA, by a manager) is a conflict, so
+	// the former owner cannot decide it.
+	Owner *uuid.UUID `json:"-"`
 }
 
 // NewOpportunity is what sales may set on the opportunity an accept makes;
@@ -77,7 +81,7 @@ func (e *Engine) Accept(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 	now := e.now().UTC()
 	var out Conversion
 	err := e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
-		h, lead, err := lockOpenHandoff(ctx, q, workspaceID, handoffID)
+		h, lead, err := lockOpenHandoff(ctx, q, workspaceID, handoffID, in.Owner)
 		if err != nil {
 			return err
 		}
@@ -150,7 +154,7 @@ func (e *Engine) Accept(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 // locked first, as everything else that changes a lead and its handoffs
 // does, so that a decision and a qualification never wait on each other in
 // a circle.
-func lockOpenHandoff(ctx context.Context, q *store.Queries, workspaceID, handoffID uuid.UUID) (store.Handoff, store.Lead, error) {
+func lockOpenHandoff(ctx context.Context, q *store.Queries, workspaceID, handoffID uuid.UUID, owner *uuid.UUID) (store.Handoff, store.Lead, error) {
 	h, err := q.GetHandoff(ctx, workspaceID, handoffID)
 	if err != nil {
 		return store.Handoff{}, store.Lead{}, err
@@ -165,7 +169,20 @@ func lockOpenHandoff(ctx context.Context, q *store.Queries, workspaceID, handoff
 	if h.Status != store.HandoffOpen {
 		return store.Handoff{}, store.Lead{}, &decidedError{status: h.Status}
 	}
+	if owner != nil && (h.OwnerID == nil || *h.OwnerID != *owner) {
+		return store.Handoff{}, store.Lead{}, &reassignedError{}
+	}
 	return h, lead, nil
+}
+
+// reassignedError is a decision on a handoff that was given to another
+// owner after the decision was allowed: a conflict.
+type reassignedError struct{}
+
+func (e *reassignedError) Error() string { return "handoff reassigned meanwhile" }
+func (e *reassignedError) Unwrap() error { return store.ErrConflict }
+func (e *reassignedError) FieldErrors() map[string]string {
+	return map[string]string{"owner_id": "the handoff was reassigned to another owner meanwhile: reload it"}
 }
 
 // decidedError is a decision on a handoff already decided: a conflict,

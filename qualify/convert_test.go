@@ -473,7 +473,7 @@ func TestSecondAcceptConflictsAndChangesNothing(t *testing.T) {
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("second accept: %v, want ErrConflict", err)
 	}
-	_, err = b.eng.Reject(ctx, b.ws.ID, h.ID, "api_key:other", "changed my mind")
+	_, err = b.eng.Reject(ctx, b.ws.ID, h.ID, "api_key:other", qualify.RejectInput{Reason: "changed my mind"})
 	if !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("reject after accept: %v, want ErrConflict", err)
 	}
@@ -585,13 +585,13 @@ func TestRejectRecyclesIntoSequence(t *testing.T) {
 	lead := b.lead(t, store.Lead{Email: "ann@acme.example", EmailCanonical: "ann@acme.example", Company: "Acme"})
 	h := b.handoff(t, lead.ID)
 
-	_, err := b.eng.Reject(ctx, b.ws.ID, h.ID, convertActor, "  ")
+	_, err := b.eng.Reject(ctx, b.ws.ID, h.ID, convertActor, qualify.RejectInput{Reason: "  "})
 	var verr *qualify.ValidationError
 	if !errors.As(err, &verr) || verr.Fields["reason"] == "" {
 		t.Fatalf("reject without a reason: %v, want a validation error on reason", err)
 	}
 
-	got, err := b.eng.Reject(ctx, b.ws.ID, h.ID, convertActor, "No budget until next year")
+	got, err := b.eng.Reject(ctx, b.ws.ID, h.ID, convertActor, qualify.RejectInput{Reason: "No budget until next year"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -658,7 +658,7 @@ func TestRejectWithoutActiveRecycleSequence(t *testing.T) {
 				b.exec(t, `INSERT INTO assignment_settings (workspace_id, recycle_sequence_id) VALUES ($1, $2)`, b.ws.ID, seq)
 			}
 			lead := b.lead(t, store.Lead{Email: "ann@acme.example", EmailCanonical: "ann@acme.example"})
-			got, err := b.eng.Reject(context.Background(), b.ws.ID, b.handoff(t, lead.ID).ID, convertActor, "Not a fit")
+			got, err := b.eng.Reject(context.Background(), b.ws.ID, b.handoff(t, lead.ID).ID, convertActor, qualify.RejectInput{Reason: "Not a fit"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -685,7 +685,7 @@ func TestDecisionsStayInTheirWorkspace(t *testing.T) {
 	if _, err := b.eng.Accept(ctx, other.ID, h.ID, convertActor, qualify.AcceptInput{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("accept from another workspace: %v, want ErrNotFound", err)
 	}
-	if _, err := b.eng.Reject(ctx, other.ID, h.ID, convertActor, "no"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := b.eng.Reject(ctx, other.ID, h.ID, convertActor, qualify.RejectInput{Reason: "no"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("reject from another workspace: %v, want ErrNotFound", err)
 	}
 	got, err := b.st.GetHandoff(ctx, b.ws.ID, h.ID)
@@ -792,4 +792,38 @@ func convertKeys(m map[string]string) []string {
 	keys := slices.Collect(maps.Keys(m))
 	slices.Sort(keys)
 	return keys
+}
+
+// A decision allowed for one owner does not survive the handoff being given
+// to another meanwhile (the SLA reassigned it between the permission check
+// and the decision): the former owner can neither accept nor reject it.
+func TestDecisionRefusedWhenHandoffReassignedMeanwhile(t *testing.T) {
+	t.Parallel()
+	b := convertSetup(t)
+	ctx := context.Background()
+	lead := b.lead(t, store.Lead{Email: "rea@example.com", PrimaryInterest: "Engines"})
+	h := b.handoff(t, lead.ID)
+	seen := b.owner.ID
+	next, err := b.st.InsertUser(ctx, store.User{WorkspaceID: b.ws.ID, Name: "Ria Rep", Email: "ria@seller.example", Role: store.UserSalesRep, Available: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.exec(t, `UPDATE handoffs SET owner_id = $2 WHERE id = $1`, h.ID, next.ID)
+
+	if _, err := b.eng.Accept(ctx, b.ws.ID, h.ID, convertActor, qualify.AcceptInput{Owner: &seen}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("accept by the former owner: %v, want a conflict", err)
+	}
+	if _, err := b.eng.Reject(ctx, b.ws.ID, h.ID, convertActor, qualify.RejectInput{Reason: "not mine", Owner: &seen}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("reject by the former owner: %v, want a conflict", err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM handoffs WHERE id = $1 AND status = 'open'`, h.ID); n != 1 {
+		t.Errorf("the handoff is no longer open after refused decisions")
+	}
+	if n := b.count(t, `SELECT count(*) FROM contacts WHERE workspace_id = $1`, b.ws.ID); n != 0 {
+		t.Errorf("%d contacts after a refused accept, want none", n)
+	}
+	// The new owner decides.
+	if _, err := b.eng.Accept(ctx, b.ws.ID, h.ID, convertActor, qualify.AcceptInput{Owner: &next.ID}); err != nil {
+		t.Errorf("accept by the new owner: %v", err)
+	}
 }

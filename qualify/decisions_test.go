@@ -38,7 +38,7 @@ func TestRejectedLeadIsNotHandedOffAgainUntilCooldownAndNewEngagement(t *testing
 	}
 	b.drain(t)
 	for _, l := range []store.Lead{engaged, quiet} {
-		if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", "No budget this year"); err != nil {
+		if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", qualify.RejectInput{Reason: "No budget this year"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestRejectedLeadQualifiedAgainByACall(t *testing.T) {
 	l := b.newLead(t, b.ws, func(l *store.Lead) { l.PrimaryInterest = "Engines" })
 	b.event(t, l, store.EngagementFormSubmitted, b.clock.Now())
 	b.drain(t)
-	if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", "Call back in spring"); err != nil {
+	if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", qualify.RejectInput{Reason: "Call back in spring"}); err != nil {
 		t.Fatal(err)
 	}
 	// Sales' own call is a new decision: no cooldown holds it.
@@ -128,7 +128,7 @@ func TestRequalifyCooldownSetting(t *testing.T) {
 	l := b.newLead(t, b.ws, func(l *store.Lead) { l.PrimaryInterest = "Engines" })
 	b.event(t, l, store.EngagementFormSubmitted, b.clock.Now())
 	b.drain(t)
-	if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", "Not yet"); err != nil {
+	if _, err := b.eng.Reject(b.ctx, b.ws.ID, b.openHandoff(t, l), "user:sam", qualify.RejectInput{Reason: "Not yet"}); err != nil {
 		t.Fatal(err)
 	}
 	b.clock.advance(30 * time.Minute)

@@ -28,6 +28,13 @@ type Rejection struct {
 	RecycleSequenceID *uuid.UUID `json:"recycle_sequence_id"`
 }
 
+// RejectInput is a rejection: the reason sales gave, and (as in
+// AcceptInput) the owner the decision was allowed for, if any.
+type RejectInput struct {
+	Reason string
+	Owner  *uuid.UUID
+}
+
 // Reject closes an open handoff as rejected with the reason sales gave: the
 // lead becomes recycled with that reason in its status and audit trail,
 // webhooks hear handoff.rejected, and the lead is put in the workspace's
@@ -35,8 +42,8 @@ type Rejection struct {
 // scheduler takes it on. A recycled lead can qualify again later, which
 // makes a new decision and a new handoff. A handoff no longer open is
 // store.ErrConflict, and nothing changes.
-func (e *Engine) Reject(ctx context.Context, workspaceID, handoffID uuid.UUID, actor, reason string) (Rejection, error) {
-	reason = strings.TrimSpace(reason)
+func (e *Engine) Reject(ctx context.Context, workspaceID, handoffID uuid.UUID, actor string, in RejectInput) (Rejection, error) {
+	reason := strings.TrimSpace(in.Reason)
 	switch {
 	case reason == "":
 		return Rejection{}, invalid("reason", "is required: say why the lead is rejected")
@@ -46,7 +53,7 @@ func (e *Engine) Reject(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 	now := e.now().UTC()
 	var out Rejection
 	err := e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
-		h, lead, err := lockOpenHandoff(ctx, q, workspaceID, handoffID)
+		h, lead, err := lockOpenHandoff(ctx, q, workspaceID, handoffID, in.Owner)
 		if err != nil {
 			return err
 		}
