@@ -367,7 +367,6 @@ func TestIntakeSalesforceWebToLead(t *testing.T) {
 	wantCustom := map[string]string{
 		"00N5e00000Abc12":    "Blue;Green",
 		"how_did_you_hear":   "a friend",
-		"submit":             "Send",
 		"unknown_but_kept[]": "x",
 	}
 	if diff := cmp.Diff(wantCustom, r.Custom); diff != "" {

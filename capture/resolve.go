@@ -20,6 +20,10 @@ import (
 // a handful, a reviewer learns nothing more.
 const fuzzyMatchLimit = 10
 
+// maxLeadCustomFields bounds the custom fields one lead collects across its
+// submissions.
+const maxLeadCustomFields = 200
+
 // How a response found its lead, kept in the audit trail for reviewers.
 const (
 	matchedByEmail        = "email"
@@ -159,19 +163,20 @@ func personFromResponse(resp store.Response, f Fields, form store.Form) store.Le
 		Email:       email,
 		// Normalisation already made the canonical form; lower-casing again
 		// costs nothing and keeps matching case-blind whatever wrote it.
-		EmailCanonical: strings.ToLower(strings.TrimSpace(cmp.Or(f.EmailCanonical, email))),
-		Phone:          strings.TrimSpace(f.Phone),
-		Company:        f.Company,
-		Title:          f.Title,
-		City:           f.City,
-		State:          f.State,
-		Country:        f.Country,
-		LeadSource:     cmp.Or(f.LeadSource, resp.LeadSource),
-		Description:    f.Description,
-		Campaign:       cmp.Or(resp.Campaign, f.CampaignID, form.Campaign),
-		UTM:            resp.UTM,
-		Custom:         resp.Custom,
-		Status:         store.LeadNew,
+		EmailCanonical:  strings.ToLower(strings.TrimSpace(cmp.Or(f.EmailCanonical, email))),
+		Phone:           strings.TrimSpace(f.Phone),
+		PhoneUnverified: f.PhoneUnverified,
+		Company:         f.Company,
+		Title:           f.Title,
+		City:            f.City,
+		State:           f.State,
+		Country:         f.Country,
+		LeadSource:      cmp.Or(f.LeadSource, resp.LeadSource),
+		Description:     f.Description,
+		Campaign:        cmp.Or(resp.Campaign, f.CampaignID, form.Campaign),
+		UTM:             resp.UTM,
+		Custom:          resp.Custom,
+		Status:          store.LeadNew,
 	}
 	if interest := strings.TrimSpace(f.ProductInterest); interest != "" {
 		l.PrimaryInterest = interest
@@ -663,7 +668,12 @@ func mergeInto(dst *store.Lead, src store.Lead, overwrite bool) (filled []string
 			custom = map[string]string{}
 		}
 		for _, k := range slices.Sorted(maps.Keys(src.Custom)) {
-			v := custom[k]
+			v, ok := custom[k]
+			if !ok && len(custom) >= maxLeadCustomFields {
+				// Each submission is capped by its form; this bounds what
+				// many submissions add up to on one lead.
+				continue
+			}
 			set("custom."+k, &v, src.Custom[k], true)
 			custom[k] = v
 		}
