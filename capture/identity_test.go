@@ -261,3 +261,27 @@ func TestEmailMatchedLeadLinksToThePhonesContact(t *testing.T) {
 		t.Errorf("the contact's address went to %v, want %v", out.LeadID, lead.LeadID)
 	}
 }
+
+func TestPossibleDuplicatesWeighNamesAboveCompany(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const firm = "Consolidated International Holdings"
+	ann := b.process(t, b.newResponse(t, b.form, personFields(t, "ann.lee@consolidated.example", "Ann", "Lee", firm)))
+	tests := []struct {
+		name                     string
+		email, first, last, firm string
+		flagged                  bool
+	}{
+		{"a colleague", "bob.roe@consolidated.example", "Bob", "Roe", firm + " Inc.", false},
+		{"a namesake elsewhere", "ann.lee@globex.example", "Ann", "Lee", "Globex", false},
+		{"a namesake colleague", "alee@consolidated.example", "Ann", "Lee", firm, false},
+		{"her, from home, accent and all", "annlee77@gmail.com", "Ánn", "Lée", "", true},
+		{"her, a typo and a suffix", "ann.lee.home@yahoo.com", "Ann", "Leee", firm + ", Inc.", true},
+	}
+	for _, tt := range tests {
+		out := b.process(t, b.newResponse(t, b.form, personFields(t, tt.email, tt.first, tt.last, tt.firm)))
+		if got := b.openFlags(t, out.LeadID, ann.LeadID) == 1; got != tt.flagged {
+			t.Errorf("%s: flagged as Ann's possible duplicate = %v, want %v", tt.name, got, tt.flagged)
+		}
+	}
+}

@@ -41,6 +41,7 @@ type intakeBundle struct {
 	inspector *asynq.Inspector
 	workspace store.Workspace
 	logs      *intakeLogs
+	redis     *redis.Client
 }
 
 type intakeOptions struct {
@@ -69,6 +70,7 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		inspector: inspector,
 		workspace: ws,
 		logs:      &intakeLogs{},
+		redis:     rdb,
 	}
 	limiter := redis.UniversalClient(rdb)
 	if opts.limiterRedis != nil {

@@ -61,7 +61,7 @@ func anyTokenMatch(a, b []string) bool {
 
 // tokensMatch: one name word written two ways. An initial matches any word
 // it starts; a nickname its full name; a word of five letters or more one
-// typo away.
+// typo away, a shorter one a letter added or missed.
 func tokensMatch(x, y string) bool {
 	if x == y {
 		return true
@@ -72,7 +72,12 @@ func tokensMatch(x, y string) bool {
 	if nx, ny := nickname(x), nickname(y); nx == ny {
 		return true
 	}
-	return min(len(x), len(y)) >= 5 && editDistanceAtMostOne(x, y)
+	if min(len(x), len(y)) >= 5 {
+		return editDistanceAtMostOne(x, y)
+	}
+	// In a short word only a letter typed twice or missed is a typo: "Jon"
+	// and "Jan" are two names.
+	return min(len(x), len(y)) >= 3 && len(x) != len(y) && editDistanceAtMostOne(x, y)
 }
 
 // nameTokens folds a name to its words: lower case, accents and
@@ -162,4 +167,106 @@ var nicknames = map[string]string{
 	"sally": "sarah", "sara": "sarah", "nancy": "ann", "anne": "ann", "annie": "ann",
 	"jess": "jessica", "jessie": "jessica", "chrissy": "christina", "tina": "christina",
 	"sophie": "sophia", "ally": "alison", "allie": "alison", "nat": "natalie",
+}
+
+// likeness scores (0..1) how alike two people look, for possible
+// duplicates. The name carries it: the trigram similarity of the folded
+// names, or 1 when compareNames finds them the same (typo, nickname,
+// swapped), halved when it finds them different. The organisation only
+// confirms or contradicts: the same employer keeps the score, two different
+// ones halve it (strangers share names), and an unknown one costs a little.
+func likeness(a, b leadFacts, nameSimilarity float32, companySimilarity *float32) float64 {
+	name := float64(nameSimilarity)
+	switch compareNames(a.FirstName, a.LastName, b.FirstName, b.LastName) {
+	case namesSame:
+		name = 1
+	case namesDifferent:
+		name *= 0.5
+	}
+	switch sameEmployer(a, b, companySimilarity) {
+	case namesSame:
+		return name
+	case namesDifferent:
+		return name * 0.5
+	}
+	return name * 0.85
+}
+
+// sameEmployer compares where two people work, by what each says: the
+// company typed, else the domain of a work address.
+func sameEmployer(a, b leadFacts, companySimilarity *float32) nameVerdict {
+	da, db := workDomain(a.EmailCanonical), workDomain(b.EmailCanonical)
+	ca, cb := compactCompany(a.Company), compactCompany(b.Company)
+	switch {
+	case da != "" && da == db && a.EmailCanonical != b.EmailCanonical:
+		// Two mailboxes at one employer are two colleagues who share a
+		// name: a person fills in forms from one work address.
+		return namesDifferent
+	case da != "" && da == db:
+		return namesSame
+	case companySimilarity != nil:
+		if *companySimilarity >= 0.6 {
+			return namesSame
+		}
+		return namesDifferent
+	case da != "" && db != "":
+		return namesDifferent
+	case ca != "" && db != "":
+		return employerMatches(ca, db)
+	case cb != "" && da != "":
+		return employerMatches(cb, da)
+	}
+	return namesUnknown
+}
+
+// employerMatches compares a company with an employer's domain:
+// "Société Générale Tech" works at societegeneraletech.net.
+func employerMatches(company, domain string) nameVerdict {
+	label, _, _ := strings.Cut(domain, ".")
+	if label != "" && (strings.Contains(company, label) || strings.Contains(label, company)) {
+		return namesSame
+	}
+	return namesDifferent
+}
+
+// compactCompany is a company's name folded to its letters and digits,
+// without its legal form: "Acme, Inc." is "acme".
+func compactCompany(s string) string {
+	var b strings.Builder
+	for _, w := range nameTokens(strings.Map(func(r rune) rune {
+		if unicode.IsDigit(r) {
+			return 'a' + (r - '0') // keep digits as letters nameTokens keeps
+		}
+		return r
+	}, s)) {
+		if !legalForms[w] {
+			b.WriteString(w)
+		}
+	}
+	return b.String()
+}
+
+var legalForms = map[string]bool{
+	"inc": true, "incorporated": true, "llc": true, "ltd": true, "limited": true, "corp": true,
+	"corporation": true, "co": true, "company": true, "plc": true, "gmbh": true, "ag": true, "sa": true,
+	"sas": true, "bv": true, "nv": true, "srl": true, "spa": true, "oy": true, "ab": true, "pty": true,
+	"group": true, "the": true,
+}
+
+// workDomain is the domain of an employer's address; "" for a blank one or
+// a personal mailbox provider, which says nothing of where someone works.
+func workDomain(email string) string {
+	_, domain, ok := strings.Cut(email, "@")
+	if !ok || freeMail[domain] {
+		return ""
+	}
+	return domain
+}
+
+var freeMail = map[string]bool{
+	"gmail.com": true, "googlemail.com": true, "yahoo.com": true, "yahoo.co.uk": true, "ymail.com": true,
+	"outlook.com": true, "hotmail.com": true, "hotmail.co.uk": true, "live.com": true, "msn.com": true,
+	"icloud.com": true, "me.com": true, "mac.com": true, "aol.com": true, "proton.me": true,
+	"protonmail.com": true, "gmx.de": true, "gmx.net": true, "web.de": true, "mail.com": true,
+	"yandex.ru": true, "qq.com": true, "163.com": true, "orange.fr": true, "free.fr": true,
 }

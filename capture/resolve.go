@@ -20,6 +20,14 @@ import (
 // a handful, a reviewer learns nothing more.
 const fuzzyMatchLimit = 10
 
+// fuzzyNameFloor is the trigram similarity of folded names below which no
+// pair is weighed, and fuzzyCandidateLimit how many are: the trigram index
+// does this first cut.
+const (
+	fuzzyNameFloor      = 0.3
+	fuzzyCandidateLimit = 50
+)
+
 // maxLeadCustomFields bounds the custom fields one lead collects across its
 // submissions.
 const maxLeadCustomFields = 200
@@ -144,7 +152,7 @@ type resolution struct {
 	join *store.Lead
 	// others are leads and contacts that share the submission's phone but
 	// are not (safely) its person: flagged as possible duplicates.
-	others       []store.FuzzyMatch
+	others       []sharedIdentity
 	result       string
 	registration string
 	registered   bool
@@ -200,11 +208,14 @@ func emailKey(canonical string) string {
 	return "email:" + canonical
 }
 
+// phoneKey locks a number whatever its extension: everyone on one
+// switchboard resolves one at a time.
 func phoneKey(phone string) string {
-	if phone == "" {
+	number, _, _ := strings.Cut(phone, ";")
+	if number == "" {
 		return ""
 	}
-	return "phone:" + phone
+	return "phone:" + number
 }
 
 // lockAndMatch takes the person's identity locks and finds their lead and
@@ -323,7 +334,7 @@ func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
 	for _, c := range contacts {
 		names := compareNames(p.FirstName, p.LastName, c.FirstName, c.LastName)
 		otherEmail := p.EmailCanonical != "" && c.EmailCanonical != "" && c.EmailCanonical != p.EmailCanonical
-		ok := names == namesSame || (names == namesUnknown && !otherEmail)
+		ok := names == namesSame || (names == namesUnknown && !otherEmail && c.Phone == p.Phone)
 		switch {
 		case ok && found == nil:
 			found = &c
@@ -346,7 +357,13 @@ func (r *resolution) phoneFindsLead(l store.Lead) bool {
 	if r.contact != nil && l.ContactID != nil && *l.ContactID != r.contact.ID {
 		return false
 	}
-	return compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) != namesDifferent
+	names := compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName)
+	if l.Phone != p.Phone {
+		// The same switchboard, another extension (or none): only the
+		// name says it is the same person.
+		return names == namesSame
+	}
+	return names != namesDifferent
 }
 
 // canJoin reports whether the submission safely ties lead to l, a lead with
@@ -361,8 +378,11 @@ func (r *resolution) canJoin(l store.Lead) bool {
 		return false
 	}
 	p, k := r.person, r.lead
-	return compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) != namesDifferent &&
-		compareNames(k.FirstName, k.LastName, l.FirstName, l.LastName) != namesDifferent
+	names := compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName)
+	if l.Phone != p.Phone && names != namesSame {
+		return false
+	}
+	return names != namesDifferent && compareNames(k.FirstName, k.LastName, l.FirstName, l.LastName) != namesDifferent
 }
 
 // flagLead notes a lead that shares an identity with the submission but is
@@ -374,12 +394,34 @@ func (r *resolution) flagLead(l store.Lead, reason string) {
 		return
 	}
 	id := l.ID
-	r.others = append(r.others, store.FuzzyMatch{MatchLeadID: &id, Reason: reason})
+	r.others = append(r.others, sharedIdentity{
+		FuzzyMatch: store.FuzzyMatch{MatchLeadID: &id, Reason: reason},
+		other:      leadFacts{l.FirstName, l.LastName, l.EmailCanonical, l.Company},
+	})
 }
 
 func (r *resolution) flagContact(c store.Contact, reason string) {
 	id := c.ID
-	r.others = append(r.others, store.FuzzyMatch{MatchContactID: &id, Reason: reason})
+	r.others = append(r.others, sharedIdentity{
+		FuzzyMatch: store.FuzzyMatch{MatchContactID: &id, Reason: reason},
+		other:      leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+	})
+}
+
+// sharedIdentity is a possible duplicate found by a shared identity, and
+// what it is known by.
+type sharedIdentity struct {
+	store.FuzzyMatch
+	other leadFacts
+}
+
+// leadFacts are what likeness weighs of a lead or a contact.
+type leadFacts struct {
+	FirstName, LastName, EmailCanonical, Company string
+}
+
+func factsOf(l store.Lead) leadFacts {
+	return leadFacts{l.FirstName, l.LastName, l.EmailCanonical, l.Company}
 }
 
 // flagSharedIdentities records the possible duplicates matching found, now
@@ -391,12 +433,18 @@ func (r *resolution) flagSharedIdentities(ctx context.Context) error {
 			(m.MatchContactID != nil && r.lead.ContactID != nil && *m.MatchContactID == *r.lead.ContactID) {
 			continue
 		}
-		sim, err := r.q.NameSimilarity(ctx, ws, r.lead.ID, m)
+		o := m.other
+		company, err := r.q.CompanySimilarity(ctx, r.lead.Company, o.Company)
 		if err != nil {
 			return err
 		}
-		m.Similarity = sim
-		if _, err := r.q.InsertPossibleDuplicate(ctx, ws, r.lead.ID, m); err != nil {
+		// Sharing an identity is the reason; the likeness orders the queue.
+		nameSim := float32(0.5)
+		if compareNames(r.lead.FirstName, r.lead.LastName, o.FirstName, o.LastName) == namesSame {
+			nameSim = 1
+		}
+		m.Similarity = float32(likeness(factsOf(*r.lead), o, nameSim, company))
+		if _, err := r.q.InsertPossibleDuplicate(ctx, ws, r.lead.ID, m.FuzzyMatch); err != nil {
 			return err
 		}
 	}
@@ -448,11 +496,21 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 		// to call two people alike.
 		return nil
 	}
-	matches, err := r.q.FuzzyMatches(ctx, lead.WorkspaceID, lead.ID, fuzzyThreshold, fuzzyMatchLimit)
+	candidates, err := r.q.FuzzyCandidates(ctx, lead.WorkspaceID, lead.ID, fuzzyNameFloor, fuzzyCandidateLimit)
 	if err != nil {
 		return err
 	}
-	for _, m := range matches {
+	var matches []store.FuzzyMatch
+	for _, c := range candidates {
+		score := likeness(factsOf(lead), leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+			c.NameSimilarity, c.CompanySimilarity)
+		if score >= fuzzyThreshold {
+			matches = append(matches, store.FuzzyMatch{MatchLeadID: c.MatchLeadID, MatchContactID: c.MatchContactID,
+				Similarity: float32(score), Reason: store.DuplicateSimilarName})
+		}
+	}
+	slices.SortStableFunc(matches, func(a, b store.FuzzyMatch) int { return cmp.Compare(b.Similarity, a.Similarity) })
+	for _, m := range matches[:min(len(matches), fuzzyMatchLimit)] {
 		if _, err := r.q.InsertPossibleDuplicate(ctx, lead.WorkspaceID, lead.ID, m); err != nil {
 			return err
 		}

@@ -65,11 +65,12 @@ func (q *Queries) MatchLeadByEmail(ctx context.Context, workspaceID uuid.UUID, e
 const phoneMatchLimit = 20
 
 // MatchLeadsByPhone locks the live leads of the workspace with this phone
-// (E.164, with its extension if any), oldest first. A shared office number
-// may name several people.
+// number (E.164), whatever their extension, oldest first. A shared office
+// number may name several people; the caller tells them apart.
 func (q *Queries) MatchLeadsByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) ([]Lead, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+leadColumns+` FROM leads
-		WHERE workspace_id = $1 AND phone = $2 AND phone <> '' AND merged_into IS NULL
+		WHERE workspace_id = $1 AND split_part(phone, ';', 1) = split_part($2, ';', 1)
+		  AND phone <> '' AND merged_into IS NULL
 		ORDER BY created_at, id LIMIT $3 FOR UPDATE`, workspaceID, phone, phoneMatchLimit)
 	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
 	return ls, interpret(err, "match leads by phone")
@@ -107,11 +108,11 @@ func (q *Queries) MatchContactByEmail(ctx context.Context, workspaceID uuid.UUID
 	return c, interpret(err, "match contact by email")
 }
 
-// MatchContactsByPhone finds the contacts of the workspace with this phone,
-// oldest first.
+// MatchContactsByPhone finds the contacts of the workspace with this phone
+// number, whatever their extension, oldest first.
 func (q *Queries) MatchContactsByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) ([]Contact, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+contactColumns+` FROM contacts
-		WHERE workspace_id = $1 AND phone = $2 AND phone <> ''
+		WHERE workspace_id = $1 AND split_part(phone, ';', 1) = split_part($2, ';', 1) AND phone <> ''
 		ORDER BY created_at, id LIMIT $3`, workspaceID, phone, phoneMatchLimit)
 	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
 	return cs, interpret(err, "match contacts by phone")
@@ -136,67 +137,65 @@ type FuzzyMatch struct {
 	Reason         string     `db:"reason"`
 }
 
-// fuzzyNameFloor is the trigram similarity of names below which no pair is
-// scored: the GIN index does this filtering.
-const fuzzyNameFloor = 0.4
+// FuzzyCandidate is a lead or a contact whose name looks like a lead's,
+// with what capture needs to weigh the likeness.
+type FuzzyCandidate struct {
+	MatchLeadID    *uuid.UUID `db:"match_lead_id"`
+	MatchContactID *uuid.UUID `db:"match_contact_id"`
+	FirstName      string     `db:"first_name"`
+	LastName       string     `db:"last_name"`
+	EmailCanonical string     `db:"email_canonical"`
+	Company        string     `db:"company"`
+	// NameSimilarity is the trigram similarity of the folded names;
+	// CompanySimilarity that of the companies without their legal form,
+	// nil when either company is unknown.
+	NameSimilarity    float32  `db:"name_similarity"`
+	CompanySimilarity *float32 `db:"company_similarity"`
+}
 
-// FuzzyMatches finds the other live leads and the contacts of the workspace
-// whose name looks like the lead's, scoring each at or above threshold, most
-// similar first. The name carries the score (accents and case folded); the
-// company only raises or lowers it, since colleagues share a company and
-// strangers share names: the same name at different companies scores
-// name x 0.5, at the same company name x 1.0, and when either company is
-// unknown name x 0.85. Run it in a transaction: the trigram threshold is set
-// for the transaction so the index does the filtering.
-func (q *Queries) FuzzyMatches(ctx context.Context, workspaceID, leadID uuid.UUID, threshold float64, limit int) ([]FuzzyMatch, error) {
+// FuzzyCandidates finds the other live leads and the contacts of the
+// workspace whose name (accents and case folded) is trigram-similar to the
+// lead's at or above floor, most similar first. Run it in a transaction: the
+// threshold is set for the transaction so the trigram indexes do the
+// filtering.
+func (q *Queries) FuzzyCandidates(ctx context.Context, workspaceID, leadID uuid.UUID, floor float64, limit int) ([]FuzzyCandidate, error) {
 	if _, err := q.db.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
-		strconv.FormatFloat(min(threshold, fuzzyNameFloor), 'f', -1, 64)); err != nil {
+		strconv.FormatFloat(floor, 'f', -1, 64)); err != nil {
 		return nil, interpret(err, "set similarity threshold")
 	}
 	rows, _ := q.db.Query(ctx, `
 		WITH me AS (SELECT name_key, company_key FROM leads WHERE workspace_id = $1 AND id = $2),
 		candidates AS (
-			SELECT l.id AS match_lead_id, NULL::uuid AS match_contact_id, l.name_key, l.company_key
+			SELECT l.id AS match_lead_id, NULL::uuid AS match_contact_id, l.first_name, l.last_name,
+				l.email_canonical, l.company, l.name_key, l.company_key
 			FROM leads l, me
 			WHERE l.workspace_id = $1 AND l.id <> $2 AND l.merged_into IS NULL
 			  AND l.name_key <> '' AND l.name_key % me.name_key
 			UNION ALL
-			SELECT NULL::uuid, c.id, c.name_key, c.company_key
+			SELECT NULL::uuid, c.id, c.first_name, c.last_name, c.email_canonical, c.company, c.name_key, c.company_key
 			FROM contacts c, me
 			WHERE c.workspace_id = $1 AND c.name_key <> '' AND c.name_key % me.name_key
-		), scored AS (
-			SELECT match_lead_id, match_contact_id,
-				(similarity(c.name_key, me.name_key) * CASE
-					WHEN c.company_key = '' OR me.company_key = '' THEN 0.85
-					ELSE 0.5 + 0.5 * similarity(c.company_key, me.company_key) END)::real AS similarity
-			FROM candidates c, me
 		)
-		SELECT match_lead_id, match_contact_id, similarity, 'similar_name' AS reason FROM scored
-		WHERE similarity >= $3
-		ORDER BY similarity DESC, match_lead_id, match_contact_id
-		LIMIT $4`,
-		workspaceID, leadID, threshold, max(limit, 1))
-	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[FuzzyMatch])
-	return ms, interpret(err, "fuzzy matches")
+		SELECT match_lead_id, match_contact_id, first_name, last_name, email_canonical, company,
+			similarity(c.name_key, me.name_key) AS name_similarity,
+			CASE WHEN c.company_key <> '' AND me.company_key <> ''
+				THEN similarity(c.company_key, me.company_key) END AS company_similarity
+		FROM candidates c, me
+		ORDER BY name_similarity DESC, match_lead_id, match_contact_id
+		LIMIT $3`,
+		workspaceID, leadID, max(limit, 1))
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[FuzzyCandidate])
+	return cs, interpret(err, "fuzzy candidates")
 }
 
-// NameSimilarity scores how alike a lead and another lead or a contact are,
-// as FuzzyMatches does, for a pair flagged for another reason.
-func (q *Queries) NameSimilarity(ctx context.Context, workspaceID, leadID uuid.UUID, m FuzzyMatch) (float32, error) {
-	var s float32
+// CompanySimilarity is the trigram similarity of two companies without
+// their legal form; nil when either is blank.
+func (q *Queries) CompanySimilarity(ctx context.Context, a, b string) (*float32, error) {
+	var s *float32
 	err := q.db.QueryRow(ctx, `
-		WITH me AS (SELECT name_key, company_key FROM leads WHERE workspace_id = $1 AND id = $2),
-		other AS (
-			SELECT name_key, company_key FROM leads WHERE workspace_id = $1 AND id = $3
-			UNION ALL
-			SELECT name_key, company_key FROM contacts WHERE workspace_id = $1 AND id = $4
-		)
-		SELECT COALESCE((SELECT (similarity(o.name_key, me.name_key) * CASE
-				WHEN o.company_key = '' OR me.company_key = '' THEN 0.85
-				ELSE 0.5 + 0.5 * similarity(o.company_key, me.company_key) END)::real
-			FROM me, other o LIMIT 1), 0)`,
-		workspaceID, leadID, m.MatchLeadID, m.MatchContactID).Scan(&s)
-	return s, interpret(err, "name similarity")
+		SELECT CASE WHEN leadflow_company_key($1) <> '' AND leadflow_company_key($2) <> ''
+			THEN similarity(leadflow_company_key($1), leadflow_company_key($2)) END`, a, b).Scan(&s)
+	return s, interpret(err, "company similarity")
 }
 
 // InsertPossibleDuplicate flags a lead as looking like another lead or a

@@ -59,6 +59,12 @@ ALTER TABLE contacts
 CREATE INDEX leads_name_key ON leads USING gin (name_key gin_trgm_ops) WHERE merged_into IS NULL AND name_key <> '';
 CREATE INDEX contacts_name_key ON contacts USING gin (name_key gin_trgm_ops) WHERE name_key <> '';
 
+-- A phone finds its number's leads and contacts whatever the extension
+-- ("+14155550100;ext=12"): a switchboard's people are told apart by name.
+CREATE INDEX leads_phone_number ON leads (workspace_id, split_part(phone, ';', 1))
+    WHERE phone <> '' AND merged_into IS NULL;
+CREATE INDEX contacts_phone_number ON contacts (workspace_id, split_part(phone, ';', 1)) WHERE phone <> '';
+
 -- What a possible duplicate rests on: similar names, or a shared phone.
 ALTER TABLE possible_duplicates ADD COLUMN reason text NOT NULL DEFAULT 'similar_name';
 
@@ -72,7 +78,7 @@ ALTER TABLE forms
 -- +goose Down
 ALTER TABLE forms DROP COLUMN required_fields, DROP COLUMN max_custom_fields, DROP COLUMN max_custom_value_chars;
 ALTER TABLE possible_duplicates DROP COLUMN reason;
-DROP INDEX contacts_name_key, leads_name_key;
+DROP INDEX contacts_name_key, leads_name_key, contacts_phone_number, leads_phone_number;
 ALTER TABLE contacts DROP COLUMN name_key, DROP COLUMN company_key;
 ALTER TABLE leads DROP COLUMN name_key, DROP COLUMN company_key, DROP COLUMN phone_unverified;
 DROP FUNCTION leadflow_company_key(text);
