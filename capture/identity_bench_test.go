@@ -27,7 +27,7 @@ type identityScore struct {
 	// flags and goodFlags: open possible duplicates, and those joining one
 	// person's records.
 	flags, goodFlags int
-	// contactLeads: leads of a contact's person whose submissions gave the
+	// contactLeads: leads holding a submission that gave its person's
 	// contact's email or phone, and leads linked to any contact;
 	// contactLinked: those linked to exactly their person's contact.
 	contactLeads, contactLinked int
@@ -103,13 +103,18 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 
 	b.StartTimer()
 	responsePerson := map[uuid.UUID]int{}
-	for _, sub := range tr.Submissions {
+	// Responses that carry their person's contact's email or phone.
+	knowsContact := map[uuid.UUID]bool{}
+	carries := carriesContact(tr)
+	for i, sub := range tr.Submissions {
 		rec := ib.do(b, intakeRequest{key: form.Key, contentType: "application/x-www-form-urlencoded",
 			body: strings.NewReader(sub.Values.Encode()), header: map[string]string{"Accept": "application/json"}})
 		if rec.Code != http.StatusAccepted {
 			b.Fatalf("post %v: status %d: %s", sub.Values, rec.Code, rec.Body)
 		}
-		responsePerson[acceptedID(b, rec)] = sub.PersonID
+		id := acceptedID(b, rec)
+		responsePerson[id] = sub.PersonID
+		knowsContact[id] = carries[i]
 	}
 	// One worker, so the submissions resolve in the order they came.
 	srv := asynq.NewServerFromRedisClient(ib.redis, asynq.Config{
@@ -137,14 +142,16 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 	}
 	srv.Shutdown()
 	b.StopTimer()
-	return scoreIdentity(b, ib.store, tr, responsePerson, contactPerson, personContact)
+	return scoreIdentity(b, ib.store, tr, responsePerson, knowsContact, contactPerson, personContact)
 }
 
 func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePerson map[uuid.UUID]int,
-	contactPerson map[uuid.UUID]int, personContact map[int]uuid.UUID) identityScore {
+	knowsContact map[uuid.UUID]bool, contactPerson map[uuid.UUID]int, personContact map[int]uuid.UUID) identityScore {
 	ctx := context.Background()
 	sc := identityScore{persons: len(tr.People), submissions: len(tr.Submissions)}
 	leadPersons := map[uuid.UUID]map[int]bool{}
+	// leadKnowsContact: a response of the lead gave its contact's email or phone.
+	leadKnowsContact := map[uuid.UUID]bool{}
 	personLeads := map[int]map[uuid.UUID]bool{}
 	rows, err := s.Pool.Query(ctx, `SELECT id, lead_id FROM responses`)
 	if err != nil {
@@ -164,13 +171,13 @@ func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePer
 		}
 		leadPersons[lead][p] = true
 		personLeads[p][lead] = true
+		leadKnowsContact[lead] = leadKnowsContact[lead] || knowsContact[id]
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		b.Fatal(err)
 	}
 	sc.leads = len(leadPersons)
-	linkable := linkableContacts(tr)
 
 	for _, ps := range leadPersons {
 		if len(ps) > 1 {
@@ -255,7 +262,7 @@ func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePer
 		var want *uuid.UUID
 		if ps := leadPersons[id]; len(ps) == 1 {
 			for p := range ps {
-				if c, ok := personContact[p]; ok && linkable[p] {
+				if c, ok := personContact[p]; ok && leadKnowsContact[id] {
 					want = &c
 				}
 			}
@@ -275,10 +282,9 @@ func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePer
 	return sc
 }
 
-// linkableContacts are the people who are contacts and gave the contact's
-// email or phone number in at least one submission: the ones resolution can
-// know.
-func linkableContacts(tr traffic.Traffic) map[int]bool {
+// carriesContact reports, per submission, whether it gives its person's
+// contact's email or phone number: what lets resolution know the contact.
+func carriesContact(tr traffic.Traffic) []bool {
 	number := func(raw string) string {
 		p, err := capture.NormalizePhone(raw, "US")
 		if err != nil {
@@ -298,18 +304,15 @@ func linkableContacts(tr traffic.Traffic) map[int]bool {
 	for _, c := range tr.Contacts {
 		contacts[c.PersonID] = c
 	}
-	out := map[int]bool{}
-	for _, sub := range tr.Submissions {
+	out := make([]bool, len(tr.Submissions))
+	for i, sub := range tr.Submissions {
 		c, ok := contacts[sub.PersonID]
 		if !ok {
 			continue
 		}
-		if e := sub.Values.Get("email"); e != "" && canonical(e) == canonical(c.Email) {
-			out[sub.PersonID] = true
-		}
-		if p := sub.Values.Get("phone"); p != "" && c.Phone != "" && number(p) == number(c.Phone) {
-			out[sub.PersonID] = true
-		}
+		e, p := sub.Values.Get("email"), sub.Values.Get("phone")
+		out[i] = (e != "" && canonical(e) == canonical(c.Email)) ||
+			(p != "" && c.Phone != "" && number(p) == number(c.Phone))
 	}
 	return out
 }
