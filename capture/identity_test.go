@@ -285,3 +285,25 @@ func TestPossibleDuplicatesWeighNamesAboveCompany(t *testing.T) {
 		}
 	}
 }
+
+func TestLeadMadeForAContactIsFlaggedAgainstALookalike(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	c := b.newContact(t, b.ws, store.Contact{FirstName: "Hiroshi", LastName: "Wilson", Email: "hiroshi@nordstrom.example",
+		Company: "Nordström Design"})
+	// First a call-back request from a mobile the contact never gave ...
+	byPhone := b.process(t, b.newResponse(t, b.form, capture.Fields{Phone: "+13127628407", FirstName: "Hiroshi",
+		LastName: "Wilson", Company: "Nordstrom Design"}))
+	// ... then the contact's own address: a lead for the contact, and the
+	// two flagged for review.
+	byEmail := b.process(t, b.newResponse(t, b.form, personFields(t, "hiroshi@nordstrom.example", "Hiroshi", "Wilson", "")))
+	if byEmail.Result != capture.OutcomeLinkedContact || byEmail.LeadID == byPhone.LeadID {
+		t.Fatalf("outcome %+v, want a new lead linked to contact %v", byEmail, c.ID)
+	}
+	if n := b.openFlags(t, byEmail.LeadID, byPhone.LeadID); n != 1 {
+		t.Errorf("possible duplicates joining the contact's lead and the lookalike = %d, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2`, byEmail.LeadID, c.ID); n != 0 {
+		t.Errorf("the contact's lead flagged against its own contact %d times", n)
+	}
+}

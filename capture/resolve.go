@@ -491,9 +491,8 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	if err := r.q.InsertAuditEntries(ctx, lead.WorkspaceID, entries...); err != nil {
 		return err
 	}
-	if r.contact != nil || (lead.FirstName == "" && lead.LastName == "") {
-		// An exact match needs no review; and a company alone says too little
-		// to call two people alike.
+	if lead.FirstName == "" && lead.LastName == "" {
+		// A company alone says too little to call two people alike.
 		return nil
 	}
 	candidates, err := r.q.FuzzyCandidates(ctx, lead.WorkspaceID, lead.ID, fuzzyNameFloor, fuzzyCandidateLimit)
@@ -502,6 +501,10 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	}
 	var matches []store.FuzzyMatch
 	for _, c := range candidates {
+		if c.MatchContactID != nil && lead.ContactID != nil && *c.MatchContactID == *lead.ContactID {
+			// The lead's own contact: known, not a lookalike.
+			continue
+		}
 		score := likeness(factsOf(lead), leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
 			c.NameSimilarity, c.CompanySimilarity)
 		if score >= fuzzyThreshold {

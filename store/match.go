@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -74,19 +73,6 @@ func (q *Queries) MatchLeadsByPhone(ctx context.Context, workspaceID uuid.UUID, 
 		ORDER BY created_at, id LIMIT $3 FOR UPDATE`, workspaceID, phone, phoneMatchLimit)
 	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
 	return ls, interpret(err, "match leads by phone")
-}
-
-// MatchLeadByPhone locks the oldest live lead of the workspace with this
-// phone.
-func (q *Queries) MatchLeadByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) (Lead, error) {
-	ls, err := q.MatchLeadsByPhone(ctx, workspaceID, phone)
-	if err != nil {
-		return Lead{}, err
-	}
-	if len(ls) == 0 {
-		return Lead{}, fmt.Errorf("match lead by phone: %w", ErrNotFound)
-	}
-	return ls[0], nil
 }
 
 // MatchLeadByContact locks the oldest live lead linked to a contact.
