@@ -27,6 +27,10 @@ const (
 	apiMaxListLen    = 50
 	apiMaxTextLen    = 200
 	apiMaxConsentLen = 5000
+	// A submission's custom fields: how many, and how long a value, a form
+	// may keep at most.
+	apiMaxCustomFields     = 500
+	apiMaxCustomValueChars = 20000
 )
 
 // DefaultFormRateLimitPerMinute is a new form's limit of posts per client
@@ -40,22 +44,25 @@ var apiFormKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{3,64}$`)
 // apiForm is a form as the API reads it. A PATCH decodes onto the stored
 // form's values, so members left out keep them.
 type apiForm struct {
-	Key                string            `json:"key"`
-	Name               string            `json:"name"`
-	Kind               string            `json:"kind"`
-	AllowedOrigins     []string          `json:"allowed_origins"`
-	AllowedReturnURLs  []string          `json:"allowed_return_urls"`
-	ThankYouURL        string            `json:"thank_you_url"`
-	HoneypotField      string            `json:"honeypot_field"`
-	RateLimitPerMinute int               `json:"rate_limit_per_minute"`
-	DefaultRegion      string            `json:"default_region"`
-	EventID            *string           `json:"event_id"`
-	Campaign           string            `json:"campaign"`
-	MaxBodyBytes       int               `json:"max_body_bytes"`
-	MaxFileBytes       int               `json:"max_file_bytes"`
-	FieldMapping       map[string]string `json:"field_mapping"`
-	ConsentText        string            `json:"consent_text"`
-	DoubleOptIn        bool              `json:"double_opt_in"`
+	Key                 string            `json:"key"`
+	Name                string            `json:"name"`
+	Kind                string            `json:"kind"`
+	AllowedOrigins      []string          `json:"allowed_origins"`
+	AllowedReturnURLs   []string          `json:"allowed_return_urls"`
+	ThankYouURL         string            `json:"thank_you_url"`
+	HoneypotField       string            `json:"honeypot_field"`
+	RateLimitPerMinute  int               `json:"rate_limit_per_minute"`
+	DefaultRegion       string            `json:"default_region"`
+	EventID             *string           `json:"event_id"`
+	Campaign            string            `json:"campaign"`
+	MaxBodyBytes        int               `json:"max_body_bytes"`
+	MaxFileBytes        int               `json:"max_file_bytes"`
+	FieldMapping        map[string]string `json:"field_mapping"`
+	ConsentText         string            `json:"consent_text"`
+	DoubleOptIn         bool              `json:"double_opt_in"`
+	RequiredFields      []string          `json:"required_fields"`
+	MaxCustomFields     int               `json:"max_custom_fields"`
+	MaxCustomValueChars int               `json:"max_custom_value_chars"`
 }
 
 func apiFormOf(f store.Form) apiForm {
@@ -65,7 +72,8 @@ func apiFormOf(f store.Form) apiForm {
 		HoneypotField: f.HoneypotField, RateLimitPerMinute: f.RateLimitPerMinute,
 		DefaultRegion: f.DefaultRegion, Campaign: f.Campaign, MaxBodyBytes: f.MaxBodyBytes,
 		MaxFileBytes: f.MaxFileBytes, FieldMapping: f.FieldMapping, ConsentText: f.ConsentText,
-		DoubleOptIn: f.DoubleOptIn,
+		DoubleOptIn: f.DoubleOptIn, RequiredFields: f.RequiredFields,
+		MaxCustomFields: f.MaxCustomFields, MaxCustomValueChars: f.MaxCustomValueChars,
 	}
 	if f.EventID != nil {
 		s := f.EventID.String()
@@ -80,7 +88,8 @@ func (a *API) createForm(c echo.Context) error {
 		return err
 	}
 	b := apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes,
-		RateLimitPerMinute: DefaultFormRateLimitPerMinute}
+		RateLimitPerMinute: DefaultFormRateLimitPerMinute,
+		MaxCustomFields:    store.DefaultFormMaxCustomFields, MaxCustomValueChars: store.DefaultFormMaxCustomValueChars}
 	if err := apiDecode(c, &b); err != nil {
 		return err
 	}
@@ -289,9 +298,27 @@ func (a *API) checkForm(ctx context.Context, workspaceID uuid.UUID, b *apiForm, 
 	if len(b.ConsentText) > apiMaxConsentLen {
 		bad["consent_text"] = fmt.Sprintf("must be at most %d characters", apiMaxConsentLen)
 	}
+	var required []string
+	for _, name := range b.RequiredFields {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if !slices.Contains(requirableNames, name) {
+			bad["required_fields"] = fmt.Sprintf("%q is not a field a form can require (%s)", name, strings.Join(requirableNames, ", "))
+			break
+		}
+		if !slices.Contains(required, name) {
+			required = append(required, name)
+		}
+	}
+	if b.MaxCustomFields < 0 || b.MaxCustomFields > apiMaxCustomFields {
+		bad["max_custom_fields"] = fmt.Sprintf("must be between 0 and %d", apiMaxCustomFields)
+	}
+	if b.MaxCustomValueChars < 1 || b.MaxCustomValueChars > apiMaxCustomValueChars {
+		bad["max_custom_value_chars"] = fmt.Sprintf("must be between 1 and %d", apiMaxCustomValueChars)
+	}
 	if len(bad) > 0 {
 		return &ValidationError{Fields: bad}
 	}
+	f.RequiredFields, f.MaxCustomFields, f.MaxCustomValueChars = required, b.MaxCustomFields, b.MaxCustomValueChars
 	f.Key, f.Name, f.Kind = b.Key, b.Name, b.Kind
 	f.AllowedOrigins, f.AllowedReturnURLs, f.ThankYouURL = origins, returnURLs, b.ThankYouURL
 	f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion = b.HoneypotField, b.RateLimitPerMinute, b.DefaultRegion

@@ -171,8 +171,12 @@ func FuzzNormalizePhone(f *testing.F) {
 			checkClean(t, "error", err.Error(), false)
 			return
 		}
-		if len(got) < 3 || got[0] != '+' || strings.IndexFunc(got[1:], func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
-			t.Fatalf("NormalizePhone(%q, %q) = %q, not E.164", s, region, got)
+		number, ext, hasExt := strings.Cut(got, ";ext=")
+		digits := func(s string) bool {
+			return s != "" && strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
+		}
+		if len(number) < 3 || number[0] != '+' || !digits(number[1:]) || (hasExt && !digits(ext)) {
+			t.Fatalf("NormalizePhone(%q, %q) = %q, not E.164 with an optional ;ext=", s, region, got)
 		}
 		for _, r := range []string{region, ""} {
 			if again, err := NormalizePhone(got, r); err != nil || again != got {

@@ -42,6 +42,7 @@ type intakeBundle struct {
 	inspector *asynq.Inspector
 	workspace store.Workspace
 	logs      *intakeLogs
+	redis     *redis.Client
 }
 
 type intakeOptions struct {
@@ -89,6 +90,7 @@ func setupIntake(t testing.TB, opts intakeOptions) *intakeBundle {
 		inspector: inspector,
 		workspace: ws,
 		logs:      &intakeLogs{},
+		redis:     rdb,
 	}
 	limiter := redis.UniversalClient(rdb)
 	if opts.limiterRedis != nil {
@@ -389,7 +391,6 @@ func TestIntakeSalesforceWebToLead(t *testing.T) {
 	wantCustom := map[string]string{
 		"00N5e00000Abc12":    "Blue;Green",
 		"how_did_you_hear":   "a friend",
-		"submit":             "Send",
 		"unknown_but_kept[]": "x",
 	}
 	if diff := cmp.Diff(wantCustom, r.Custom); diff != "" {

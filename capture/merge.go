@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -78,7 +80,19 @@ func (p *Processor) mergeLeads(ctx context.Context, q *store.Queries, ws, keepID
 		return store.Lead{}, &ValidationError{Fields: bad}
 	}
 
-	now := p.now()
+	return joinLeadRecords(ctx, q, ws, keep, other, actor, p.now(), nil, nil)
+}
+
+// joinLeadRecords merges the locked lead other into the locked lead keep:
+// keep's blanks are filled from other; other's responses, audit trail,
+// engagement, registrations, possible duplicates and email identities move
+// to keep; its open handoff moves to keep (or is closed when keep has one),
+// so sales can never convert a retired lead; other stays as history, marked
+// merged into keep. Both trails record the merge and who did it; detail and
+// responseID, when given, say what caused it.
+func joinLeadRecords(ctx context.Context, q *store.Queries, ws uuid.UUID, keep, other store.Lead, actor string,
+	now time.Time, cause map[string]any, responseID *uuid.UUID) (store.Lead, error) {
+	keepID, otherID := keep.ID, other.ID
 	filled, _ := mergeInto(&keep, other, false)
 	keep.UpdatedAt = now
 	// Retire the other first: it frees the email for the kept lead, which
@@ -106,16 +120,32 @@ func (p *Processor) mergeLeads(ctx context.Context, q *store.Queries, ws, keepID
 	if err := q.MovePossibleDuplicates(ctx, ws, otherID, keepID); err != nil {
 		return store.Lead{}, err
 	}
+	if _, err := q.MoveLeadIdentities(ctx, ws, otherID, keepID); err != nil {
+		return store.Lead{}, err
+	}
+	if _, err := q.AddLeadIdentity(ctx, ws, keepID, other.Email, other.EmailCanonical, now); err != nil {
+		return store.Lead{}, err
+	}
 	detail := map[string]any{"other_id": otherID, "responses_moved": responses}
+	maps.Copy(detail, cause)
 	if len(filled) > 0 {
 		detail["filled"] = filled
 	}
-	err = q.InsertAuditEntries(ctx, ws,
-		store.AuditEntry{LeadID: keepID, At: now, Actor: actor, Action: store.AuditMerged,
-			NewValue: otherID.String(), Detail: detail},
+	entries := []store.AuditEntry{
+		{LeadID: keepID, At: now, Actor: actor, Action: store.AuditMerged,
+			NewValue: otherID.String(), ResponseID: responseID, Detail: detail},
 		// The retired lead keeps one line saying where its history went.
-		store.AuditEntry{LeadID: otherID, At: now, Actor: actor, Action: store.AuditMergedInto,
-			NewValue: keepID.String(), Detail: map[string]any{"into_id": keepID}},
-	)
-	return keep, err
+		{LeadID: otherID, At: now, Actor: actor, Action: store.AuditMergedInto,
+			NewValue: keepID.String(), ResponseID: responseID, Detail: map[string]any{"into_id": keepID}},
+	}
+	settled, err := optional(q.SettleMergedHandoff(ctx, ws, otherID, keepID, actor, now))
+	if err != nil {
+		return store.Lead{}, err
+	}
+	if settled != nil {
+		entries = append(entries, store.AuditEntry{LeadID: keepID, At: now, Actor: actor,
+			Action: store.AuditHandoffSettled, NewValue: settled.HandoffID.String(),
+			Detail: map[string]any{"from_lead_id": otherID, "moved": settled.Moved}})
+	}
+	return keep, q.InsertAuditEntries(ctx, ws, entries...)
 }

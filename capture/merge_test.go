@@ -151,3 +151,71 @@ func TestMergeLeadsRefusals(t *testing.T) {
 		t.Errorf("refused merges changed records (-before +after):\n%s", diff)
 	}
 }
+
+// newOpenHandoff hands a lead off to sales, as qualification would.
+func (b *workerBundle) newOpenHandoff(t *testing.T, leadID uuid.UUID) uuid.UUID {
+	t.Helper()
+	decision, handoff := store.NewID(), store.NewID()
+	if _, err := b.store.Pool.Exec(b.ctx, `
+		INSERT INTO qualification_decisions (id, workspace_id, lead_id, outcome, actor)
+		VALUES ($1, $2, $3, 'qualified', 'test')`, decision, b.ws.ID, leadID); err != nil {
+		t.Fatalf("new decision: %v", err)
+	}
+	if _, err := b.store.Pool.Exec(b.ctx, `
+		INSERT INTO handoffs (id, workspace_id, lead_id, decision_id, sla_due_at)
+		VALUES ($1, $2, $3, $4, now() + interval '1 day')`, handoff, b.ws.ID, leadID, decision); err != nil {
+		t.Fatalf("new handoff: %v", err)
+	}
+	return handoff
+}
+
+func TestManualMergeSettlesOpenHandoff(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	lead := func(email string) uuid.UUID {
+		return b.process(t, b.newResponse(t, b.form, personFields(t, email, "Hal", "Ito", ""))).LeadID
+	}
+	type handoff struct {
+		Lead   uuid.UUID
+		Status string
+	}
+	handoffOf := func(id uuid.UUID) handoff {
+		var h handoff
+		if err := b.store.Pool.QueryRow(b.ctx, `SELECT lead_id, status FROM handoffs WHERE id = $1`, id).Scan(&h.Lead, &h.Status); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+
+	// The retired lead's open handoff moves to a survivor that has none ...
+	keep, other := lead("hal@one.example"), lead("hal@two.example")
+	moved := b.newOpenHandoff(t, other)
+	if _, err := b.proc.MergeLeads(b.ctx, b.ws.ID, keep, other, "api_key:test"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(handoff{keep, "open"}, handoffOf(moved)); diff != "" {
+		t.Errorf("handoff of the retired lead (-want +got):\n%s", diff)
+	}
+
+	// ... and is closed when the survivor has its own.
+	keep2, other2 := lead("hal@three.example"), lead("hal@four.example")
+	kept := b.newOpenHandoff(t, keep2)
+	closed := b.newOpenHandoff(t, other2)
+	if _, err := b.proc.MergeLeads(b.ctx, b.ws.ID, keep2, other2, "api_key:test"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(handoff{other2, "rejected"}, handoffOf(closed)); diff != "" {
+		t.Errorf("second handoff of a merge (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(handoff{keep2, "open"}, handoffOf(kept)); diff != "" {
+		t.Errorf("survivor's handoff (-want +got):\n%s", diff)
+	}
+	// No open handoff is left on a merged-away lead for sales to convert.
+	if n := b.count(t, `SELECT count(*) FROM handoffs h JOIN leads l ON l.id = h.lead_id
+		WHERE h.status = 'open' AND l.merged_into IS NOT NULL`); n != 0 {
+		t.Errorf("open handoffs on merged leads = %d, want 0", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM handoff_events WHERE action = 'merged' AND handoff_id IN ($1, $2)`, moved, closed); n != 2 {
+		t.Errorf("handoff history lines of the merges = %d, want 2", n)
+	}
+}

@@ -99,7 +99,8 @@ func TestNormalizePhone(t *testing.T) {
 	}{
 		{in: "+1 415 555 2671", region: "US", want: "+14155552671"},
 		{in: "415.555.2671", region: "us", want: "+14155552671"},
-		{in: "+1 (202) 555-0147 ext. 12", region: "US", want: "+12025550147"},
+		{in: "+1 (202) 555-0147 ext. 12", region: "US", want: "+12025550147;ext=12"},
+		{in: "202-555-0147 x34", region: "US", want: "+12025550147;ext=34"},
 		{in: "+44 20 7946 0958", region: "US", want: "+442079460958"},
 		{in: "06 12 34 56 78", region: "FR", want: "+33612345678"},
 		{in: "+33 6 12 34 56 78", region: "", want: "+33612345678"},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -249,9 +250,20 @@ var leadflowNames = []string{
 	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "returl",
 }
 
-// ignoredNames are Salesforce's control fields: they mean nothing here and
-// are kept in the raw payload only.
-var ignoredNames = []string{"oid", "orgid", "encoding", "debug", "debugemail", "captcha_settings"}
+// ignoredNames are Salesforce's control fields and the submit button (a
+// form's button posts its label): they mean nothing here and are kept in the
+// raw payload only.
+var ignoredNames = []string{"oid", "orgid", "encoding", "debug", "debugemail", "captcha_settings", "submit"}
+
+// requirableNames are the fields a form may require.
+var requirableNames = []string{
+	"first_name", "last_name", "email", "phone", "company", "title", "city", "state", "country",
+	"description", "product_interest", "consent",
+}
+
+// maxCustomNameLen bounds a custom field's name, in characters; a longer
+// name is not a field anyone designed, and is dropped.
+const maxCustomNameLen = 100
 
 // capturedFields is what a submission says once mapped and normalised.
 type capturedFields struct {
@@ -320,6 +332,7 @@ func mapFields(form store.Form, raw map[string][]string) (capturedFields, error)
 		}
 	}
 	delete(out.custom, "")
+	out.fields.CustomDropped, out.fields.CustomTruncated = capCustom(out.custom, form)
 
 	bad := map[string]string{}
 	fieldName := func(key string) string {
@@ -361,13 +374,29 @@ func mapFields(form store.Form, raw map[string][]string) (capturedFields, error)
 	}
 	if v, ok := known[phoneName]; ok {
 		phone, err := NormalizePhone(v.value, form.DefaultRegion)
-		if err != nil {
+		switch {
+		case err == nil:
+			f.Phone = phone
+		case slices.Contains(form.RequiredFields, "phone") || known["email"].value == "":
+			// A number the form needs, or the only way to reach the person.
 			bad[fieldName(phoneName)] = err.Error()
+		default:
+			// An optional number that does not parse ("n/a", a number of
+			// another country without its +) loses no lead: it is kept as
+			// typed, unverified, and never matched on.
+			f.PhoneUnverified = truncate(NormalizeLine(v.value), maxPhoneInputLen)
 		}
-		f.Phone = phone
 	}
 	if _, ok := known["email"]; !ok && f.Phone == "" && bad[fieldName(phoneName)] == "" {
 		bad["email"] = "an email address or a phone number is required"
+	}
+	for _, key := range form.RequiredFields {
+		if key == "phone" && known["mobile"].value != "" {
+			continue
+		}
+		if _, ok := known[key]; !ok && bad[fieldName(key)] == "" {
+			bad[key] = "is required"
+		}
 	}
 	if isTruthy(known["consent"].value) {
 		f.Consent, f.ConsentText = true, form.ConsentText
@@ -386,6 +415,33 @@ func mapFields(form store.Form, raw map[string][]string) (capturedFields, error)
 		return out, &ValidationError{Fields: bad}
 	}
 	return out, nil
+}
+
+// capCustom holds a submission's custom fields to the form's caps: at most
+// MaxCustomFields of them, the first by name, each value cut to
+// MaxCustomValueChars, names longer than maxCustomNameLen dropped. It
+// reports how many fields it dropped and how many values it cut. Nothing is
+// refused: a visitor cannot fix a form's design, and the raw payload keeps
+// every value as posted.
+func capCustom(custom map[string]string, form store.Form) (dropped, truncated int) {
+	maxValue := form.MaxCustomValueChars
+	if maxValue <= 0 {
+		maxValue = store.DefaultFormMaxCustomValueChars
+	}
+	kept := 0
+	for _, name := range slices.Sorted(maps.Keys(custom)) {
+		if kept >= form.MaxCustomFields || utf8.RuneCountInString(name) > maxCustomNameLen {
+			delete(custom, name)
+			dropped++
+			continue
+		}
+		kept++
+		if v := custom[name]; utf8.RuneCountInString(v) > maxValue {
+			custom[name] = truncate(v, maxValue)
+			truncated++
+		}
+	}
+	return dropped, truncated
 }
 
 // isTruthy reads a checkbox or a boolean as HTML forms and scripts send it.

@@ -20,13 +20,28 @@ import (
 // a handful, a reviewer learns nothing more.
 const fuzzyMatchLimit = 10
 
+// fuzzyNameFloor is the trigram similarity of folded names below which no
+// pair is weighed, and fuzzyCandidateLimit how many are: the trigram index
+// does this first cut.
+const (
+	fuzzyNameFloor      = 0.3
+	fuzzyCandidateLimit = 50
+)
+
+// maxLeadCustomFields bounds the custom fields one lead collects across its
+// submissions.
+const maxLeadCustomFields = 200
+
 // How a response found its lead, kept in the audit trail for reviewers.
 const (
 	matchedByEmail        = "email"
-	matchedByMergedEmail  = "merged_lead_email"
+	matchedByIdentity     = "identity"
 	matchedByPhone        = "phone"
 	matchedByContact      = "contact"
 	matchedByContactEmail = "contact_email"
+	// joinedByEmailAndPhone: one submission named two leads of one person,
+	// its email the one's and its phone the other's.
+	joinedByEmailAndPhone = "email_and_phone"
 )
 
 // process does Process's work inside its transaction.
@@ -59,12 +74,20 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 	if err := r.lockAndMatch(ctx); err != nil {
 		return Outcome{}, err
 	}
+	if r.lead != nil && r.join != nil {
+		if err := r.joinLeads(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if r.lead == nil {
 		err = r.createLead(ctx, p.fuzzyThreshold)
 	} else {
 		err = r.mergeResponse(ctx)
 	}
 	if err != nil {
+		return Outcome{}, err
+	}
+	if err := r.flagSharedIdentities(ctx); err != nil {
 		return Outcome{}, err
 	}
 	if err := r.register(ctx); err != nil {
@@ -118,9 +141,18 @@ type resolution struct {
 	person store.Lead
 
 	// Found or made along the way.
-	contact      *store.Contact
-	lead         *store.Lead
-	matchedBy    string
+	contact   *store.Contact
+	lead      *store.Lead
+	matchedBy string
+	// emailMatched: the lead answers to the submission's own email, so the
+	// submission may change its profile, not only fill its blanks.
+	emailMatched bool
+	// join is a second lead of the same person that this submission ties
+	// to lead safely: merged into it before the response is.
+	join *store.Lead
+	// others are leads and contacts that share the submission's phone but
+	// are not (safely) its person: flagged as possible duplicates.
+	others       []sharedIdentity
 	result       string
 	registration string
 	registered   bool
@@ -139,19 +171,20 @@ func personFromResponse(resp store.Response, f Fields, form store.Form) store.Le
 		Email:       email,
 		// Normalisation already made the canonical form; lower-casing again
 		// costs nothing and keeps matching case-blind whatever wrote it.
-		EmailCanonical: strings.ToLower(strings.TrimSpace(cmp.Or(f.EmailCanonical, email))),
-		Phone:          strings.TrimSpace(f.Phone),
-		Company:        f.Company,
-		Title:          f.Title,
-		City:           f.City,
-		State:          f.State,
-		Country:        f.Country,
-		LeadSource:     cmp.Or(f.LeadSource, resp.LeadSource),
-		Description:    f.Description,
-		Campaign:       cmp.Or(resp.Campaign, f.CampaignID, form.Campaign),
-		UTM:            resp.UTM,
-		Custom:         resp.Custom,
-		Status:         store.LeadNew,
+		EmailCanonical:  strings.ToLower(strings.TrimSpace(cmp.Or(f.EmailCanonical, email))),
+		Phone:           strings.TrimSpace(f.Phone),
+		PhoneUnverified: f.PhoneUnverified,
+		Company:         f.Company,
+		Title:           f.Title,
+		City:            f.City,
+		State:           f.State,
+		Country:         f.Country,
+		LeadSource:      cmp.Or(f.LeadSource, resp.LeadSource),
+		Description:     f.Description,
+		Campaign:        cmp.Or(resp.Campaign, f.CampaignID, form.Campaign),
+		UTM:             resp.UTM,
+		Custom:          resp.Custom,
+		Status:          store.LeadNew,
 	}
 	if interest := strings.TrimSpace(f.ProductInterest); interest != "" {
 		l.PrimaryInterest = interest
@@ -175,76 +208,107 @@ func emailKey(canonical string) string {
 	return "email:" + canonical
 }
 
+// phoneKey locks a number whatever its extension: everyone on one
+// switchboard resolves one at a time.
 func phoneKey(phone string) string {
-	if phone == "" {
+	number, _, _ := strings.Cut(phone, ";")
+	if number == "" {
 		return ""
 	}
-	return "phone:" + phone
+	return "phone:" + number
 }
 
 // lockAndMatch takes the person's identity locks and finds their lead and
-// contact, if any: canonical email first, then phone.
+// contact, if any.
+//
+// An email is an identity: the lead that answers to it (its own address or
+// one it used before) is the person's, and so is the contact with it. A
+// phone only suggests one, since a shared office number is many people's:
+// it finds a lead only when nothing tells the two apart (the lead has no
+// other email, their names agree), and a contact only when the names agree
+// or there is no other email to disagree. A phone that names someone it
+// cannot safely be gets the pair flagged as a possible duplicate instead.
 func (r *resolution) lockAndMatch(ctx context.Context) error {
 	ws := r.resp.WorkspaceID
 	email, phone := r.person.EmailCanonical, r.person.Phone
 
-	// A known contact brings its own email and phone. Look it up before
-	// locking so its identity is locked too, in the same sorted order as
-	// everyone else's: a lead found or made through the contact then cannot
-	// race one made from the contact's own email.
-	var byEmail, byPhone *store.Contact
+	// Known contacts bring their own email and phone. Look them up before
+	// locking so their identities are locked too, in the same sorted order
+	// as everyone else's: a lead found or made through a contact then
+	// cannot race one made from the contact's own email.
+	var byEmail *store.Contact
+	var byPhone []store.Contact
 	var err error
 	if email != "" {
 		if byEmail, err = optional(r.q.MatchContactByEmail(ctx, ws, email)); err != nil {
 			return err
 		}
 	}
-	if byEmail == nil && phone != "" {
-		if byPhone, err = optional(r.q.MatchContactByPhone(ctx, ws, phone)); err != nil {
+	if phone != "" {
+		if byPhone, err = r.q.MatchContactsByPhone(ctx, ws, phone); err != nil {
 			return err
 		}
 	}
 	keys := []string{emailKey(email), phoneKey(phone)}
-	for _, c := range []*store.Contact{byEmail, byPhone} {
-		if c != nil {
-			keys = append(keys, emailKey(c.EmailCanonical), phoneKey(c.Phone))
-		}
+	if byEmail != nil {
+		keys = append(keys, emailKey(byEmail.EmailCanonical), phoneKey(byEmail.Phone))
+	}
+	for _, c := range byPhone {
+		keys = append(keys, emailKey(c.EmailCanonical))
 	}
 	if err := r.q.LockIdentities(ctx, ws, keys...); err != nil {
 		return err
 	}
 
+	var phoneLeads []store.Lead
+	if phone != "" {
+		if phoneLeads, err = r.q.MatchLeadsByPhone(ctx, ws, phone); err != nil {
+			return err
+		}
+	}
 	if email != "" {
 		if r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, email)); err != nil {
 			return err
 		}
-		r.matchedBy = matchedByEmail
-		if r.lead != nil && r.lead.EmailCanonical != email {
-			r.matchedBy = matchedByMergedEmail
-		}
-		r.contact = byEmail
-		if r.lead != nil || r.contact != nil {
-			return r.matchThroughContact(ctx)
+		if r.lead != nil {
+			r.matchedBy, r.emailMatched = matchedByEmail, true
+			if r.lead.EmailCanonical != email {
+				r.matchedBy = matchedByIdentity
+			}
 		}
 	}
-	if phone != "" {
-		if r.lead, err = optional(r.q.MatchLeadByPhone(ctx, ws, phone)); err != nil {
+	r.contact = byEmail
+	if r.contact == nil {
+		r.contact = r.phoneContact(byPhone)
+	}
+	if r.lead == nil && r.contact != nil {
+		if err := r.matchThroughContact(ctx); err != nil {
 			return err
 		}
-		r.matchedBy = matchedByPhone
-		r.contact = byPhone
-		return r.matchThroughContact(ctx)
+	}
+	if r.lead != nil && r.lead.ContactID != nil && r.contact != nil && *r.lead.ContactID != r.contact.ID {
+		// The lead is another contact's already: this one is only alike.
+		r.flagContact(*r.contact, store.DuplicateSharedIdentity)
+		r.contact = nil
+	}
+	for _, l := range phoneLeads {
+		switch {
+		case r.lead != nil && l.ID == r.lead.ID:
+		case r.lead == nil && r.phoneFindsLead(l):
+			r.lead, r.matchedBy = &l, matchedByPhone
+		case r.lead != nil && r.matchedBy != matchedByPhone && r.join == nil && r.canJoin(l):
+			r.join = &l
+		default:
+			r.flagLead(l, store.DuplicateSharedPhone)
+		}
 	}
 	return nil
 }
 
 // matchThroughContact finds the lead of a matched contact when the response
-// itself matched none: the contact's linked lead, else a lead holding the
-// contact's email. A contact is one person; it never gets a second lead.
+// itself matched none: the contact's linked lead, else a lead answering to
+// the contact's email. A contact is one person; it never gets a second lead.
 func (r *resolution) matchThroughContact(ctx context.Context) error {
-	if r.lead != nil || r.contact == nil {
-		return nil
-	}
 	ws := r.resp.WorkspaceID
 	var err error
 	if r.lead, err = optional(r.q.MatchLeadByContact(ctx, ws, r.contact.ID)); err != nil || r.lead != nil {
@@ -254,8 +318,149 @@ func (r *resolution) matchThroughContact(ctx context.Context) error {
 	if c := r.contact.EmailCanonical; c != "" && c != r.person.EmailCanonical {
 		r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, c))
 		r.matchedBy = matchedByContactEmail
+		if err == nil && r.lead != nil && r.lead.ContactID != nil && *r.lead.ContactID != r.contact.ID {
+			r.lead = nil
+		}
 	}
 	return err
+}
+
+// phoneContact picks, of the contacts with the submission's phone, the one
+// that is its person: the names agree, or nothing disagrees and there is no
+// second email to tell them apart. The others alike enough are flagged.
+func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
+	var found *store.Contact
+	p := r.person
+	for _, c := range contacts {
+		names := compareNames(p.FirstName, p.LastName, c.FirstName, c.LastName)
+		otherEmail := p.EmailCanonical != "" && c.EmailCanonical != "" && c.EmailCanonical != p.EmailCanonical
+		ok := names == namesSame || (names == namesUnknown && !otherEmail && c.Phone == p.Phone)
+		switch {
+		case ok && found == nil:
+			found = &c
+		case names != namesDifferent:
+			r.flagContact(c, store.DuplicateSharedPhone)
+		}
+	}
+	return found
+}
+
+// phoneFindsLead reports whether a lead with the submission's phone is the
+// submission's person when no email said so: never a lead with another
+// email (a phone match must not re-point a lead to a new address), never a
+// lead of another contact, and never one whose name is someone else's.
+func (r *resolution) phoneFindsLead(l store.Lead) bool {
+	p := r.person
+	if p.EmailCanonical != "" && l.EmailCanonical != "" && l.EmailCanonical != p.EmailCanonical {
+		return false
+	}
+	if r.contact != nil && l.ContactID != nil && *l.ContactID != r.contact.ID {
+		return false
+	}
+	names := compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName)
+	if l.Phone != p.Phone {
+		// The same switchboard, another extension (or none): only the
+		// name says it is the same person.
+		return names == namesSame
+	}
+	return names != namesDifferent
+}
+
+// canJoin reports whether the submission safely ties lead to l, a lead with
+// its phone: l has no email of its own (so nobody's address is re-pointed),
+// no name that differs from the submission's or the lead's, and no other
+// contact.
+func (r *resolution) canJoin(l store.Lead) bool {
+	if l.EmailCanonical != "" || l.MergedInto != nil {
+		return false
+	}
+	if l.ContactID != nil && r.lead.ContactID != nil && *l.ContactID != *r.lead.ContactID {
+		return false
+	}
+	p, k := r.person, r.lead
+	names := compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName)
+	if l.Phone != p.Phone && names != namesSame {
+		return false
+	}
+	return names != namesDifferent && compareNames(k.FirstName, k.LastName, l.FirstName, l.LastName) != namesDifferent
+}
+
+// flagLead notes a lead that shares an identity with the submission but is
+// not (safely) its person, for review; a lead whose name is clearly someone
+// else's is a colleague on the same number, not a duplicate.
+func (r *resolution) flagLead(l store.Lead, reason string) {
+	p := r.person
+	if compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) == namesDifferent {
+		return
+	}
+	id := l.ID
+	r.others = append(r.others, sharedIdentity{
+		FuzzyMatch: store.FuzzyMatch{MatchLeadID: &id, Reason: reason},
+		other:      leadFacts{l.FirstName, l.LastName, l.EmailCanonical, l.Company},
+	})
+}
+
+func (r *resolution) flagContact(c store.Contact, reason string) {
+	id := c.ID
+	r.others = append(r.others, sharedIdentity{
+		FuzzyMatch: store.FuzzyMatch{MatchContactID: &id, Reason: reason},
+		other:      leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+	})
+}
+
+// sharedIdentity is a possible duplicate found by a shared identity, and
+// what it is known by.
+type sharedIdentity struct {
+	store.FuzzyMatch
+	other leadFacts
+}
+
+// leadFacts are what likeness weighs of a lead or a contact.
+type leadFacts struct {
+	FirstName, LastName, EmailCanonical, Company string
+}
+
+func factsOf(l store.Lead) leadFacts {
+	return leadFacts{l.FirstName, l.LastName, l.EmailCanonical, l.Company}
+}
+
+// flagSharedIdentities records the possible duplicates matching found, now
+// that the submission's lead exists.
+func (r *resolution) flagSharedIdentities(ctx context.Context) error {
+	ws := r.resp.WorkspaceID
+	for _, m := range r.others {
+		if (m.MatchLeadID != nil && *m.MatchLeadID == r.lead.ID) ||
+			(m.MatchContactID != nil && r.lead.ContactID != nil && *m.MatchContactID == *r.lead.ContactID) {
+			continue
+		}
+		o := m.other
+		company, err := r.q.CompanySimilarity(ctx, r.lead.Company, o.Company)
+		if err != nil {
+			return err
+		}
+		// Sharing an identity is the reason; the likeness orders the queue.
+		nameSim := float32(0.5)
+		if compareNames(r.lead.FirstName, r.lead.LastName, o.FirstName, o.LastName) == namesSame {
+			nameSim = 1
+		}
+		m.Similarity = float32(likeness(factsOf(*r.lead), o, nameSim, company))
+		if _, err := r.q.InsertPossibleDuplicate(ctx, ws, r.lead.ID, m.FuzzyMatch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// joinLeads merges the second lead the submission named into its lead, as a
+// manual merge would, signed by the worker.
+func (r *resolution) joinLeads(ctx context.Context) error {
+	kept, err := joinLeadRecords(ctx, r.q, r.resp.WorkspaceID, *r.lead, *r.join, ProcessActor, r.now,
+		map[string]any{"matched_by": joinedByEmailAndPhone}, &r.resp.ID)
+	if err != nil {
+		return err
+	}
+	r.lead = &kept
+	return nil
 }
 
 // createLead makes the person's lead: from the response, completed from the
@@ -274,6 +479,9 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 		return err
 	}
 	r.lead = &lead
+	if _, err := r.q.AddLeadIdentity(ctx, lead.WorkspaceID, lead.ID, lead.Email, lead.EmailCanonical, r.now); err != nil {
+		return err
+	}
 	entries := []store.AuditEntry{r.audit(store.AuditCreated, map[string]any{"form_id": r.form.ID})}
 	if r.contact != nil {
 		e := r.audit(store.AuditContactLinked, map[string]any{"matched_by": r.matchedBy})
@@ -283,16 +491,29 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	if err := r.q.InsertAuditEntries(ctx, lead.WorkspaceID, entries...); err != nil {
 		return err
 	}
-	if r.contact != nil || (lead.FirstName == "" && lead.LastName == "") {
-		// An exact match needs no review; and a company alone says too little
-		// to call two people alike.
+	if lead.FirstName == "" && lead.LastName == "" {
+		// A company alone says too little to call two people alike.
 		return nil
 	}
-	matches, err := r.q.FuzzyMatches(ctx, lead.WorkspaceID, lead.ID, fuzzyThreshold, fuzzyMatchLimit)
+	candidates, err := r.q.FuzzyCandidates(ctx, lead.WorkspaceID, lead.ID, fuzzyNameFloor, fuzzyCandidateLimit)
 	if err != nil {
 		return err
 	}
-	for _, m := range matches {
+	var matches []store.FuzzyMatch
+	for _, c := range candidates {
+		if c.MatchContactID != nil && lead.ContactID != nil && *c.MatchContactID == *lead.ContactID {
+			// The lead's own contact: known, not a lookalike.
+			continue
+		}
+		score := likeness(factsOf(lead), leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+			c.NameSimilarity, c.CompanySimilarity)
+		if score >= fuzzyThreshold {
+			matches = append(matches, store.FuzzyMatch{MatchLeadID: c.MatchLeadID, MatchContactID: c.MatchContactID,
+				Similarity: float32(score), Reason: store.DuplicateSimilarName})
+		}
+	}
+	slices.SortStableFunc(matches, func(a, b store.FuzzyMatch) int { return cmp.Compare(b.Similarity, a.Similarity) })
+	for _, m := range matches[:min(len(matches), fuzzyMatchLimit)] {
 		if _, err := r.q.InsertPossibleDuplicate(ctx, lead.WorkspaceID, lead.ID, m); err != nil {
 			return err
 		}
@@ -300,17 +521,16 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	return nil
 }
 
-// mergeResponse merges the response into the lead it matched: blanks
-// filled, changed values overwritten with their old value in the audit trail,
-// interests accumulated, and the contact linked if it was not yet.
+// mergeResponse merges the response into the lead it matched, and links the
+// contact if it was not yet. What the response may change depends on how
+// it found the lead: by its own email (or one the lead used before), it
+// overwrites the person's fields with their old values in the audit trail;
+// by phone or through a contact, it only fills blanks. An email is never
+// overwritten: a new address is added to the lead's identities. Interests
+// accumulate.
 func (r *resolution) mergeResponse(ctx context.Context) error {
 	l, person := *r.lead, r.person
-	if r.matchedBy == matchedByMergedEmail {
-		// The address is one the person had on a lead since merged into
-		// this one: another of their addresses, not a change of address.
-		person.Email, person.EmailCanonical = "", ""
-	}
-	filled, changes := mergeInto(&l, person, true)
+	filled, changes := mergeInto(&l, person, r.emailMatched)
 	linked := false
 	if r.contact != nil && l.ContactID == nil {
 		l.ContactID = &r.contact.ID
@@ -337,6 +557,15 @@ func (r *resolution) mergeResponse(ctx context.Context) error {
 	if linked {
 		e := r.audit(store.AuditContactLinked, map[string]any{"matched_by": r.matchedBy})
 		e.NewValue = r.contact.ID.String()
+		entries = append(entries, e)
+	}
+	added, err := r.q.AddLeadIdentity(ctx, lead.WorkspaceID, lead.ID, person.Email, person.EmailCanonical, r.now)
+	if err != nil {
+		return err
+	}
+	if added && person.EmailCanonical != lead.EmailCanonical {
+		e := r.audit(store.AuditIdentityAdded, map[string]any{"matched_by": r.matchedBy})
+		e.Field, e.NewValue = "email", person.Email
 		entries = append(entries, e)
 	}
 	return r.q.InsertAuditEntries(ctx, lead.WorkspaceID, entries...)
@@ -429,7 +658,9 @@ type fieldChange struct {
 
 // mergeInto brings src's values into dst. Blank fields of dst are filled
 // (and named in filled); when overwrite is set, a differing non-blank value
-// replaces dst's (and is returned as a change, keeping the old value).
+// replaces dst's (and is returned as a change, keeping the old value). The
+// email is never overwritten: an address is an identity, and a second one
+// is added beside it, not put in its place.
 // Attribution (lead source, campaign, UTM) is first touch: filled, never
 // overwritten. Interests accumulate; the first one recorded stays primary.
 // Consent given is kept; a later consent refreshes its time and text.
@@ -445,17 +676,19 @@ func mergeInto(dst *store.Lead, src store.Lead, overwrite bool) (filled []string
 			*d = s
 		}
 	}
-	// Two spellings of one address (a +tag, a case) are the same person's
-	// email: only a different canonical address is a change.
-	if src.Email != "" && src.EmailCanonical != "" && src.EmailCanonical != dst.EmailCanonical {
-		set("email", &dst.Email, src.Email, true)
-		if dst.Email == src.Email {
-			dst.EmailCanonical = src.EmailCanonical
-		}
+	if dst.Email == "" && src.EmailCanonical != "" {
+		set("email", &dst.Email, src.Email, false)
+		dst.EmailCanonical = src.EmailCanonical
 	}
 	set("first_name", &dst.FirstName, src.FirstName, true)
 	set("last_name", &dst.LastName, src.LastName, true)
 	set("phone", &dst.Phone, src.Phone, true)
+	if dst.Phone != "" {
+		// A number that parses supersedes one kept as typed.
+		dst.PhoneUnverified = ""
+	} else {
+		set("phone_unverified", &dst.PhoneUnverified, src.PhoneUnverified, true)
+	}
 	set("company", &dst.Company, src.Company, true)
 	set("title", &dst.Title, src.Title, true)
 	set("city", &dst.City, src.City, true)
@@ -496,7 +729,12 @@ func mergeInto(dst *store.Lead, src store.Lead, overwrite bool) (filled []string
 			custom = map[string]string{}
 		}
 		for _, k := range slices.Sorted(maps.Keys(src.Custom)) {
-			v := custom[k]
+			v, ok := custom[k]
+			if !ok && len(custom) >= maxLeadCustomFields {
+				// Each submission is capped by its form; this bounds what
+				// many submissions add up to on one lead.
+				continue
+			}
 			set("custom."+k, &v, src.Custom[k], true)
 			custom[k] = v
 		}

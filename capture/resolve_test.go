@@ -72,14 +72,18 @@ func TestResolveContactsLeadIsFoundThroughTheContact(t *testing.T) {
 	if out.LeadID != old.LeadID || out.Result != capture.OutcomeMerged {
 		t.Fatalf("outcome %+v, want merged into the contact's lead %v", out, old.LeadID)
 	}
+	// Found through the contact, not by its own email: the new address is
+	// one more identity of the lead, and nothing it had is overwritten.
 	wantAudit := []string{
 		store.AuditCreated,
 		store.AuditResponseMerged,
-		store.AuditFieldOverwritten + " email ben@oldjob.example->ben@newjob.example",
-		store.AuditFieldOverwritten + " company Old Job->New Job",
+		store.AuditIdentityAdded + " email ->ben@newjob.example",
 	}
 	if diff := cmp.Diff(wantAudit, b.auditActions(t, b.ws, old.LeadID)); diff != "" {
 		t.Errorf("audit trail (-want +got):\n%s", diff)
+	}
+	if l := b.lead(t, b.ws, old.LeadID); l.Email != "ben@oldjob.example" || l.Company != "Old Job" {
+		t.Errorf("lead email, company = %q, %q; want the ones it had", l.Email, l.Company)
 	}
 }
 

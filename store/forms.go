@@ -38,12 +38,21 @@ type Form struct {
 	// DoubleOptIn: a response makes no lead until its person confirms by
 	// the link emailed to them.
 	DoubleOptIn bool `db:"double_opt_in" json:"double_opt_in"`
+	// RequiredFields are the leadflow fields (email, phone, ...) a submission
+	// is refused without, or with a value that cannot be used.
+	RequiredFields []string `db:"required_fields" json:"required_fields"`
+	// MaxCustomFields and MaxCustomValueChars bound the custom fields one
+	// submission keeps: fields past the count are dropped and longer values
+	// cut, both noted on the response.
+	MaxCustomFields     int `db:"max_custom_fields" json:"max_custom_fields"`
+	MaxCustomValueChars int `db:"max_custom_value_chars" json:"max_custom_value_chars"`
 }
 
 // formColumns lists Form's columns in struct order.
 const formColumns = `id, workspace_id, key, name, kind, allowed_origins, allowed_return_urls,
 	thank_you_url, honeypot_field, rate_limit_per_minute, default_region, event_id, campaign,
-	max_body_bytes, max_file_bytes, field_mapping, consent_text, created_at, updated_at, double_opt_in`
+	max_body_bytes, max_file_bytes, field_mapping, consent_text, created_at, updated_at, double_opt_in,
+	required_fields, max_custom_fields, max_custom_value_chars`
 
 // FormByKey finds a form by its public key, whatever its workspace: the
 // capture endpoint knows only the key.

@@ -16,6 +16,10 @@ import (
 const (
 	DefaultFormRegion       = "US"
 	DefaultFormMaxBodyBytes = 64 << 10
+	// A submission keeps this many custom fields of at most this many
+	// characters each.
+	DefaultFormMaxCustomFields     = 50
+	DefaultFormMaxCustomValueChars = 2000
 )
 
 // NewFormKey returns a random public form key: 128 bits, URL-safe, so keys
@@ -41,15 +45,24 @@ func (q *Queries) InsertForm(ctx context.Context, f Form) (Form, error) {
 	if f.MaxBodyBytes == 0 {
 		f.MaxBodyBytes = DefaultFormMaxBodyBytes
 	}
+	if f.MaxCustomFields == 0 {
+		f.MaxCustomFields = DefaultFormMaxCustomFields
+	}
+	if f.MaxCustomValueChars == 0 {
+		f.MaxCustomValueChars = DefaultFormMaxCustomValueChars
+	}
 	rows, _ := q.db.Query(ctx, `
 		INSERT INTO forms (id, workspace_id, key, name, kind, allowed_origins, allowed_return_urls,
 			thank_you_url, honeypot_field, rate_limit_per_minute, default_region, event_id, campaign,
-			max_body_bytes, max_file_bytes, field_mapping, consent_text, double_opt_in)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+			max_body_bytes, max_file_bytes, field_mapping, consent_text, double_opt_in,
+			required_fields, max_custom_fields, max_custom_value_chars)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+			$19, $20, $21)
 		RETURNING `+formColumns,
 		f.ID, f.WorkspaceID, f.Key, f.Name, f.Kind, orEmptyStrings(f.AllowedOrigins), orEmptyStrings(f.AllowedReturnURLs),
 		f.ThankYouURL, f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion, f.EventID, f.Campaign,
-		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn)
+		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn,
+		orEmptyStrings(f.RequiredFields), f.MaxCustomFields, f.MaxCustomValueChars)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Form])
 	return out, interpret(err, "insert form")
 }
@@ -61,12 +74,14 @@ func (q *Queries) UpdateForm(ctx context.Context, f Form) (Form, error) {
 			allowed_return_urls = $7, thank_you_url = $8, honeypot_field = $9,
 			rate_limit_per_minute = $10, default_region = $11, event_id = $12, campaign = $13,
 			max_body_bytes = $14, max_file_bytes = $15, field_mapping = $16, consent_text = $17,
-			double_opt_in = $18, updated_at = now()
+			double_opt_in = $18, required_fields = $19, max_custom_fields = $20,
+			max_custom_value_chars = $21, updated_at = now()
 		WHERE workspace_id = $1 AND id = $2
 		RETURNING `+formColumns,
 		f.WorkspaceID, f.ID, f.Key, f.Name, f.Kind, orEmptyStrings(f.AllowedOrigins), orEmptyStrings(f.AllowedReturnURLs),
 		f.ThankYouURL, f.HoneypotField, f.RateLimitPerMinute, f.DefaultRegion, f.EventID, f.Campaign,
-		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn)
+		f.MaxBodyBytes, f.MaxFileBytes, orEmptyMap(f.FieldMapping), f.ConsentText, f.DoubleOptIn,
+		orEmptyStrings(f.RequiredFields), f.MaxCustomFields, f.MaxCustomValueChars)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Form])
 	return out, interpret(err, "update form")
 }

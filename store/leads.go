@@ -60,6 +60,9 @@ type Lead struct {
 	Timeline     string     `db:"timeline" json:"timeline"`
 	FollowUpAt   *time.Time `db:"follow_up_at" json:"follow_up_at"`
 	StatusReason string     `db:"status_reason" json:"status_reason,omitempty"`
+	// PhoneUnverified is a phone number that did not parse, as typed: for
+	// sales to read, never matched on.
+	PhoneUnverified string `db:"phone_unverified" json:"phone_unverified,omitempty"`
 }
 
 // leadColumns lists Lead's columns in struct order.
@@ -67,7 +70,7 @@ const leadColumns = `id, workspace_id, first_name, last_name, email, email_canon
 	company, title, city, state, country, lead_source, description, campaign, primary_interest,
 	interests, status, score, grade, owner_id, consent, consent_text, consent_at, utm, custom,
 	contact_id, merged_into, created_at, updated_at, timezone, scored_at, budget, authority, need,
-	timeline, follow_up_at, status_reason`
+	timeline, follow_up_at, status_reason, phone_unverified`
 
 // AuditEntry is one line of a lead's audit trail.
 type AuditEntry struct {

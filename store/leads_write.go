@@ -18,15 +18,15 @@ func (q *Queries) InsertLead(ctx context.Context, l Lead) (Lead, error) {
 		INSERT INTO leads (id, workspace_id, first_name, last_name, email, email_canonical, phone,
 			company, title, city, state, country, lead_source, description, campaign, primary_interest,
 			interests, status, score, grade, owner_id, consent, consent_text, consent_at, utm, custom,
-			contact_id, created_at, updated_at)
+			contact_id, created_at, updated_at, phone_unverified)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-			$20, $21, $22, $23, $24, $25, $26, $27, $28, $28)
+			$20, $21, $22, $23, $24, $25, $26, $27, $28, $28, $29)
 		RETURNING `+leadColumns,
 		l.ID, l.WorkspaceID, l.FirstName, l.LastName, l.Email, l.EmailCanonical, l.Phone,
 		l.Company, l.Title, l.City, l.State, l.Country, l.LeadSource, l.Description, l.Campaign,
 		l.PrimaryInterest, orEmptyStrings(l.Interests), l.Status, l.Score, l.Grade, l.OwnerID,
 		l.Consent, l.ConsentText, l.ConsentAt, orEmptyMap(l.UTM), orEmptyMap(l.Custom),
-		l.ContactID, timeOrNow(l.CreatedAt))
+		l.ContactID, timeOrNow(l.CreatedAt), l.PhoneUnverified)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 	return out, interpret(err, "insert lead")
 }
@@ -48,14 +48,14 @@ func (q *Queries) UpdateLeadProfile(ctx context.Context, l Lead) (Lead, error) {
 			phone = $7, company = $8, title = $9, city = $10, state = $11, country = $12,
 			lead_source = $13, description = $14, campaign = $15, primary_interest = $16,
 			interests = $17, consent = $18, consent_text = $19, consent_at = $20, utm = $21,
-			custom = $22, contact_id = $23, updated_at = $24
+			custom = $22, contact_id = $23, updated_at = $24, phone_unverified = $25
 		WHERE workspace_id = $1 AND id = $2
 		RETURNING `+leadColumns,
 		l.WorkspaceID, l.ID, l.FirstName, l.LastName, l.Email, l.EmailCanonical,
 		l.Phone, l.Company, l.Title, l.City, l.State, l.Country,
 		l.LeadSource, l.Description, l.Campaign, l.PrimaryInterest,
 		orEmptyStrings(l.Interests), l.Consent, l.ConsentText, l.ConsentAt, orEmptyMap(l.UTM),
-		orEmptyMap(l.Custom), l.ContactID, timeOrNow(l.UpdatedAt))
+		orEmptyMap(l.Custom), l.ContactID, timeOrNow(l.UpdatedAt), l.PhoneUnverified)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 	return out, interpret(err, "update lead profile")
 }

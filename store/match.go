@@ -26,42 +26,53 @@ func (q *Queries) LockIdentities(ctx context.Context, workspaceID uuid.UUID, key
 	return nil
 }
 
-// MatchLeadByEmail locks the live lead of the workspace with this canonical
-// email; failing that, the lead that a lead with this email was merged into
+// MatchLeadByEmail locks the live lead of the workspace that answers to this
+// canonical email: the lead with it as its email, else the lead holding it
+// as one of its identities (an address it used before, or one of a lead
+// merged into it), else the lead that a lead with this email was merged into
 // (following merges of merges), since a merge does not change who the
 // address belongs to.
 func (q *Queries) MatchLeadByEmail(ctx context.Context, workspaceID uuid.UUID, emailCanonical string) (Lead, error) {
-	// The two halves of start match the two partial indexes (live leads,
-	// merged leads) so each is an index lookup.
+	// The parts of start match the two partial indexes (live leads, merged
+	// leads) and the identities' key, so each is an index lookup.
 	rows, _ := q.db.Query(ctx, `
 		WITH RECURSIVE start AS (
-			SELECT id, merged_into FROM leads
+			SELECT id, merged_into, 0 AS rank FROM leads
 			WHERE workspace_id = $1 AND email_canonical = $2 AND email_canonical <> '' AND merged_into IS NULL
 			UNION ALL
-			SELECT id, merged_into FROM leads
-			WHERE workspace_id = $1 AND email_canonical = $2 AND email_canonical <> '' AND merged_into IS NOT NULL
-		), chain (id, merged_into, depth) AS (
-			SELECT id, merged_into, 0 FROM start
+			SELECT l.id, l.merged_into, 1 FROM lead_identities i JOIN leads l ON l.id = i.lead_id
+			WHERE i.workspace_id = $1 AND i.email_canonical = $2
 			UNION ALL
-			SELECT l.id, l.merged_into, c.depth + 1 FROM chain c JOIN leads l ON l.id = c.merged_into
+			SELECT id, merged_into, 2 FROM leads
+			WHERE workspace_id = $1 AND email_canonical = $2 AND email_canonical <> '' AND merged_into IS NOT NULL
+		), chain (id, merged_into, rank, depth) AS (
+			SELECT id, merged_into, rank, 0 FROM start
+			UNION ALL
+			SELECT l.id, l.merged_into, c.rank, c.depth + 1 FROM chain c JOIN leads l ON l.id = c.merged_into
 			WHERE c.depth < 32
 		)
 		SELECT `+leadColumns+` FROM leads
 		WHERE workspace_id = $1 AND merged_into IS NULL
-		  AND id = (SELECT id FROM chain WHERE merged_into IS NULL ORDER BY depth, id LIMIT 1)
+		  AND id = (SELECT id FROM chain WHERE merged_into IS NULL ORDER BY rank, depth, id LIMIT 1)
 		FOR UPDATE`, workspaceID, emailCanonical)
 	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 	return l, interpret(err, "match lead by email")
 }
 
-// MatchLeadByPhone locks the oldest live lead of the workspace with this
-// E.164 phone.
-func (q *Queries) MatchLeadByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) (Lead, error) {
+// phoneMatchLimit bounds the leads or contacts one phone can name: a shared
+// office number names a handful, and past that none is chosen by phone.
+const phoneMatchLimit = 20
+
+// MatchLeadsByPhone locks the live leads of the workspace with this phone
+// number (E.164), whatever their extension, oldest first. A shared office
+// number may name several people; the caller tells them apart.
+func (q *Queries) MatchLeadsByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) ([]Lead, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+leadColumns+` FROM leads
-		WHERE workspace_id = $1 AND phone = $2 AND phone <> '' AND merged_into IS NULL
-		ORDER BY id LIMIT 1 FOR UPDATE`, workspaceID, phone)
-	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
-	return l, interpret(err, "match lead by phone")
+		WHERE workspace_id = $1 AND split_part(phone, ';', 1) = split_part($2, ';', 1)
+		  AND phone <> '' AND merged_into IS NULL
+		ORDER BY created_at, id LIMIT $3 FOR UPDATE`, workspaceID, phone, phoneMatchLimit)
+	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
+	return ls, interpret(err, "match leads by phone")
 }
 
 // MatchLeadByContact locks the oldest live lead linked to a contact.
@@ -83,62 +94,111 @@ func (q *Queries) MatchContactByEmail(ctx context.Context, workspaceID uuid.UUID
 	return c, interpret(err, "match contact by email")
 }
 
-// MatchContactByPhone finds the oldest contact of the workspace with this
-// E.164 phone.
-func (q *Queries) MatchContactByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) (Contact, error) {
+// MatchContactsByPhone finds the contacts of the workspace with this phone
+// number, whatever their extension, oldest first.
+func (q *Queries) MatchContactsByPhone(ctx context.Context, workspaceID uuid.UUID, phone string) ([]Contact, error) {
 	rows, _ := q.db.Query(ctx, `SELECT `+contactColumns+` FROM contacts
-		WHERE workspace_id = $1 AND phone = $2 AND phone <> ''
-		ORDER BY id LIMIT 1`, workspaceID, phone)
-	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Contact])
-	return c, interpret(err, "match contact by phone")
+		WHERE workspace_id = $1 AND split_part(phone, ';', 1) = split_part($2, ';', 1) AND phone <> ''
+		ORDER BY created_at, id LIMIT $3`, workspaceID, phone, phoneMatchLimit)
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
+	return cs, interpret(err, "match contacts by phone")
 }
 
-// FuzzyMatch is a lead or a contact whose name and company look like a
-// lead's.
+// Why a possible duplicate was flagged.
+const (
+	// DuplicateSimilarName: names (and companies) alike.
+	DuplicateSimilarName = "similar_name"
+	// DuplicateSharedPhone: one phone number, told apart by their emails.
+	DuplicateSharedPhone = "shared_phone"
+	// DuplicateSharedIdentity: a submission named both (one's email, the
+	// other's phone) but they could not safely be joined.
+	DuplicateSharedIdentity = "shared_identity"
+)
+
+// FuzzyMatch is a lead or a contact that looks like a lead.
 type FuzzyMatch struct {
 	MatchLeadID    *uuid.UUID `db:"match_lead_id"`
 	MatchContactID *uuid.UUID `db:"match_contact_id"`
 	Similarity     float32    `db:"similarity"`
+	Reason         string     `db:"reason"`
 }
 
-// FuzzyMatches finds the other live leads and the contacts of the workspace
-// whose name + company (fuzzy_key) is trigram-similar to the lead's, at or
-// above threshold, most similar first. Run it in a transaction: the threshold
-// is set for the transaction so the trigram indexes do the filtering.
-func (q *Queries) FuzzyMatches(ctx context.Context, workspaceID, leadID uuid.UUID, threshold float64, limit int) ([]FuzzyMatch, error) {
+// FuzzyCandidate is a lead or a contact whose name looks like a lead's,
+// with what capture needs to weigh the likeness.
+type FuzzyCandidate struct {
+	MatchLeadID    *uuid.UUID `db:"match_lead_id"`
+	MatchContactID *uuid.UUID `db:"match_contact_id"`
+	FirstName      string     `db:"first_name"`
+	LastName       string     `db:"last_name"`
+	EmailCanonical string     `db:"email_canonical"`
+	Company        string     `db:"company"`
+	// NameSimilarity is the trigram similarity of the folded names;
+	// CompanySimilarity that of the companies without their legal form,
+	// nil when either company is unknown.
+	NameSimilarity    float32  `db:"name_similarity"`
+	CompanySimilarity *float32 `db:"company_similarity"`
+}
+
+// FuzzyCandidates finds the other live leads and the contacts of the
+// workspace whose name (accents and case folded) is trigram-similar to the
+// lead's at or above floor, most similar first. Run it in a transaction: the
+// threshold is set for the transaction so the trigram indexes do the
+// filtering.
+func (q *Queries) FuzzyCandidates(ctx context.Context, workspaceID, leadID uuid.UUID, floor float64, limit int) ([]FuzzyCandidate, error) {
 	if _, err := q.db.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
-		strconv.FormatFloat(threshold, 'f', -1, 64)); err != nil {
+		strconv.FormatFloat(floor, 'f', -1, 64)); err != nil {
 		return nil, interpret(err, "set similarity threshold")
 	}
 	rows, _ := q.db.Query(ctx, `
-		WITH me AS (SELECT fuzzy_key FROM leads WHERE workspace_id = $1 AND id = $2)
-		SELECT * FROM (
-			SELECT l.id AS match_lead_id, NULL::uuid AS match_contact_id,
-				similarity(l.fuzzy_key, me.fuzzy_key) AS similarity
+		WITH me AS (SELECT name_key, company_key FROM leads WHERE workspace_id = $1 AND id = $2),
+		candidates AS (
+			SELECT l.id AS match_lead_id, NULL::uuid AS match_contact_id, l.first_name, l.last_name,
+				l.email_canonical, l.company, l.name_key, l.company_key
 			FROM leads l, me
 			WHERE l.workspace_id = $1 AND l.id <> $2 AND l.merged_into IS NULL
-			  AND l.fuzzy_key % me.fuzzy_key
+			  AND l.name_key <> '' AND l.name_key % me.name_key
 			UNION ALL
-			SELECT NULL::uuid, c.id, similarity(c.fuzzy_key, me.fuzzy_key)
+			SELECT NULL::uuid, c.id, c.first_name, c.last_name, c.email_canonical, c.company, c.name_key, c.company_key
 			FROM contacts c, me
-			WHERE c.workspace_id = $1 AND c.fuzzy_key % me.fuzzy_key
-		) m
-		ORDER BY similarity DESC, match_lead_id, match_contact_id
+			WHERE c.workspace_id = $1 AND c.name_key <> '' AND c.name_key % me.name_key
+		)
+		SELECT match_lead_id, match_contact_id, first_name, last_name, email_canonical, company,
+			similarity(c.name_key, me.name_key) AS name_similarity,
+			CASE WHEN c.company_key <> '' AND me.company_key <> ''
+				THEN similarity(c.company_key, me.company_key) END AS company_similarity
+		FROM candidates c, me
+		ORDER BY name_similarity DESC, match_lead_id, match_contact_id
 		LIMIT $3`,
 		workspaceID, leadID, max(limit, 1))
-	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[FuzzyMatch])
-	return ms, interpret(err, "fuzzy matches")
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[FuzzyCandidate])
+	return cs, interpret(err, "fuzzy candidates")
+}
+
+// CompanySimilarity is the trigram similarity of two companies without
+// their legal form; nil when either is blank.
+func (q *Queries) CompanySimilarity(ctx context.Context, a, b string) (*float32, error) {
+	var s *float32
+	err := q.db.QueryRow(ctx, `
+		SELECT CASE WHEN leadflow_company_key($1) <> '' AND leadflow_company_key($2) <> ''
+			THEN similarity(leadflow_company_key($1), leadflow_company_key($2)) END`, a, b).Scan(&s)
+	return s, interpret(err, "company similarity")
 }
 
 // InsertPossibleDuplicate flags a lead as looking like another lead or a
-// contact; a pair already flagged is left as it is. It reports whether a row
-// was added.
+// contact; a pair already flagged (either way round) is left as it is. It
+// reports whether a row was added.
 func (q *Queries) InsertPossibleDuplicate(ctx context.Context, workspaceID, leadID uuid.UUID, m FuzzyMatch) (bool, error) {
+	reason := m.Reason
+	if reason == "" {
+		reason = DuplicateSimilarName
+	}
 	tag, err := q.db.Exec(ctx, `
-		INSERT INTO possible_duplicates (id, workspace_id, lead_id, match_lead_id, match_contact_id, similarity)
-		VALUES ($1, $2, $3, $4, $5, $6)
+		INSERT INTO possible_duplicates (id, workspace_id, lead_id, match_lead_id, match_contact_id, similarity, reason)
+		SELECT $1, $2, $3, $4, $5, $6, $7
+		WHERE NOT EXISTS (SELECT 1 FROM possible_duplicates
+			WHERE workspace_id = $2 AND lead_id = $4 AND match_lead_id = $3)
 		ON CONFLICT DO NOTHING`,
-		NewID(), workspaceID, leadID, m.MatchLeadID, m.MatchContactID, m.Similarity)
+		NewID(), workspaceID, leadID, m.MatchLeadID, m.MatchContactID, m.Similarity, reason)
 	return tag.RowsAffected() == 1, interpret(err, "insert possible duplicate")
 }
 

@@ -409,6 +409,8 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		"max_file_bytes":        1 << 20,
 		"field_mapping":         map[string]string{"Email_Address": "email"},
 		"consent_text":          "I agree to be contacted.",
+		"required_fields":       []string{" Email", "phone"},
+		"max_custom_fields":     10,
 	})
 	want := store.Form{
 		ID: full.ID, Key: "spring-summit_2030", Name: "Spring summit", Kind: "event_registration",
@@ -421,6 +423,7 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		FieldMapping: map[string]string{"Email_Address": "email"},
 		ConsentText:  "I agree to be contacted.",
 		CreatedAt:    full.CreatedAt, UpdatedAt: full.UpdatedAt,
+		RequiredFields: []string{"email", "phone"}, MaxCustomFields: 10, MaxCustomValueChars: 2000,
 	}
 	if diff := cmp.Diff(want, full); diff != "" {
 		t.Errorf("created form (-want +got):\n%s", diff)
@@ -443,6 +446,7 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		AllowedReturnURLs: []string{}, DefaultRegion: "US", MaxBodyBytes: 64 << 10,
 		RateLimitPerMinute: capture.DefaultFormRateLimitPerMinute,
 		FieldMapping:       map[string]string{}, CreatedAt: minimal.CreatedAt, UpdatedAt: minimal.UpdatedAt,
+		RequiredFields: []string{}, MaxCustomFields: 50, MaxCustomValueChars: 2000,
 	}
 	if diff := cmp.Diff(wantDefaults, minimal); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -507,6 +511,9 @@ func TestAPIFormValidationNamesTheFields(t *testing.T) {
 		{"three-letter region", map[string]any{"kind": "contact_us", "default_region": "USA"}, []string{"default_region"}},
 		{"body limit too small", map[string]any{"kind": "contact_us", "max_body_bytes": 100}, []string{"max_body_bytes"}},
 		{"body limit too big", map[string]any{"kind": "contact_us", "max_body_bytes": 2 << 20}, []string{"max_body_bytes"}},
+		{"unknown required field", map[string]any{"kind": "contact_us", "required_fields": []string{"shoe_size"}}, []string{"required_fields"}},
+		{"too many custom fields", map[string]any{"kind": "contact_us", "max_custom_fields": 5000}, []string{"max_custom_fields"}},
+		{"custom values of no length", map[string]any{"kind": "contact_us", "max_custom_value_chars": 0}, []string{"max_custom_value_chars"}},
 		{"file limit too big", map[string]any{"kind": "contact_us", "max_file_bytes": 11 << 20}, []string{"max_file_bytes"}},
 		{"honeypot on a real field", map[string]any{"kind": "contact_us", "honeypot_field": "email"}, []string{"honeypot_field"}},
 		{"honeypot mapped to a real field", map[string]any{"kind": "contact_us", "honeypot_field": "website", "field_mapping": map[string]string{"website": "email"}}, []string{"honeypot_field"}},
