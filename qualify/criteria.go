@@ -130,6 +130,9 @@ type compiledCriteria struct {
 // compileExpression compiles a criteria expression against CriteriaEnv; it
 // must yield a boolean.
 func compileExpression(src string) (*vm.Program, []string, error) {
+	if err := checkBudgetedCalls(src); err != nil {
+		return nil, nil, err
+	}
 	program, err := expr.Compile(src, append(criteriaBudgetOptions(), expr.Env(CriteriaEnv{}), expr.AsBool())...)
 	if err != nil {
 		return nil, nil, err

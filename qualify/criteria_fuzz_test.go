@@ -56,3 +56,24 @@ func FuzzCriteriaExpression(f *testing.F) {
 		}
 	})
 }
+
+// A budgeted builtin called with the wrong number of arguments is refused
+// with a plain message, never a compiler panic (found by the fuzzer).
+func TestBudgetedBuiltinsRefuseWrongArity(t *testing.T) {
+	for src, want := range map[string]string{
+		`len(replace(title, title, "", title)) > 0`: "replace takes 3 arguments, not 4",
+		`len(repeat("x")) > 0`:                      "repeat takes 2 arguments, not 1",
+		`join(interests, ",", "x") != ""`:           "join takes 1 or 2 arguments, not 3",
+		`"x" | repeat(2, 3) == "xx"`:                "repeat takes 2 arguments, not 3",
+	} {
+		err := tryExpression(src)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "panic") {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+	for _, src := range []string{`"x" | repeat(3) == "xxx"`, `replace(title, "a", "b") != ""`, `join(interests) != ""`} {
+		if err := tryExpression(src); err != nil {
+			t.Errorf("%s: %v, want it accepted", src, err)
+		}
+	}
+}
