@@ -6,14 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"leadflow/store"
 )
 
-// Sweeper defaults.
+// Sweeper defaults. The interval bounds how long a dead worker's response
+// waits: Asynq drops a killed server's state within 11 s, and a task stays
+// unclaimed for orphanGrace (6 s) before it is taken for dead, so with sweeps
+// every 5 s the response is queued again at most 11 + 5 + 10 = 26 s after the
+// kill.
 const (
-	DefaultSweepInterval  = 30 * time.Second
+	DefaultSweepInterval  = 5 * time.Second
 	DefaultSweepMinAge    = 10 * time.Second
 	DefaultSweepBatchSize = 1000
 )
@@ -31,10 +36,18 @@ type SweeperConfig struct {
 	// BatchSize is how many pending responses are read at a time;
 	// DefaultSweepBatchSize when zero.
 	BatchSize int
+	// Inspector, when set, lets the sweeper queue again at once the responses
+	// of a worker that died mid-task, and replace archived tasks that hold a
+	// pending response's ID. Without it those wait for Asynq's own recovery
+	// (a minute or more) or for ever.
+	Inspector TaskInspector
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Sweeper re-enqueues committed responses whose processing never happened:
-// Redis was down when they were posted, or lost their tasks since. Postgres
+// Redis was down when they were posted, or lost their tasks since, or the
+// worker running them died. Postgres
 // is the record of the work; the queue can always be rebuilt from it, and
 // since a task's ID is its response's ID, enqueueing one already queued is
 // harmless.
@@ -45,6 +58,13 @@ type Sweeper struct {
 	interval  time.Duration
 	minAge    time.Duration
 	batchSize int
+	inspector TaskInspector
+	now       func() time.Time
+
+	orphanMu sync.Mutex
+	// unworked is when each active task no live server works on was first
+	// seen so.
+	unworked map[string]time.Time
 }
 
 // NewSweeper builds a Sweeper, applying defaults.
@@ -58,7 +78,13 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 	if cfg.Interval < 0 || cfg.MinAge < 0 || cfg.BatchSize < 0 {
 		return nil, errors.New("sweeper: interval, min age and batch size cannot be negative")
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Sweeper{
+		inspector: cfg.Inspector,
+		now:       now,
 		store:     cfg.Store,
 		enqueuer:  cfg.Enqueuer,
 		logger:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
@@ -91,11 +117,18 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// SweepOnce enqueues every pending response older than the minimum age,
-// oldest first, a batch at a time, and reports how many it enqueued (or found
-// queued already). It stops at the first enqueue that fails: the rest wait
-// for the next sweep.
+// SweepOnce queues again the responses of dead workers' tasks, then enqueues
+// every pending response older than the minimum age, oldest first, a batch at
+// a time, and reports how many it enqueued (or found queued already). It
+// stops at the first enqueue that fails: the rest wait for the next sweep.
 func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
+	recovered, orphanErr := s.recoverOrphans(ctx)
+	n, err := s.sweepPending(ctx)
+	return recovered + n, errors.Join(orphanErr, err)
+}
+
+// sweepPending enqueues the pending responses older than the minimum age.
+func (s *Sweeper) sweepPending(ctx context.Context) (int, error) {
 	// Everything received before the sweep started and old enough; responses
 	// arriving meanwhile belong to their own enqueue or the next sweep, which
 	// also bounds a sweep that could otherwise chase a steady stream.
@@ -108,7 +141,7 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 			return enqueued, fmt.Errorf("sweep responses: %w", err)
 		}
 		for _, r := range batch {
-			if err := EnqueueProcess(ctx, s.enqueuer, r.ID); err != nil {
+			if err := s.enqueue(ctx, r.ID, processTaskID(r.ID)); err != nil {
 				return enqueued, fmt.Errorf("sweep responses: %w", err)
 			}
 			enqueued++
