@@ -23,12 +23,20 @@ const (
 	DefaultSweepBatchSize = 1000
 )
 
+// pendingEvery is how many sweeps apart Run reads the pending responses
+// (every 30 s by default). That read costs as much as the backlog is long,
+// and what it finds (responses whose enqueue failed) is not in a hurry; the
+// dead-worker check, bounded by the workers' concurrency, runs every sweep.
+const pendingEvery = 6
+
 // SweeperConfig configures a Sweeper.
 type SweeperConfig struct {
 	Store    *store.Store
 	Enqueuer Enqueuer
 	Logger   *slog.Logger
-	// Interval is the time between sweeps; DefaultSweepInterval when zero.
+	// Interval is the time between sweeps for dead workers' responses;
+	// pending responses are read every pendingEvery sweeps.
+	// DefaultSweepInterval when zero.
 	Interval time.Duration
 	// MinAge leaves responses younger than this to the enqueue that follows
 	// their commit; DefaultSweepMinAge when zero.
@@ -99,8 +107,14 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 func (s *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
-	for {
-		n, err := s.SweepOnce(ctx)
+	for i := 0; ; i++ {
+		var n int
+		var err error
+		if i%pendingEvery == 0 {
+			n, err = s.SweepOnce(ctx)
+		} else {
+			n, err = s.recoverOrphans(ctx)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
