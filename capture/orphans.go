@@ -42,6 +42,13 @@ type deadTask struct {
 	responseID uuid.UUID
 }
 
+// activeSeen is what a sweep saw of an active task: the live server working
+// on it, or since when none was.
+type activeSeen struct {
+	server    string
+	unclaimed time.Time
+}
+
 // recoverOrphans queues again the responses whose tasks a dead worker held.
 // Asynq gives such a task back only a minute or more after the worker died,
 // and until then its ID blocks the ordinary re-enqueue; so each is queued
@@ -62,31 +69,46 @@ func (s *Sweeper) recoverOrphans(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list servers: %w", err)
 	}
-	worked := make(map[string]bool)
+	live := make(map[string]bool)
+	workedBy := make(map[string]string)
 	for _, srv := range servers {
+		live[srv.ID] = true
 		for _, w := range srv.ActiveWorkers {
 			if w.Queue == Queue {
-				worked[w.TaskID] = true
+				workedBy[w.TaskID] = srv.ID
 			}
 		}
 	}
-	unworked := make(map[string]time.Time)
+	seen := make(map[string]activeSeen)
 	var dead []deadTask
 	var ids []uuid.UUID
 	for _, t := range active {
-		if t.Type != TypeProcessResponse || worked[t.ID] {
+		if t.Type != TypeProcessResponse {
 			continue
 		}
-		first, ok := s.unworked[t.ID]
-		if !ok {
-			first = now
-		}
-		unworked[t.ID] = first
-		// An expired lease is Asynq's own verdict; otherwise the task must
-		// stay unclaimed past the heartbeat that would have claimed it.
-		if !t.IsOrphaned && now.Sub(first) < orphanGrace {
+		if srv, ok := workedBy[t.ID]; ok {
+			seen[t.ID] = activeSeen{server: srv}
 			continue
 		}
+		before, ok := s.seen[t.ID]
+		switch {
+		case t.IsOrphaned:
+			// Its lease expired: Asynq's own verdict.
+		case ok && before.server != "" && !live[before.server]:
+			// The server last seen working on it is gone.
+		case ok && before.server == "" && now.Sub(before.unclaimed) >= orphanGrace:
+			// Unclaimed past the heartbeat that would have claimed it.
+		default:
+			unclaimed := now
+			if ok && before.server == "" {
+				unclaimed = before.unclaimed
+			}
+			seen[t.ID] = activeSeen{unclaimed: unclaimed}
+			continue
+		}
+		// Remembered as unclaimed long ago, so later sweeps find it dead at
+		// once while Asynq still holds it.
+		seen[t.ID] = activeSeen{unclaimed: now.Add(-orphanGrace)}
 		var p ProcessPayload
 		if err := json.Unmarshal(t.Payload, &p); err != nil || p.ResponseID == uuid.Nil {
 			continue // undecodable: its own handler skips it
@@ -94,7 +116,7 @@ func (s *Sweeper) recoverOrphans(ctx context.Context) (int, error) {
 		dead = append(dead, deadTask{taskID: t.ID, responseID: p.ResponseID})
 		ids = append(ids, p.ResponseID)
 	}
-	s.unworked = unworked
+	s.seen = seen
 	if len(dead) == 0 {
 		return 0, nil
 	}

@@ -99,6 +99,23 @@ func newInspector(t *testing.T, redisURL string) *asynq.Inspector {
 	return i
 }
 
+// workedOn reports whether a live server says it is working on the task.
+func workedOn(t *testing.T, inspector *asynq.Inspector, taskID string) bool {
+	t.Helper()
+	servers, err := inspector.Servers()
+	if err != nil {
+		t.Fatalf("Servers: %v", err)
+	}
+	for _, s := range servers {
+		for _, w := range s.ActiveWorkers {
+			if w.TaskID == taskID {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // A worker killed in the middle of a response: the sweeper sees that no live
 // server works on its task and queues the response again under an ID of its
 // own, so another worker takes it up long before Asynq gives the dead task
@@ -115,13 +132,17 @@ func TestKilledWorkerResponsesTakenUpWithinTheSweep(t *testing.T) {
 		t.Fatalf("EnqueueProcess: %v", err)
 	}
 	pollFor(t, 30*time.Second, "the first worker enrolling", func() bool { return first.said("enrolling " + id.String()) })
+	// Killed once its server has published the task, as a worker busy for a
+	// while would be: the dead server's state must expire first.
+	inspector := newInspector(t, redisURL)
+	pollFor(t, 15*time.Second, "the first worker publishing its task", func() bool { return workedOn(t, inspector, taskIDs(id)[0]) })
 	first.Kill()
 	killed := time.Now()
 	if got := b.response(t, b.ws, id).Status; got != store.ResponsePending {
 		t.Fatalf("after the kill the response is %s, want pending (the dead transaction rolled back)", got)
 	}
 
-	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: b.store, Enqueuer: client, Inspector: newInspector(t, redisURL)})
+	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: b.store, Enqueuer: client, Inspector: inspector})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,20 +239,7 @@ func TestOrphanSweepLeavesTaskOfLiveServerAlone(t *testing.T) {
 		t.Fatal("the live worker never took the task")
 	}
 	taskID := taskIDs(id)[0]
-	pollFor(t, 15*time.Second, "the live server publishing its task", func() bool {
-		servers, err := inspector.Servers()
-		if err != nil {
-			t.Fatalf("Servers: %v", err)
-		}
-		for _, s := range servers {
-			for _, w := range s.ActiveWorkers {
-				if w.TaskID == taskID {
-					return true
-				}
-			}
-		}
-		return false
-	})
+	pollFor(t, 15*time.Second, "the live server publishing its task", func() bool { return workedOn(t, inspector, taskID) })
 
 	clock := &testNow{now: time.Now()}
 	queue := &recordingQueue{Enqueuer: client}

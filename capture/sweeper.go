@@ -13,10 +13,12 @@ import (
 )
 
 // Sweeper defaults. The interval bounds how long a dead worker's response
-// waits: Asynq drops a killed server's state within 11 s, and a task stays
-// unclaimed for orphanGrace (6 s) before it is taken for dead, so with sweeps
-// every 5 s the response is queued again at most 11 + 5 + 10 = 26 s after the
-// kill.
+// waits. Asynq drops a killed server's state within 11 s (two 5 s heartbeats,
+// rounded to the second); the next sweep then finds the task the server was
+// seen working on unclaimed, so it is queued again at most 11 + 5 = 16 s
+// after the kill. A task taken in the last heartbeat before the kill was
+// never published: it is queued once it has stayed unclaimed for orphanGrace
+// (6 s), at most 5 + 10 = 15 s after the kill.
 const (
 	DefaultSweepInterval  = 5 * time.Second
 	DefaultSweepMinAge    = 10 * time.Second
@@ -70,9 +72,8 @@ type Sweeper struct {
 	now       func() time.Time
 
 	orphanMu sync.Mutex
-	// unworked is when each active task no live server works on was first
-	// seen so.
-	unworked map[string]time.Time
+	// seen is what the last sweep saw of each active response task.
+	seen map[string]activeSeen
 }
 
 // NewSweeper builds a Sweeper, applying defaults.
