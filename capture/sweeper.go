@@ -6,24 +6,39 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"leadflow/store"
 )
 
-// Sweeper defaults.
+// Sweeper defaults. The interval bounds how long a dead worker's response
+// waits. Asynq drops a killed server's state within 11 s (two 5 s heartbeats,
+// rounded to the second); the next sweep then finds the task the server was
+// seen working on unclaimed, so it is queued again at most 11 + 5 = 16 s
+// after the kill. A task taken in the last heartbeat before the kill was
+// never published: it is queued once it has stayed unclaimed for orphanGrace
+// (6 s), at most 5 + 10 = 15 s after the kill.
 const (
-	DefaultSweepInterval  = 30 * time.Second
+	DefaultSweepInterval  = 5 * time.Second
 	DefaultSweepMinAge    = 10 * time.Second
 	DefaultSweepBatchSize = 1000
 )
+
+// pendingEvery is how many sweeps apart Run reads the pending responses
+// (every 30 s by default). That read costs as much as the backlog is long,
+// and what it finds (responses whose enqueue failed) is not in a hurry; the
+// dead-worker check, bounded by the workers' concurrency, runs every sweep.
+const pendingEvery = 6
 
 // SweeperConfig configures a Sweeper.
 type SweeperConfig struct {
 	Store    *store.Store
 	Enqueuer Enqueuer
 	Logger   *slog.Logger
-	// Interval is the time between sweeps; DefaultSweepInterval when zero.
+	// Interval is the time between sweeps for dead workers' responses;
+	// pending responses are read every pendingEvery sweeps.
+	// DefaultSweepInterval when zero.
 	Interval time.Duration
 	// MinAge leaves responses younger than this to the enqueue that follows
 	// their commit; DefaultSweepMinAge when zero.
@@ -31,10 +46,18 @@ type SweeperConfig struct {
 	// BatchSize is how many pending responses are read at a time;
 	// DefaultSweepBatchSize when zero.
 	BatchSize int
+	// Inspector, when set, lets the sweeper queue again at once the responses
+	// of a worker that died mid-task, and replace archived tasks that hold a
+	// pending response's ID. Without it those wait for Asynq's own recovery
+	// (a minute or more) or for ever.
+	Inspector TaskInspector
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Sweeper re-enqueues committed responses whose processing never happened:
-// Redis was down when they were posted, or lost their tasks since. Postgres
+// Redis was down when they were posted, or lost their tasks since, or the
+// worker running them died. Postgres
 // is the record of the work; the queue can always be rebuilt from it, and
 // since a task's ID is its response's ID, enqueueing one already queued is
 // harmless.
@@ -45,6 +68,12 @@ type Sweeper struct {
 	interval  time.Duration
 	minAge    time.Duration
 	batchSize int
+	inspector TaskInspector
+	now       func() time.Time
+
+	orphanMu sync.Mutex
+	// seen is what the last sweep saw of each active response task.
+	seen map[string]activeSeen
 }
 
 // NewSweeper builds a Sweeper, applying defaults.
@@ -58,7 +87,13 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 	if cfg.Interval < 0 || cfg.MinAge < 0 || cfg.BatchSize < 0 {
 		return nil, errors.New("sweeper: interval, min age and batch size cannot be negative")
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &Sweeper{
+		inspector: cfg.Inspector,
+		now:       now,
 		store:     cfg.Store,
 		enqueuer:  cfg.Enqueuer,
 		logger:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
@@ -73,8 +108,14 @@ func NewSweeper(cfg SweeperConfig) (*Sweeper, error) {
 func (s *Sweeper) Run(ctx context.Context) error {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
-	for {
-		n, err := s.SweepOnce(ctx)
+	for i := 0; ; i++ {
+		var n int
+		var err error
+		if i%pendingEvery == 0 {
+			n, err = s.SweepOnce(ctx)
+		} else {
+			n, err = s.recoverOrphans(ctx)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -91,11 +132,18 @@ func (s *Sweeper) Run(ctx context.Context) error {
 	}
 }
 
-// SweepOnce enqueues every pending response older than the minimum age,
-// oldest first, a batch at a time, and reports how many it enqueued (or found
-// queued already). It stops at the first enqueue that fails: the rest wait
-// for the next sweep.
+// SweepOnce queues again the responses of dead workers' tasks, then enqueues
+// every pending response older than the minimum age, oldest first, a batch at
+// a time, and reports how many it enqueued (or found queued already). It
+// stops at the first enqueue that fails: the rest wait for the next sweep.
 func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
+	recovered, orphanErr := s.recoverOrphans(ctx)
+	n, err := s.sweepPending(ctx)
+	return recovered + n, errors.Join(orphanErr, err)
+}
+
+// sweepPending enqueues the pending responses older than the minimum age.
+func (s *Sweeper) sweepPending(ctx context.Context) (int, error) {
 	// Everything received before the sweep started and old enough; responses
 	// arriving meanwhile belong to their own enqueue or the next sweep, which
 	// also bounds a sweep that could otherwise chase a steady stream.
@@ -108,7 +156,7 @@ func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 			return enqueued, fmt.Errorf("sweep responses: %w", err)
 		}
 		for _, r := range batch {
-			if err := EnqueueProcess(ctx, s.enqueuer, r.ID); err != nil {
+			if err := s.enqueue(ctx, r.ID, processTaskID(r.ID)); err != nil {
 				return enqueued, fmt.Errorf("sweep responses: %w", err)
 			}
 			enqueued++

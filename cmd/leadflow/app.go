@@ -343,7 +343,8 @@ func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
-	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: svc.store, Enqueuer: svc.queue, Logger: log, Interval: cfg.SweepInterval})
+	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: svc.store, Enqueuer: svc.queue, Logger: log, Interval: cfg.SweepInterval,
+		Inspector: asynq.NewInspectorFromRedisClient(svc.rdb)})
 	if err != nil {
 		srv.Shutdown()
 		return err

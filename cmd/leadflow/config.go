@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"leadflow/capture"
 	"leadflow/nurture"
 )
 
@@ -165,7 +166,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&c.LogFormat, "log-format", env("LEADFLOW_LOG_FORMAT", "text"), "text or json (LEADFLOW_LOG_FORMAT)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LEADFLOW_LOG_LEVEL", "info"), "debug, info, warn or error (LEADFLOW_LOG_LEVEL)")
 	fs.StringVar(&concurrency, "concurrency", env("LEADFLOW_WORKER_CONCURRENCY", "10"), "tasks run at once by this worker process (LEADFLOW_WORKER_CONCURRENCY)")
-	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", "30s"), "how often unfinished work is re-enqueued from PostgreSQL (LEADFLOW_SWEEP_INTERVAL)")
+	fs.StringVar(&sweep, "sweep-interval", env("LEADFLOW_SWEEP_INTERVAL", capture.DefaultSweepInterval.String()), "how often dead workers' responses are queued again; pending responses are re-enqueued from PostgreSQL every 6th sweep (LEADFLOW_SWEEP_INTERVAL)")
 	fs.StringVar(&attempts, "response-max-attempts", env("LEADFLOW_RESPONSE_MAX_ATTEMPTS", "10"), "failed processing runs after which a response is marked failed, 1 to 25 (LEADFLOW_RESPONSE_MAX_ATTEMPTS)")
 	fs.StringVar(&smtpConns, "smtp-connections", env("LEADFLOW_SMTP_CONNECTIONS", "4"), "SMTP connections a worker process sends on at once, at most its concurrency (LEADFLOW_SMTP_CONNECTIONS)")
 	fs.StringVar(&maxAttempts, "nurture-max-attempts", env("LEADFLOW_NURTURE_MAX_ATTEMPTS", "10"), "tries of a nurture step or message before it is marked failed (LEADFLOW_NURTURE_MAX_ATTEMPTS)")
@@ -207,7 +208,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 			errs = append(errs, fmt.Errorf("nurture max attempts %q: want a whole number >= 1", maxAttempts))
 		}
 		if c.SweepInterval, err = time.ParseDuration(sweep); err != nil || c.SweepInterval <= 0 {
-			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 30s", sweep))
+			errs = append(errs, fmt.Errorf("sweep interval %q: want a positive duration such as 5s", sweep))
 		}
 		if c.ResponseMaxAttempts, err = strconv.Atoi(attempts); err != nil || c.ResponseMaxAttempts < 1 || c.ResponseMaxAttempts > 25 {
 			errs = append(errs, fmt.Errorf("response max attempts %q: want a whole number from 1 to 25", attempts))
