@@ -3,104 +3,25 @@ package capture_test
 import (
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"leadflow/store"
+	"leadflow/store/storetest"
 )
-
-// tcpProxy forwards connections to a real server until it is cut: then it
-// closes every connection it carries and those that arrive after, as a
-// server that has gone away does.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
-	wg    sync.WaitGroup
-}
-
-func startProxy(t testing.TB, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: target}
-	p.wg.Go(p.accept)
-	t.Cleanup(func() {
-		ln.Close()
-		p.Cut()
-		p.wg.Wait()
-	})
-	return p
-}
 
 // proxyDB returns a dbVia that routes the intake's database through a proxy
 // it stores in *p.
-func proxyDB(p **tcpProxy) func(t testing.TB, dbURL string) string {
+func proxyDB(p **storetest.Proxy) func(t testing.TB, dbURL string) string {
 	return func(t testing.TB, dbURL string) string {
-		u, err := url.Parse(dbURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		*p = startProxy(t, u.Host)
-		u.Host = (*p).ln.Addr().String()
-		return u.String()
+		proxy, via := storetest.ProxyURL(t, dbURL)
+		*p = proxy
+		return via
 	}
-}
-
-func (p *tcpProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(c) {
-			c.Close()
-			continue
-		}
-		p.wg.Go(func() {
-			up, err := net.Dial("tcp", p.target)
-			if err != nil || !p.track(up) {
-				c.Close()
-				return
-			}
-			var pipes sync.WaitGroup
-			pipes.Go(func() { io.Copy(up, c); up.Close() })
-			pipes.Go(func() { io.Copy(c, up); c.Close() })
-			pipes.Wait()
-		})
-	}
-}
-
-func (p *tcpProxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cut {
-		return false
-	}
-	p.conns = append(p.conns, c)
-	return true
-}
-
-// Cut takes the server away.
-func (p *tcpProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
 }
 
 // testClock is a clock the test moves by hand.
@@ -120,7 +41,7 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 // interval, not once per post.
 func TestIntakeDatabaseDown(t *testing.T) {
 	t.Parallel()
-	var proxy *tcpProxy
+	var proxy *storetest.Proxy
 	clock := newTestClock()
 	b := setupIntake(t, intakeOptions{dbVia: proxyDB(&proxy), now: clock.Now})
 	looked := b.newForm(t, store.Form{})

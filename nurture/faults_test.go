@@ -2,14 +2,11 @@ package nurture
 
 import (
 	"fmt"
-	"io"
-	"net"
-	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"leadflow/store"
+	"leadflow/store/storetest"
 )
 
 // More sends at once than SMTP connections, through a relay slow enough
@@ -72,8 +69,8 @@ func TestDatabaseOutageDuringSendsSendsOnce(t *testing.T) {
 	t.Parallel()
 	const n = 8
 	b := setupEngine(t)
-	proxy := newTCPProxy(t, b.dbURL)
-	st, err := store.Open(b.ctx, proxy.URL(t, b.dbURL))
+	proxy, viaProxy := storetest.ProxyURL(t, b.dbURL)
+	st, err := store.Open(b.ctx, viaProxy)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,105 +111,4 @@ func TestDatabaseOutageDuringSendsSendsOnce(t *testing.T) {
 	if got := len(b.smtp.Messages()); got != n {
 		t.Errorf("deliveries in all: %d, want %d", got, n)
 	}
-}
-
-// tcpProxy forwards loopback connections to a real server and can cut
-// them all (and refuse new ones) until restored: PostgreSQL going away,
-// as the clients see it.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
-}
-
-func newTCPProxy(t testing.TB, serverURL string) *tcpProxy {
-	t.Helper()
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: u.Host}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.serve()
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-		p.Cut()
-	})
-	return p
-}
-
-// URL is serverURL pointed at the proxy.
-func (p *tcpProxy) URL(t testing.TB, serverURL string) string {
-	t.Helper()
-	u, err := url.Parse(serverURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Host = p.ln.Addr().String()
-	return u.String()
-}
-
-func (p *tcpProxy) serve() {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			p.mu.Unlock()
-			_ = c.Close()
-			continue
-		}
-		p.conns = append(p.conns, c, s)
-		p.mu.Unlock()
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			_, _ = io.Copy(s, c)
-			_ = s.Close()
-		}()
-		go func() {
-			defer wg.Done()
-			_, _ = io.Copy(c, s)
-			_ = c.Close()
-		}()
-	}
-}
-
-// Cut closes every connection through the proxy and refuses new ones.
-func (p *tcpProxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for _, c := range p.conns {
-		_ = c.Close()
-	}
-	p.conns = nil
-}
-
-// Restore lets connections through again.
-func (p *tcpProxy) Restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = false
 }
