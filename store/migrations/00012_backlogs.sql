@@ -33,6 +33,8 @@ CREATE INDEX IF NOT EXISTS handoffs_sla_unescalated ON handoffs (sla_due_at)
 -- schedule as it was when the sequence resumes.
 CREATE INDEX IF NOT EXISTS enrollments_due_sequence ON enrollments (sequence_id, next_run_at)
     WHERE state = 'active';
+-- Replaced by the one above; only the claim read it.
+DROP INDEX IF EXISTS enrollments_due;
 -- Queued messages never claimed, oldest first; and those whose lease or
 -- deferral has run out, by when it did.
 CREATE INDEX IF NOT EXISTS messages_queued_new ON messages (created_at)
@@ -47,6 +49,7 @@ DROP INDEX IF EXISTS messages_queued;
 CREATE INDEX IF NOT EXISTS messages_queued ON messages (created_at) WHERE status = 'queued';
 DROP INDEX IF EXISTS messages_queued_lease;
 DROP INDEX IF EXISTS messages_queued_new;
+CREATE INDEX IF NOT EXISTS enrollments_due ON enrollments (next_run_at) WHERE state = 'active';
 DROP INDEX IF EXISTS enrollments_due_sequence;
 DROP INDEX IF EXISTS handoffs_sla_unescalated;
 DROP TRIGGER handoff_events_escalated ON handoff_events;
