@@ -247,6 +247,9 @@ func loadBig(tb testing.TB, n int) bigData {
 			UNION ALL SELECT h.id, 'escalated', md5('user0')::uuid, 'worker:sla', h.created_at + interval '2 days'
 			FROM handoffs h WHERE h.reassignments = 2
 		) e ORDER BY at`)
+	// What the escalation trigger, off during the load, keeps.
+	exec("handoffs escalated", `UPDATE handoffs h SET escalated_at = e.at FROM handoff_events e
+		WHERE e.handoff_id = h.id AND e.action = 'escalated'`)
 	exec("webhook deliveries", `
 		INSERT INTO webhook_deliveries (id, workspace_id, webhook_id, event, dedupe_key, payload, status, attempts,
 			next_attempt_at, delivered_at, created_at)
@@ -269,7 +272,8 @@ func loadBig(tb testing.TB, n int) bigData {
 	// An enrollment per nurtured lead (a second, finished one for some):
 	// exited once qualified, disqualified or merged, completed after 30
 	// days, else active with its next step due in the coming days; a few
-	// due now, some already put on the queue; 1% in the paused sequence.
+	// due now, some already put on the queue; 1% in the paused sequence,
+	// where they wait, due, for as long as it stays paused.
 	exec("enrollments", `
 		INSERT INTO enrollments (id, workspace_id, sequence_id, lead_id, state, step_key, next_run_at, enqueued_at,
 			exit_reason, enrolled_by, created_at, updated_at)
@@ -284,15 +288,16 @@ func loadBig(tb testing.TB, n int) bigData {
 			SELECT g.*, 1 AS k,
 				CASE WHEN i % 100 = 0 THEN md5('seqP')::uuid WHEN i % 2 = 0 THEN md5('seqA')::uuid ELSE md5('seqB')::uuid END AS seq,
 				CASE WHEN t_mq IS NOT NULL OR t_disq IS NOT NULL OR merged THEN 'exited'
-					WHEN t_nurt < $2::timestamptz - interval '30 days' THEN 'completed' ELSE 'active' END AS state
+					WHEN t_nurt < $2::timestamptz - interval '30 days' AND i % 100 <> 0 THEN 'completed' ELSE 'active' END AS state
 			FROM bench_gen g WHERE t_nurt IS NOT NULL
 			UNION ALL
 			SELECT g.*, 2, CASE WHEN i % 2 = 0 THEN md5('seqB')::uuid ELSE md5('seqA')::uuid END, 'completed'
 			FROM bench_gen g WHERE t_nurt IS NOT NULL AND v < 300
 		) e ORDER BY t_nurt`, ws, bigNow)
 	// A message per enrollment's first step, and per finished enrollment's
-	// second; the active ones' next messages are queued: a few waiting for
-	// the scheduler, some on the queue, some deferred after a failure.
+	// second; the next messages of 30% of the active ones are queued, as
+	// during an SMTP outage: some waiting for the scheduler, some on the
+	// queue, most deferred after a failure.
 	exec("messages", `
 		INSERT INTO messages (id, workspace_id, lead_id, enrollment_id, step_key, dedupe_key, kind, to_email,
 			subject, html_body, text_body, message_id, status, attempts, last_error, enqueued_at, sent_at, created_at)
@@ -300,9 +305,9 @@ func loadBig(tb testing.TB, n int) bigData {
 			l.email, 'Welcome to leadflow', '<p>Hello ' || l.first_name || ', thanks for your interest in our platform.</p>',
 			'Hello ' || l.first_name || ', thanks for your interest in our platform.',
 			'<' || md5('msg' || e.id || step) || '@leadflow.example>', mstatus, 1,
-			CASE WHEN mstatus = 'queued' AND h % 10 >= 6 THEN 'smtp: 421 try later' ELSE '' END,
-			CASE WHEN mstatus <> 'queued' OR h % 10 < 3 THEN NULL
-				WHEN h % 10 < 6 THEN $2::timestamptz - interval '10 seconds' ELSE $2::timestamptz + interval '10 minutes' END,
+			CASE WHEN mstatus = 'queued' AND h % 10 >= 3 THEN 'smtp: 421 try later' ELSE '' END,
+			CASE WHEN mstatus <> 'queued' OR h % 10 < 1 THEN NULL
+				WHEN h % 10 < 3 THEN $2::timestamptz - interval '10 seconds' ELSE $2::timestamptz + interval '10 minutes' END,
 			CASE WHEN mstatus = 'sent' THEN at + interval '1 second' END, at
 		FROM (
 			SELECT e.*, s.step, s.at, abs(hashtext(e.id::text || s.step)) AS h,
@@ -311,7 +316,7 @@ func loadBig(tb testing.TB, n int) bigData {
 					WHEN abs(hashtext(e.id::text || s.step)) % 100 = 2 THEN 'suppressed' ELSE 'sent' END AS mstatus
 			FROM enrollments e
 			CROSS JOIN LATERAL (VALUES ('step1', e.created_at + interval '1 minute'), ('step2', e.created_at + interval '3 days')) s (step, at)
-			WHERE s.step = 'step1' OR e.state = 'completed' OR e.state = 'active' AND e.next_run_at <= $2 AND abs(hashtext(e.id::text)) % 10 < 3
+			WHERE s.step = 'step1' OR e.state = 'completed' OR e.state = 'active' AND abs(hashtext(e.id::text)) % 10 < 3
 		) e JOIN leads l ON l.id = e.lead_id
 		ORDER BY e.at`, ws, bigNow)
 

@@ -205,17 +205,28 @@ type DueEnrollment struct {
 // sequences, in every workspace, that are due by now and not on the queue
 // (never put there, or put there before leaseCutoff and so presumed lost),
 // and marks them put there now. SKIP LOCKED lets several schedulers share
-// the work, and rows a step task holds are left to it. Only due rows are
-// read (the enrollments_due index), however many enrollments wait.
+// the work, and rows a step task holds are left to it. It walks active
+// sequences and each one's due rows (enrollments_due_sequence), so the
+// enrollments of a paused sequence are never read, however many wait; a
+// resumed sequence's due rows are claimed at the next round.
 func (q *Queries) ClaimDueEnrollments(ctx context.Context, now, leaseCutoff time.Time, limit int) ([]DueEnrollment, error) {
 	rows, _ := q.db.Query(ctx, `
-		WITH due AS (
-			SELECT e.id FROM enrollments e
-			JOIN sequences s ON s.workspace_id = e.workspace_id AND s.id = e.sequence_id
+		WITH candidates AS (
+			SELECT c.id, c.next_run_at FROM sequences s
+			CROSS JOIN LATERAL (
+				SELECT e.id, e.next_run_at FROM enrollments e
+				WHERE e.sequence_id = s.id AND e.workspace_id = s.workspace_id
+				  AND e.state = 'active' AND e.next_run_at <= $1
+				  AND (e.enqueued_at IS NULL OR e.enqueued_at < $2)
+				ORDER BY e.next_run_at
+				LIMIT $3
+			) c
+			WHERE s.status = 'active'
+		), due AS (
+			SELECT e.id FROM enrollments e JOIN candidates c ON c.id = e.id
 			WHERE e.state = 'active' AND e.next_run_at <= $1
 			  AND (e.enqueued_at IS NULL OR e.enqueued_at < $2)
-			  AND s.status = 'active'
-			ORDER BY e.next_run_at
+			ORDER BY c.next_run_at
 			LIMIT $3
 			FOR UPDATE OF e SKIP LOCKED
 		)

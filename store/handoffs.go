@@ -95,11 +95,13 @@ type DueHandoff struct {
 
 // DueHandoffs lists, across workspaces, up to limit open handoffs whose SLA
 // passed by now and that were not escalated yet, oldest deadline first.
+// escalated_at (kept from the handoff's 'escalated' event by a trigger)
+// keeps escalated handoffs, open past their new deadline, out of the
+// handoffs_sla_unescalated range it reads.
 func (q *Queries) DueHandoffs(ctx context.Context, now time.Time, limit int) ([]DueHandoff, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT id, workspace_id, lead_id FROM handoffs h
-		WHERE status = 'open' AND sla_due_at <= $1
-		  AND NOT EXISTS (SELECT 1 FROM handoff_events e WHERE e.handoff_id = h.id AND e.action = 'escalated')
+		WHERE status = 'open' AND escalated_at IS NULL AND sla_due_at <= $1
 		ORDER BY sla_due_at LIMIT $2`, now, max(limit, 1))
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[DueHandoff])
 	return ds, interpret(err, "due handoffs")

@@ -220,18 +220,32 @@ type QueuedMessage struct {
 // ClaimQueuedMessages takes up to limit queued messages, in every
 // workspace, that are not on the queue (never put there, or put there
 // before leaseCutoff and so presumed lost), oldest first, and marks them put
-// there now. SKIP LOCKED lets several schedulers share the work.
+// there now. SKIP LOCKED lets several schedulers share the work. Its two
+// index ranges hold only claimable rows (never claimed; lease or deferral
+// run out), so messages on the queue or deferred during an SMTP outage are
+// not read at every round.
 func (q *Queries) ClaimQueuedMessages(ctx context.Context, now, leaseCutoff time.Time, limit int) ([]QueuedMessage, error) {
 	rows, _ := q.db.Query(ctx, `
-		WITH due AS (
-			SELECT id FROM messages
-			WHERE status = 'queued' AND (enqueued_at IS NULL OR enqueued_at < $2)
-			ORDER BY created_at
+		WITH candidates AS (
+			(SELECT id, created_at FROM messages
+			 WHERE status = 'queued' AND enqueued_at IS NULL
+			 ORDER BY created_at LIMIT $3)
+			UNION ALL
+			SELECT id, created_at FROM messages
+			WHERE status = 'queued' AND enqueued_at < $2
+		), due AS (
+			-- By primary key only: a condition on status here lets the planner
+			-- read a queued index again, past every deferred message. The
+			-- update below checks the locked rows.
+			SELECT m.id FROM messages m
+			WHERE m.id = ANY (ARRAY(SELECT id FROM candidates))
+			ORDER BY m.created_at
 			LIMIT $3
-			FOR UPDATE SKIP LOCKED
+			FOR UPDATE OF m SKIP LOCKED
 		)
 		UPDATE messages m SET enqueued_at = $1
 		FROM due WHERE m.id = due.id
+		  AND m.status = 'queued' AND (m.enqueued_at IS NULL OR m.enqueued_at < $2)
 		RETURNING m.id, m.workspace_id, m.attempts`,
 		now, leaseCutoff, limit)
 	ms, err := pgx.CollectRows(rows, pgx.RowToStructByName[QueuedMessage])
