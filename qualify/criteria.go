@@ -130,11 +130,18 @@ type compiledCriteria struct {
 // compileExpression compiles a criteria expression against CriteriaEnv; it
 // must yield a boolean.
 func compileExpression(src string) (*vm.Program, []string, error) {
-	if err := checkBudgetedCalls(src); err != nil {
+	// expr's own checker first, on the expression as written: its messages
+	// are for people, and the budget's rewrite below assumes an expression
+	// that checks.
+	if _, err := expr.Compile(src, expr.Env(CriteriaEnv{}), expr.AsBool(), expr.MaxNodes(criteriaMaxNodes)); err != nil {
 		return nil, nil, err
 	}
 	program, err := expr.Compile(src, append(criteriaBudgetOptions(), expr.Env(CriteriaEnv{}), expr.AsBool())...)
 	if err != nil {
+		if strings.Contains(err.Error(), "goroutine ") {
+			// expr recovered a panic of its compiler: never show its stack.
+			return nil, nil, errors.New("the expression cannot be run within the criteria budget: simplify it")
+		}
 		return nil, nil, err
 	}
 	var reads []string

@@ -9,7 +9,6 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/vm/runtime"
 )
@@ -216,44 +215,6 @@ func budgetJoin(b *evalBudget, args []any) (any, error) {
 		return nil, err
 	}
 	return strings.Join(parts, sep), nil
-}
-
-// budgetedArity is how many arguments each builtin replaced by a budgeted
-// version takes: a call with any other count is refused before the budget
-// is added to its arguments, which expr's compiler could not handle.
-var budgetedArity = map[string][2]int{"repeat": {2, 2}, "replace": {3, 3}, "join": {1, 2}}
-
-// checkBudgetedCalls refuses a call of a budgeted builtin with the wrong
-// number of arguments, naming it.
-func checkBudgetedCalls(src string) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil // the compiler reports it with its position
-	}
-	var bad error
-	ast.Find(tree.Node, func(n ast.Node) bool {
-		// Without the functions' configuration the parser reads the names
-		// of builtins as builtins; a pipe has already become an argument.
-		var name string
-		var args []ast.Node
-		switch c := n.(type) {
-		case *ast.BuiltinNode:
-			name, args = c.Name, c.Arguments
-		case *ast.CallNode:
-			if id, ok := c.Callee.(*ast.IdentifierNode); ok {
-				name, args = id.Value, c.Arguments
-			}
-		}
-		if arity, ok := budgetedArity[name]; ok && (len(args) < arity[0] || len(args) > arity[1]) && bad == nil {
-			want := fmt.Sprint(arity[0])
-			if arity[1] != arity[0] {
-				want = fmt.Sprintf("%d or %d", arity[0], arity[1])
-			}
-			bad = fmt.Errorf("%s takes %s arguments, not %d", name, want, len(args))
-		}
-		return false
-	})
-	return bad
 }
 
 // criteriaBudgetPatch rewrites an expression so that it spends its budget:
