@@ -189,24 +189,6 @@ func TestKilledWorkerResponsesTakenUpWithinTheSweep(t *testing.T) {
 	}
 }
 
-// testNow is a clock the test moves forward.
-type testNow struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testNow) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testNow) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // A task a live server is working on is never taken for a dead worker's,
 // however long it runs.
 func TestOrphanSweepLeavesTaskOfLiveServerAlone(t *testing.T) {
@@ -241,7 +223,7 @@ func TestOrphanSweepLeavesTaskOfLiveServerAlone(t *testing.T) {
 	taskID := taskIDs(id)[0]
 	pollFor(t, 15*time.Second, "the live server publishing its task", func() bool { return workedOn(t, inspector, taskID) })
 
-	clock := &testNow{now: time.Now()}
+	clock := newTestClock()
 	queue := &recordingQueue{Enqueuer: client}
 	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: b.store, Enqueuer: queue, Inspector: inspector, Now: clock.Now})
 	if err != nil {
