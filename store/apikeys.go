@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,12 +58,23 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, workspaceID, id uuid.UUID) (
 	return q.GetAPIKeyInfo(ctx, workspaceID, id)
 }
 
-// TouchAPIKey records that a key was used. It writes at most once a minute
-// per key, so a busy integration costs no write per request.
-func (q *Queries) TouchAPIKey(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, `UPDATE api_keys SET last_used_at = now()
-		WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, id)
-	return interpret(err, "touch api key")
+// AuthenticateAPIKey finds the live (not revoked) key whose secret this is
+// and records that it was used, in one statement: the admin API pays one
+// round trip per request for both. Last use is written at most once a
+// minute per key, so a busy integration costs no write per request.
+func (q *Queries) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error) {
+	sum := sha256.Sum256([]byte(secret))
+	rows, _ := q.db.Query(ctx, `
+		WITH k AS (
+			SELECT id, workspace_id, role, name, prefix, created_at, user_id, last_used_at
+			FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL
+		), touched AS (
+			UPDATE api_keys SET last_used_at = now() FROM k
+			WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')
+		)
+		SELECT id, workspace_id, role, name, prefix, created_at, user_id FROM k`, sum[:])
+	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
+	return k, interpret(err, "authenticate api key")
 }
 
 // WorkspaceByName returns the workspace named name, for the command line.
