@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"leadflow/capture"
 	"leadflow/store"
@@ -19,21 +20,10 @@ func withPhone(f capture.Fields, phone string) capture.Fields {
 // leadEmails lists the workspace's live leads as "email first last", oldest first.
 func (b *workerBundle) liveLeads(t *testing.T) []string {
 	t.Helper()
-	rows, err := b.store.Pool.Query(b.ctx, `SELECT email || ' ' || first_name || ' ' || last_name FROM leads
+	rows, _ := b.store.Pool.Query(b.ctx, `SELECT email || ' ' || first_name || ' ' || last_name FROM leads
 		WHERE workspace_id = $1 AND merged_into IS NULL ORDER BY created_at, id`, b.ws.ID)
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return out
