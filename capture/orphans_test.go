@@ -1,12 +1,7 @@
 package capture_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -20,51 +15,11 @@ import (
 	"leadflow/store/storetest"
 )
 
-// workerProcess is the test binary run again as a worker process.
-type workerProcess struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out bytes.Buffer
-}
-
-func (w *workerProcess) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.out.Write(p)
-}
-
-// said reports whether the process has written line.
-func (w *workerProcess) said(line string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return strings.Contains(w.out.String(), line+"\n")
-}
-
-// Kill ends the process at once, as a crash would (SIGKILL).
-func (w *workerProcess) Kill() {
-	if w.cmd.ProcessState != nil {
-		return
-	}
-	_ = w.cmd.Process.Kill()
-	_ = w.cmd.Wait()
-}
-
 // startWorkerProcess starts a worker process on the database and Redis
 // (killed when the test ends) and waits until it takes tasks.
-func startWorkerProcess(t *testing.T, dbURL, redisURL string) *workerProcess {
+func startWorkerProcess(t *testing.T, dbURL, redisURL string) *storetest.Process {
 	t.Helper()
-	cfg, _ := json.Marshal(testWorkerConfig{DatabaseURL: dbURL, RedisURL: redisURL})
-	w := &workerProcess{}
-	w.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	w.cmd.Env = append(os.Environ(), workerEnv+"="+string(cfg))
-	w.cmd.Stdout = w
-	w.cmd.Stderr = os.Stderr
-	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("start worker process: %v", err)
-	}
-	t.Cleanup(w.Kill)
-	pollFor(t, 30*time.Second, "the worker process ready", func() bool { return w.said("ready") })
-	return w
+	return storetest.StartProcess(t, workerEnv, testWorkerConfig{DatabaseURL: dbURL, RedisURL: redisURL})
 }
 
 // setupWorkerOn is setupWorker on a database whose URL the test keeps, for
@@ -131,7 +86,7 @@ func TestKilledWorkerResponsesTakenUpWithinTheSweep(t *testing.T) {
 	if err := capture.EnqueueProcess(b.ctx, client, id); err != nil {
 		t.Fatalf("EnqueueProcess: %v", err)
 	}
-	pollFor(t, 30*time.Second, "the first worker enrolling", func() bool { return first.said("enrolling " + id.String()) })
+	first.WaitFor(t, "enrolling "+id.String(), 30*time.Second)
 	// Killed once its server has published the task, as a worker busy for a
 	// while would be: the dead server's state must expire first.
 	inspector := newInspector(t, redisURL)

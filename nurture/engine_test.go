@@ -1,12 +1,9 @@
 package nurture
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -137,61 +134,15 @@ func (b *engineBundle) startWorker(t testing.TB) {
 	})
 }
 
-// workerProcess is the test binary run again as a worker process.
-type workerProcess struct {
-	cmd   *exec.Cmd
-	ready chan struct{}
-	mu    sync.Mutex
-	out   bytes.Buffer
-}
-
-func (w *workerProcess) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.out.Write(p)
-	if strings.Contains(w.out.String(), "ready\n") {
-		select {
-		case <-w.ready:
-		default:
-			close(w.ready)
-		}
-	}
-	return len(p), nil
-}
-
 // startProcess starts a worker process (killed when the test ends) and
 // waits until it takes tasks. Worker processes run on the real clock.
-func (b *engineBundle) startProcess(t testing.TB, helo string) *workerProcess {
+func (b *engineBundle) startProcess(t testing.TB, helo string) *storetest.Process {
 	t.Helper()
-	cfg, _ := json.Marshal(testWorkerConfig{
+	return storetest.StartProcess(t, workerEnv, testWorkerConfig{
 		DatabaseURL: b.dbURL, RedisURL: b.redisURL, SMTPHost: b.smtp.Host, SMTPPort: b.smtp.Port,
 		Helo: helo, BaseURL: testBaseURL, Secret: testSecret, Lease: b.cfg.Lease,
 		Interval: b.cfg.SchedulerInterval, Concurrency: 8, PoolSize: b.cfg.SMTP.PoolSize,
 	})
-	w := &workerProcess{ready: make(chan struct{})}
-	w.cmd = exec.Command(os.Args[0], "-test.run=^$")
-	w.cmd.Env = append(os.Environ(), workerEnv+"="+string(cfg))
-	w.cmd.Stdout = w
-	w.cmd.Stderr = os.Stderr
-	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("start worker process: %v", err)
-	}
-	t.Cleanup(func() { w.Kill() })
-	select {
-	case <-w.ready:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("worker process %s not ready after 30s", helo)
-	}
-	return w
-}
-
-// Kill ends the process at once, as a crash would (SIGKILL).
-func (w *workerProcess) Kill() {
-	if w.cmd.ProcessState != nil {
-		return
-	}
-	_ = w.cmd.Process.Kill()
-	_ = w.cmd.Wait()
 }
 
 // testClock is the real clock moved forward by the test.
