@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nyaruka/phonenumbers"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -27,12 +28,12 @@ type apiContact struct {
 }
 
 func (a *API) createContact(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var b apiContact
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	ct := store.Contact{
@@ -84,11 +85,11 @@ func (a *API) createContact(c echo.Context) error {
 }
 
 func (a *API) listContacts(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -103,15 +104,15 @@ func (a *API) listContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
 }
 
 func (a *API) getContact(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

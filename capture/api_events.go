@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -27,12 +28,12 @@ type apiEventView struct {
 }
 
 func (a *API) createEvent(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var b apiEvent
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	e := store.Event{WorkspaceID: p.WorkspaceID, Name: strings.TrimSpace(b.Name), Capacity: b.Capacity}
@@ -64,11 +65,11 @@ func (a *API) createEvent(c echo.Context) error {
 }
 
 func (a *API) listEvents(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -76,15 +77,15 @@ func (a *API) listEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
 }
 
 func (a *API) getEvent(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/nyaruka/phonenumbers"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -83,14 +84,14 @@ func apiFormOf(f store.Form) apiForm {
 }
 
 func (a *API) createForm(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	b := apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes,
 		RateLimitPerMinute: DefaultFormRateLimitPerMinute,
 		MaxCustomFields:    store.DefaultFormMaxCustomFields, MaxCustomValueChars: store.DefaultFormMaxCustomValueChars}
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -107,11 +108,11 @@ func (a *API) createForm(c echo.Context) error {
 }
 
 func (a *API) listForms(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -119,15 +120,15 @@ func (a *API) listForms(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(fs, limit, func(f store.Form) uuid.UUID { return f.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(fs, limit, func(f store.Form) uuid.UUID { return f.ID }))
 }
 
 func (a *API) getForm(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -139,15 +140,15 @@ func (a *API) getForm(c echo.Context) error {
 }
 
 func (a *API) updateForm(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
-	data, members, err := apiReadJSON(c)
+	data, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (a *API) updateForm(c echo.Context) error {
 		// A sent mapping replaces the stored one rather than merging into it.
 		b.FieldMapping = nil
 	}
-	if err := apiUnmarshal(data, members, &b); err != nil {
+	if err := httpapi.Unmarshal(data, members, &b); err != nil {
 		return err
 	}
 	if err := a.checkForm(ctx, p.WorkspaceID, &b, &f); err != nil {

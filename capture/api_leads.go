@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -30,11 +31,11 @@ type apiMerge struct {
 }
 
 func (a *API) listLeads(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func (a *API) listLeads(c echo.Context) error {
 	if email := c.QueryParam("email"); email != "" {
 		f.EmailCanonical = apiCanonicalEmail(email)
 	}
-	f.Status, err = apiQueryOneOf(c, "status",
+	f.Status, err = httpapi.QueryOneOf(c, "status",
 		store.LeadNew, store.LeadNurturing, store.LeadMarketingQualified, store.LeadSalesAccepted,
 		store.LeadConverted, store.LeadContacted, store.LeadDisqualified, store.LeadRecycled)
 	if err != nil {
@@ -55,15 +56,15 @@ func (a *API) listLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(ls, limit, func(l store.Lead) uuid.UUID { return l.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(ls, limit, func(l store.Lead) uuid.UUID { return l.ID }))
 }
 
 func (a *API) getLead(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -76,16 +77,16 @@ func (a *API) getLead(c echo.Context) error {
 
 // mergeLeads merges other_id into the lead of the path, which is kept.
 func (a *API) mergeLeads(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var b apiMerge
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	other, err := uuid.Parse(b.OtherID)

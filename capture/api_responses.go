@@ -8,6 +8,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -19,25 +20,25 @@ type apiResponseView struct {
 }
 
 func (a *API) listResponses(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
 	f := store.ResponseFilter{Page: page}
-	if f.LeadID, err = apiQueryID(c, "lead_id"); err != nil {
+	if f.LeadID, err = httpapi.QueryID(c, "lead_id"); err != nil {
 		return err
 	}
-	if f.FormID, err = apiQueryID(c, "form_id"); err != nil {
+	if f.FormID, err = httpapi.QueryID(c, "form_id"); err != nil {
 		return err
 	}
-	if f.Verdict, err = apiQueryOneOf(c, "verdict", store.VerdictOK, store.VerdictSpam, store.VerdictReleased); err != nil {
+	if f.Verdict, err = httpapi.QueryOneOf(c, "verdict", store.VerdictOK, store.VerdictSpam, store.VerdictReleased); err != nil {
 		return err
 	}
-	if f.Status, err = apiQueryOneOf(c, "status", store.ResponsePending, store.ResponseProcessed, store.ResponseHeld,
+	if f.Status, err = httpapi.QueryOneOf(c, "status", store.ResponsePending, store.ResponseProcessed, store.ResponseHeld,
 		store.ResponseAwaitingConfirmation, store.ResponseFailed); err != nil {
 		return err
 	}
@@ -45,15 +46,15 @@ func (a *API) listResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
 }
 
 func (a *API) getResponse(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -73,11 +74,11 @@ func (a *API) getResponse(c echo.Context) error {
 // committed before its processing is queued; if Redis is down the sweeper
 // queues it later, so the answer is a success either way.
 func (a *API) releaseResponse(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -97,11 +98,11 @@ func (a *API) releaseResponse(c echo.Context) error {
 // ID is free, then the processing is queued. If Redis is down the sweeper
 // queues it later, so the answer is a success either way.
 func (a *API) retryResponse(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -33,36 +34,28 @@ func newAPIKey(k store.APIKeyInfo) apiKey {
 // listAPIKeys is GET /api/v1/api-keys: the workspace's keys, revoked ones
 // too, newest first.
 func (s *Site) listAPIKeys(c echo.Context) error {
-	p, ok := store.PrincipalFrom(c.Request().Context())
-	if !ok {
-		return echo.ErrUnauthorized
-	}
-	page, show, err := store.ParsePage(c.QueryParam("limit"), c.QueryParam("cursor"))
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return err
+	}
+	page, show, err := httpapi.ReadPage(c)
+	if err != nil {
+		return err
 	}
 	ks, err := s.store.ListAPIKeys(c.Request().Context(), p.WorkspaceID, page)
 	if err != nil {
 		return err
 	}
-	views := make([]apiKey, len(ks))
-	for i, k := range ks {
-		views[i] = newAPIKey(k)
-	}
-	return c.JSON(http.StatusOK, store.ListOf(views, show, func(k apiKey) uuid.UUID { return k.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(ks, newAPIKey), show, func(k apiKey) uuid.UUID { return k.ID }))
 }
 
 // revokeAPIKey is POST /api/v1/api-keys/{id}/revoke. Keys are looked up on
 // every request, so the very next request made with a revoked key is
 // refused.
 func (s *Site) revokeAPIKey(c echo.Context) error {
-	p, ok := store.PrincipalFrom(c.Request().Context())
-	if !ok {
-		return echo.ErrUnauthorized
-	}
-	id, err := uuid.Parse(c.Param("id"))
+	p, id, err := httpapi.Record(c)
 	if err != nil {
-		return fmt.Errorf("revoke api key: %w", store.ErrNotFound)
+		return fmt.Errorf("revoke api key: %w", err)
 	}
 	k, err := s.store.RevokeAPIKey(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {

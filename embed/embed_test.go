@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"golang.org/x/net/html"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -42,7 +43,7 @@ func setup(t *testing.T) *testBundle {
 
 // api serves the admin routes as if p had authenticated, with an error
 // handler mapping errors the way the application's does.
-func (b *testBundle) api(p store.Principal) *echo.Echo {
+func (b *testBundle) api(p httpapi.Principal) *echo.Echo {
 	e := echo.New()
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		var he *echo.HTTPError
@@ -57,14 +58,14 @@ func (b *testBundle) api(p store.Principal) *echo.Echo {
 	}
 	g := e.Group("/api/v1", func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			c.SetRequest(c.Request().WithContext(store.WithPrincipal(c.Request().Context(), p)))
+			c.SetRequest(c.Request().WithContext(httpapi.WithPrincipal(c.Request().Context(), p)))
 			return next(c)
 		}
 	})
 	b.site.APIRoutes(g, func(roles ...store.Role) echo.MiddlewareFunc {
 		return func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
-				got, _ := store.PrincipalFrom(c.Request().Context())
+				got, _ := httpapi.PrincipalFrom(c.Request().Context())
 				if !slices.Contains(roles, got.Role) {
 					return echo.ErrForbidden
 				}

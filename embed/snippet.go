@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -32,13 +32,9 @@ type snippetView struct {
 
 // snippet is GET /api/v1/forms/{id}/snippet.
 func (s *Site) snippet(c echo.Context) error {
-	p, ok := store.PrincipalFrom(c.Request().Context())
-	if !ok {
-		return echo.ErrUnauthorized
-	}
-	id, err := uuid.Parse(c.Param("id"))
+	p, id, err := httpapi.Record(c)
 	if err != nil {
-		return fmt.Errorf("form snippet: %w", store.ErrNotFound)
+		return fmt.Errorf("form snippet: %w", err)
 	}
 	f, err := s.store.GetForm(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -20,7 +21,7 @@ func TestSnippet(t *testing.T) {
 		f.Campaign = "701000000000001"
 		f.AllowedReturnURLs = []string{"https://www.example.com/thanks"}
 	})
-	api := b.api(store.Principal{KeyID: store.NewID(), WorkspaceID: b.ws, Role: store.RoleMarketing})
+	api := b.api(httpapi.Principal{KeyID: store.NewID(), WorkspaceID: b.ws, Role: store.RoleMarketing})
 	rec := get(t, api, "/api/v1/forms/"+f.ID.String()+"/snippet")
 	if rec.Code != http.StatusOK {
 		t.Fatalf("GET snippet = %d, want 200: %s", rec.Code, rec.Body)
@@ -135,7 +136,7 @@ func TestSnippetAccess(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			api := b.api(store.Principal{KeyID: store.NewID(), WorkspaceID: b.ws, Role: tt.role})
+			api := b.api(httpapi.Principal{KeyID: store.NewID(), WorkspaceID: b.ws, Role: tt.role})
 			rec := get(t, api, "/api/v1/forms/"+tt.id+"/snippet")
 			if rec.Code != tt.wantCode {
 				t.Fatalf("GET snippet = %d, want %d: %s", rec.Code, tt.wantCode, rec.Body)

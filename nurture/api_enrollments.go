@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -24,16 +25,16 @@ const (
 
 // enrollLead enrolls a lead of the workspace in a sequence by hand.
 func (a *API) enrollLead(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
 	var body struct{ LeadID string }
-	if err := apiBind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
+	if err := httpapi.Bind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
 		return err
 	}
 	bad := map[string]string{}
@@ -86,7 +87,7 @@ type apiEnrollmentStep struct {
 // leadEnrollments lists a lead's enrollments, newest first, each with the
 // state of every step of its sequence.
 func (a *API) leadEnrollments(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
@@ -212,14 +213,14 @@ func describeStep(v *apiEnrollmentStep, last map[string]store.EnrollmentStep, ms
 // failed, the only state listed here), newest first, each with its step's
 // attempts and last error.
 func (a *API) listFailedEnrollments(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	if s := c.QueryParam("state"); s != store.EnrollmentFailed {
 		return &ValidationError{Fields: map[string]string{"state": "must be failed"}}
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -227,12 +228,12 @@ func (a *API) listFailedEnrollments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(es, limit, func(e store.FailedEnrollment) uuid.UUID { return e.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(es, limit, func(e store.FailedEnrollment) uuid.UUID { return e.ID }))
 }
 
 // retryEnrollment runs a failed enrollment's step again.
 func (a *API) retryEnrollment(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -13,14 +14,14 @@ import (
 // the only status listed here), newest first, with their attempts and last
 // error.
 func (a *API) listFailedMessages(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	if s := c.QueryParam("status"); s != store.MessageFailed {
 		return &ValidationError{Fields: map[string]string{"status": "must be failed"}}
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -28,12 +29,12 @@ func (a *API) listFailedMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(ms, limit, func(m store.Message) uuid.UUID { return m.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(ms, limit, func(m store.Message) uuid.UUID { return m.ID }))
 }
 
 // retryMessage puts a failed message back on the queue.
 func (a *API) retryMessage(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -52,11 +53,11 @@ func (in *apiSequenceInput) targets() map[string]any {
 }
 
 func (a *API) createSequence(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
@@ -82,11 +83,11 @@ func (a *API) createSequence(c echo.Context) error {
 }
 
 func (a *API) listSequences(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -99,11 +100,11 @@ func (a *API) listSequences(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(views, limit, func(v apiSequenceView) uuid.UUID { return v.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(views, limit, func(v apiSequenceView) uuid.UUID { return v.ID }))
 }
 
 func (a *API) getSequence(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
@@ -120,11 +121,11 @@ func (a *API) getSequence(c echo.Context) error {
 // enrollments wait cannot be removed. Each edit of a sequence that has been
 // live bumps its version.
 func (a *API) updateSequence(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
@@ -206,7 +207,7 @@ func (a *API) checkSequence(ctx context.Context, q *store.Queries, base store.Se
 	if _, ok := members["send_window"]; ok {
 		in.SendWindow = SendWindow{} // a sent window replaces the stored one
 	}
-	if err := apiBind(members, in.targets()); err != nil {
+	if err := httpapi.Bind(members, in.targets()); err != nil {
 		return store.Sequence{}, err
 	}
 	bad := map[string]string{}
@@ -224,7 +225,7 @@ func (a *API) checkSequence(ctx context.Context, q *store.Queries, base store.Se
 		bad["timezone"] = err.Error()
 	}
 	w, err := NormalizeSendWindow(in.SendWindow)
-	if err := apiMerge(bad, err); err != nil {
+	if err := httpapi.MergeFields(bad, err); err != nil {
 		return store.Sequence{}, err
 	}
 	if s.SendWindow, err = json.Marshal(w); err != nil {
@@ -327,7 +328,7 @@ func (a *API) checkSteps(ctx context.Context, q *store.Queries, base store.Seque
 		dec := json.NewDecoder(bytes.NewReader(r))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&st); err != nil {
-			bad[fmt.Sprintf("steps[%d]", i)] = apiDecodeMessage(err, typeOfStep)
+			bad[fmt.Sprintf("steps[%d]", i)] = httpapi.DecodeMessage(err, typeOfStep)
 			decoded = false
 			continue
 		}
@@ -369,7 +370,7 @@ func (a *API) checkSteps(ctx context.Context, q *store.Queries, base store.Seque
 		}
 	}
 	err := ValidateSteps(steps, func(id uuid.UUID) bool { return slices.Contains(known, id) })
-	if err := apiMerge(bad, err); err != nil {
+	if err := httpapi.MergeFields(bad, err); err != nil {
 		return nil, err
 	}
 	return steps, nil
@@ -385,7 +386,7 @@ func (a *API) activateSequence(c echo.Context) error {
 // pauseSequence stops an active sequence: no step runs and no lead is
 // enrolled until it is resumed; enrollments keep their place.
 func (a *API) pauseSequence(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
@@ -429,7 +430,7 @@ func (a *API) resumeSequence(c echo.Context) error {
 // setStatus makes a sequence active after check and the checks every live
 // sequence needs. An active sequence is answered as it is.
 func (a *API) setStatus(c echo.Context, event string, check func(store.Sequence) error) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -24,16 +25,16 @@ func templateTargets(t *store.Template) map[string]any {
 }
 
 func (a *API) createTemplate(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
 	t := store.Template{ID: store.NewID(), WorkspaceID: p.WorkspaceID}
-	if err := apiBind(members, templateTargets(&t)); err != nil {
+	if err := httpapi.Bind(members, templateTargets(&t)); err != nil {
 		return err
 	}
 	t.Name = strings.TrimSpace(t.Name)
@@ -48,11 +49,11 @@ func (a *API) createTemplate(c echo.Context) error {
 }
 
 func (a *API) listTemplates(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -60,11 +61,11 @@ func (a *API) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
 }
 
 func (a *API) getTemplate(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
@@ -79,11 +80,11 @@ func (a *API) getTemplate(c echo.Context) error {
 // already created keep what they were rendered with; later ones use the new
 // template.
 func (a *API) updateTemplate(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func (a *API) updateTemplate(c echo.Context) error {
 		// Sent defaults replace the stored ones rather than merging in.
 		t.Defaults = nil
 	}
-	if err := apiBind(members, templateTargets(&t)); err != nil {
+	if err := httpapi.Bind(members, templateTargets(&t)); err != nil {
 		return err
 	}
 	t.Name = strings.TrimSpace(t.Name)
@@ -139,16 +140,16 @@ var sampleLead = store.Lead{
 // previewTemplate renders a template as a lead of the workspace (or a
 // sample lead) would get it, with stand-in links.
 func (a *API) previewTemplate(c echo.Context) error {
-	p, id, err := apiRequest(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, true)
+	_, members, err := httpapi.ReadOptionalObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
 	var body struct{ LeadID string }
-	if err := apiBind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
+	if err := httpapi.Bind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -17,7 +18,7 @@ import (
 const MaxSendRate = 10000
 
 func (a *API) getWorkspace(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
@@ -32,11 +33,11 @@ func (a *API) getWorkspace(c echo.Context) error {
 // While a sequence is active, the sender email and postal address cannot be
 // cleared: every marketing email needs them.
 func (a *API) updateWorkspace(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
@@ -50,7 +51,7 @@ func (a *API) updateWorkspace(c echo.Context) error {
 			return err
 		}
 		s := ws.WorkspaceSettings
-		if err := apiBind(members, map[string]any{
+		if err := httpapi.Bind(members, map[string]any{
 			"sender_name":          &s.SenderName,
 			"sender_email":         &s.SenderEmail,
 			"postal_address":       &s.PostalAddress,

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -56,17 +57,17 @@ type BounceResult struct {
 }
 
 func (e *Engine) postBounce(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	members, err := apiReadObject(c, false)
+	_, members, err := httpapi.ReadObject(c, apiMaxBody)
 	if err != nil {
 		return err
 	}
 	// Strictly: a misspelt "mesage_id" is named, not silently ignored.
 	var r BounceReport
-	if err := apiBind(members, map[string]any{
+	if err := httpapi.Bind(members, map[string]any{
 		"email": &r.Email, "message_id": &r.MessageID, "type": &r.Type, "detail": &r.Detail,
 	}); err != nil {
 		return err

@@ -25,6 +25,7 @@ import (
 
 	"leadflow/capture"
 	"leadflow/deploy/local"
+	"leadflow/embed/httpapi"
 	"leadflow/nurture"
 	"leadflow/store"
 	"leadflow/store/storetest"
@@ -185,8 +186,8 @@ func testAuth(st *store.Store) echo.MiddlewareFunc {
 			if err != nil {
 				return echo.ErrUnauthorized
 			}
-			p := store.Principal{KeyID: uuid.New(), WorkspaceID: ws, Role: store.Role(c.Request().Header.Get("X-Test-Role"))}
-			c.SetRequest(c.Request().WithContext(store.WithPrincipal(c.Request().Context(), p)))
+			p := httpapi.Principal{KeyID: uuid.New(), WorkspaceID: ws, Role: store.Role(c.Request().Header.Get("X-Test-Role"))}
+			c.SetRequest(c.Request().WithContext(httpapi.WithPrincipal(c.Request().Context(), p)))
 			return next(c)
 		}
 	}
@@ -195,7 +196,7 @@ func testAuth(st *store.Store) echo.MiddlewareFunc {
 func testRequireRole(roles ...store.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			p, _ := store.PrincipalFrom(c.Request().Context())
+			p, _ := httpapi.PrincipalFrom(c.Request().Context())
 			if p.Role != store.RoleAdmin && !slices.Contains(roles, p.Role) {
 				return echo.ErrForbidden
 			}

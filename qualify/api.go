@@ -2,17 +2,9 @@ package qualify
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
-	"net/http"
-	"reflect"
-	"strings"
 
-	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/store"
@@ -109,103 +101,3 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 
 // apiMaxBody bounds a request body; rules and criteria are small.
 const apiMaxBody = 1 << 20
-
-// apiPrincipal is the authenticated key of the request.
-func apiPrincipal(c echo.Context) (store.Principal, error) {
-	p, ok := store.PrincipalFrom(c.Request().Context())
-	if !ok {
-		return store.Principal{}, echo.NewHTTPError(http.StatusUnauthorized, "missing API key")
-	}
-	return p, nil
-}
-
-// apiPathID parses the :id path parameter (see store.ParseID).
-func apiPathID(c echo.Context) (uuid.UUID, error) { return store.ParseID(c.Param("id")) }
-
-// apiPage reads ?limit= and ?cursor= (see store.ParsePage).
-func apiPage(c echo.Context) (store.Page, int, error) {
-	p, show, err := store.ParsePage(c.QueryParam("limit"), c.QueryParam("cursor"))
-	if err != nil {
-		return p, 0, echo.NewHTTPError(http.StatusBadRequest, strings.TrimPrefix(err.Error(), store.ErrBadPage.Error()+": "))
-	}
-	return p, show, nil
-}
-
-// apiDecode reads a body that must be one JSON object into dst strictly:
-// members dst does not have, or of the wrong type, are validation errors
-// naming them.
-func apiDecode(c echo.Context, dst any) error {
-	req := c.Request()
-	if ct := req.Header.Get(echo.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != echo.MIMEApplicationJSON {
-			return echo.NewHTTPError(http.StatusUnsupportedMediaType, "send the body as application/json")
-		}
-	}
-	data, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, apiMaxBody))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil || members == nil {
-		return echo.NewHTTPError(http.StatusBadRequest, "the body must be a JSON object")
-	}
-	known := apiJSONNames(reflect.TypeOf(dst).Elem())
-	bad := map[string]string{}
-	for name := range members {
-		if !known[name] {
-			bad[name] = "unknown field"
-		}
-	}
-	if len(bad) > 0 {
-		return &ValidationError{Fields: bad}
-	}
-	if err := json.Unmarshal(data, dst); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return invalid(te.Field, "must be "+apiJSONKind(te.Type))
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, "the body must be a JSON object")
-	}
-	return nil
-}
-
-// apiJSONNames is the set of JSON member names a struct type decodes.
-func apiJSONNames(t reflect.Type) map[string]bool {
-	names := map[string]bool{}
-	for f := range t.Fields() {
-		if !f.IsExported() {
-			continue
-		}
-		switch name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name {
-		case "-":
-		case "":
-			names[f.Name] = true
-		default:
-			names[name] = true
-		}
-	}
-	return names
-}
-
-// apiJSONKind describes a Go type in JSON's words, for an error message.
-func apiJSONKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Map, reflect.Struct:
-		return "an object"
-	}
-	return "of another type"
-}

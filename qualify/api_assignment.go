@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -172,7 +173,7 @@ func (in apiAssignmentInput) apply(ctx context.Context, q *store.Queries, s *sto
 }
 
 func (a *API) getAssignment(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
@@ -189,12 +190,12 @@ func (a *API) getAssignment(c echo.Context) error {
 }
 
 func (a *API) putAssignment(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var in apiAssignmentInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

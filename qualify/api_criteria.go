@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -52,12 +53,12 @@ func criteriaView(c store.Criteria) apiCriteriaView {
 // createCriteria saves a criteria version: a new name is version 1, an
 // existing name its next version. It is inactive until activated.
 func (a *API) createCriteria(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var b apiCriteria
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	cr, err := a.engine.CreateCriteria(c.Request().Context(), p.WorkspaceID, CriteriaInput{
@@ -74,11 +75,11 @@ func (a *API) createCriteria(c echo.Context) error {
 // listCriteria pages through every version, newest first; ?name= keeps one
 // name's versions.
 func (a *API) listCriteria(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -88,20 +89,20 @@ func (a *API) listCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	list := store.ListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID })
+	list := httpapi.ListOf(cs, limit, func(c store.Criteria) uuid.UUID { return c.ID })
 	views := make([]apiCriteriaView, len(list.Items))
 	for i, cr := range list.Items {
 		views[i] = criteriaView(cr)
 	}
-	return c.JSON(http.StatusOK, store.List[apiCriteriaView]{Items: views, NextCursor: list.NextCursor})
+	return c.JSON(http.StatusOK, httpapi.List[apiCriteriaView]{Items: views, NextCursor: list.NextCursor})
 }
 
 func (a *API) getCriteria(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -118,11 +119,11 @@ func (a *API) getCriteria(c echo.Context) error {
 }
 
 func (a *API) activateCriteria(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -4,21 +4,21 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"reflect"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
 // apiActor names who makes a request in audit trails and decisions: the
 // user the API key acts as when it acts as one (a sales rep accepting
 // their handoff), else the key.
-func (api *API) apiActor(c echo.Context) (store.Principal, string, error) {
-	p, err := apiPrincipal(c)
+func (api *API) apiActor(c echo.Context) (httpapi.Principal, string, error) {
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
-		return store.Principal{}, "", err
+		return httpapi.Principal{}, "", err
 	}
 	u, err := api.store.UserOfAPIKey(c.Request().Context(), p.WorkspaceID, p.KeyID)
 	switch {
@@ -27,7 +27,7 @@ func (api *API) apiActor(c echo.Context) (store.Principal, string, error) {
 	case errors.Is(err, store.ErrNotFound):
 		return p, p.Actor(), nil
 	}
-	return store.Principal{}, "", err
+	return httpapi.Principal{}, "", err
 }
 
 // mayWork checks that the request's key may decide on work (a handoff, an
@@ -36,7 +36,7 @@ func (api *API) apiActor(c echo.Context) (store.Principal, string, error) {
 // on the work of the teams they manage (the team given, or the team the
 // owner is a member of); anyone else (a sales_rep) on their own work only.
 // A sales key acting as no user decides nothing: it reads.
-func (api *API) mayWork(c echo.Context, p store.Principal, owner, team *uuid.UUID) error {
+func (api *API) mayWork(c echo.Context, p httpapi.Principal, owner, team *uuid.UUID) error {
 	if p.Role == store.RoleAdmin {
 		return nil
 	}
@@ -64,7 +64,7 @@ func (api *API) mayWork(c echo.Context, p store.Principal, owner, team *uuid.UUI
 
 // mayDecideHandoff checks that the key may accept or reject the handoff; a
 // missing one is store.ErrNotFound.
-func (api *API) mayDecideHandoff(c echo.Context, p store.Principal, id uuid.UUID) (store.Handoff, error) {
+func (api *API) mayDecideHandoff(c echo.Context, p httpapi.Principal, id uuid.UUID) (store.Handoff, error) {
 	h, err := api.store.GetHandoff(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {
 		return h, err
@@ -74,7 +74,7 @@ func (api *API) mayDecideHandoff(c echo.Context, p store.Principal, id uuid.UUID
 
 // mayEditOpportunity checks that the key may change the opportunity: its
 // owner's, or the team's of the handoff it came from.
-func (api *API) mayEditOpportunity(c echo.Context, p store.Principal, id uuid.UUID) error {
+func (api *API) mayEditOpportunity(c echo.Context, p httpapi.Principal, id uuid.UUID) error {
 	ctx := c.Request().Context()
 	o, err := api.store.GetOpportunity(ctx, p.WorkspaceID, id)
 	if err != nil {
@@ -105,13 +105,13 @@ func (api *API) acceptHandoff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var req acceptRequest
 	if c.Request().ContentLength != 0 {
-		if err := apiDecode(c, &req); err != nil {
+		if err := httpapi.Decode(c, apiMaxBody, &req); err != nil {
 			return err
 		}
 	}
@@ -124,7 +124,7 @@ func (api *API) acceptHandoff(c echo.Context) error {
 	in := AcceptInput{CreateOpportunity: req.CreateOpportunity, Owner: h.OwnerID}
 	if len(req.Opportunity) > 0 && string(req.Opportunity) != "null" {
 		var o NewOpportunity
-		if err := apiDecodeMember("opportunity", req.Opportunity, &o); err != nil {
+		if err := httpapi.UnmarshalMember("opportunity", req.Opportunity, &o); err != nil {
 			return err
 		}
 		in.Opportunity = &o
@@ -134,32 +134,6 @@ func (api *API) acceptHandoff(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-// apiDecodeMember decodes a nested JSON object strictly, naming its fields
-// at fault as "<member>.<field>".
-func apiDecodeMember(member string, data json.RawMessage, dst any) error {
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(data, &members); err != nil || members == nil {
-		return invalid(member, "must be an object")
-	}
-	known := apiJSONNames(reflect.TypeOf(dst).Elem())
-	bad := map[string]string{}
-	for name := range members {
-		if !known[name] {
-			bad[member+"."+name] = "unknown field"
-		}
-	}
-	if len(bad) > 0 {
-		return &ValidationError{Fields: bad}
-	}
-	if err := json.Unmarshal(data, dst); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-			return invalid(member+"."+te.Field, "must be "+apiJSONKind(te.Type))
-		}
-		return invalid(member, "must be an object")
-	}
-	return nil
 }
 
 // rejectRequest is the body of a reject.
@@ -173,12 +147,12 @@ func (api *API) rejectHandoff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var req rejectRequest
-	if err := apiDecode(c, &req); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &req); err != nil {
 		return err
 	}
 	h, err := api.mayDecideHandoff(c, p, id)

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -22,11 +23,11 @@ var handoffStatuses = []string{store.HandoffOpen, store.HandoffAccepted, store.H
 // listHandoffs is the sales inbox: ?status= (open, accepted, rejected) and
 // ?owner_id= narrow it; owner_id=none lists the unassigned ones.
 func (a *API) listHandoffs(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -50,15 +51,15 @@ func (a *API) listHandoffs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(hs, limit, func(h store.Handoff) uuid.UUID { return h.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(hs, limit, func(h store.Handoff) uuid.UUID { return h.ID }))
 }
 
 func (a *API) getHandoff(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -8,17 +8,18 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
 // listOpportunities pages through opportunities:
 // GET /opportunities?stage=&owner_id=&in_forecast=.
 func (api *API) listOpportunities(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -39,17 +40,17 @@ func (api *API) listOpportunities(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(opps, limit, func(o store.Opportunity) uuid.UUID { return o.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(opps, limit, func(o store.Opportunity) uuid.UUID { return o.ID }))
 }
 
 // getOpportunity answers an opportunity with its stage history:
 // GET /opportunities/:id.
 func (api *API) getOpportunity(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -68,12 +69,12 @@ func (api *API) updateOpportunity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var patch OpportunityPatch
-	if err := apiDecode(c, &patch); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &patch); err != nil {
 		return err
 	}
 	if err := api.mayEditOpportunity(c, p, id); err != nil {
@@ -97,7 +98,7 @@ func (api *API) updateOpportunity(c echo.Context) error {
 }
 
 // isSalesAdmin tells whether the request's key may decide the forecast.
-func (api *API) isSalesAdmin(c echo.Context, p store.Principal) (bool, error) {
+func (api *API) isSalesAdmin(c echo.Context, p httpapi.Principal) (bool, error) {
 	if p.Role == store.RoleAdmin {
 		return true, nil
 	}

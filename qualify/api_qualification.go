@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -30,16 +31,16 @@ type apiQualification struct {
 
 // recordCall records inside sales' qualification call on a lead.
 func (a *API) recordCall(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var b apiCall
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	call := Call{
@@ -69,11 +70,11 @@ func parseFollowUp(s string) (time.Time, error) {
 }
 
 func (a *API) getQualification(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"leadflow/embed/httpapi"
 )
 
 // defaultFunnelRange is the funnel's range when from is not given.
@@ -26,7 +28,7 @@ const reportTimeHint = "must be a date (YYYY-MM-DD) or an RFC 3339 time from 197
 // includes that whole day. to defaults to now and from to 30 days before
 // it; by to source.
 func (api *API) funnelReport(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"leadflow/embed/httpapi"
 )
 
 // apiScoring is the body of PUT /scoring: members left out keep their
@@ -17,7 +19,7 @@ type apiScoring struct {
 }
 
 func (a *API) getScoring(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
@@ -29,12 +31,12 @@ func (a *API) getScoring(c echo.Context) error {
 }
 
 func (a *API) putScoring(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var b apiScoring
-	if err := apiDecode(c, &b); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
 	v, err := a.engine.PutScoring(c.Request().Context(), p.WorkspaceID, ScoringUpdate(b))
@@ -47,7 +49,7 @@ func (a *API) putScoring(c echo.Context) error {
 // recomputeScores starts a job that re-applies the rules and the active
 // criteria to every lead; GET /scoring/jobs/:id follows it.
 func (a *API) recomputeScores(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
@@ -60,11 +62,11 @@ func (a *API) recomputeScores(c echo.Context) error {
 }
 
 func (a *API) getScoreJob(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -175,12 +176,12 @@ func apiTeamsOf(ctx context.Context, q *store.Queries, workspaceID uuid.UUID, te
 }
 
 func (a *API) createTeam(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var in apiTeamInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -207,11 +208,11 @@ func (a *API) createTeam(c echo.Context) error {
 }
 
 func (a *API) listTeams(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -224,15 +225,15 @@ func (a *API) listTeams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(out, limit, func(t apiTeam) uuid.UUID { return t.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(out, limit, func(t apiTeam) uuid.UUID { return t.ID }))
 }
 
 func (a *API) getTeam(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -249,16 +250,16 @@ func (a *API) getTeam(c echo.Context) error {
 }
 
 func (a *API) updateTeam(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var in apiTeamInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -78,12 +79,12 @@ func apiEmailTaken(err error) error {
 }
 
 func (a *API) createUser(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var in apiUserInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	u := store.User{WorkspaceID: p.WorkspaceID, Available: true}
@@ -98,11 +99,11 @@ func (a *API) createUser(c echo.Context) error {
 }
 
 func (a *API) listUsers(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -110,15 +111,15 @@ func (a *API) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(us, limit, func(u store.User) uuid.UUID { return u.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(us, limit, func(u store.User) uuid.UUID { return u.ID }))
 }
 
 func (a *API) getUser(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -130,16 +131,16 @@ func (a *API) getUser(c echo.Context) error {
 }
 
 func (a *API) updateUser(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
 	var in apiUserInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -83,12 +84,12 @@ func newWebhookSecret() string {
 }
 
 func (a *API) createWebhook(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
 	var in apiWebhookInput
-	if err := apiDecode(c, &in); err != nil {
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
 	w, err := in.validate(c.Request().Context(), p.WorkspaceID, a.engine.guard)
@@ -104,11 +105,11 @@ func (a *API) createWebhook(c echo.Context) error {
 }
 
 func (a *API) listWebhooks(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -116,15 +117,15 @@ func (a *API) listWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, store.ListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
 }
 
 func (a *API) getWebhook(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -136,11 +137,11 @@ func (a *API) getWebhook(c echo.Context) error {
 }
 
 func (a *API) deleteWebhook(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
@@ -186,15 +187,15 @@ func toAPIWebhookDelivery(d store.WebhookDelivery, now time.Time) apiWebhookDeli
 
 // listWebhookDeliveries pages through a webhook's deliveries, newest first.
 func (a *API) listWebhookDeliveries(c echo.Context) error {
-	p, err := apiPrincipal(c)
+	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
 		return err
 	}
-	id, err := apiPathID(c)
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return err
 	}
-	page, limit, err := apiPage(c)
+	page, limit, err := httpapi.ReadPage(c)
 	if err != nil {
 		return err
 	}
@@ -211,5 +212,5 @@ func (a *API) listWebhookDeliveries(c echo.Context) error {
 	for _, d := range ds {
 		out = append(out, toAPIWebhookDelivery(d, now))
 	}
-	return c.JSON(http.StatusOK, store.ListOf(out, limit, func(d apiWebhookDelivery) uuid.UUID { return d.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(out, limit, func(d apiWebhookDelivery) uuid.UUID { return d.ID }))
 }

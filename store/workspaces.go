@@ -93,26 +93,3 @@ func (q *Queries) APIKeyBySecret(ctx context.Context, secret string) (APIKey, er
 	k, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[APIKey])
 	return k, interpret(err, "api key by secret")
 }
-
-// Principal is who makes an API request: a key, its workspace and its role.
-type Principal struct {
-	KeyID       uuid.UUID
-	WorkspaceID uuid.UUID
-	Role        Role
-}
-
-// Actor names the principal in audit trails.
-func (p Principal) Actor() string { return "api_key:" + p.KeyID.String() }
-
-type principalKey struct{}
-
-// WithPrincipal returns ctx carrying the authenticated principal.
-func WithPrincipal(ctx context.Context, p Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the principal the request was authenticated as.
-func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
-}

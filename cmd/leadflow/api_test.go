@@ -22,6 +22,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"leadflow/capture"
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -84,7 +85,7 @@ func setupAPI(t *testing.T) *apiBundle {
 		t.Fatal(err)
 	}
 	e := newEcho(logger, nil)
-	capture.APIRoutes(e.Group("/api/v1", apiAuth(st)), api, requireRole)
+	capture.APIRoutes(e.Group("/api/v1", httpapi.Authenticate(st)), api, httpapi.RequireRole)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	b := &apiBundle{
@@ -182,7 +183,7 @@ func expectJSON[T any](t *testing.T, b *apiBundle, want int, key, method, path s
 func expectError(t *testing.T, b *apiBundle, status int, code, key, method, path string, body any) map[string]string {
 	t.Helper()
 	got, data := b.call(t, key, method, path, body)
-	var e errorBody
+	var e httpapi.ErrorBody
 	if err := json.Unmarshal(data, &e); err != nil {
 		t.Fatalf("%s %s: error body %q: %v", method, path, data, err)
 	}
@@ -319,7 +320,7 @@ func TestAPIRequiresAValidKey(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer resp.Body.Close()
-			var body errorBody
+			var body httpapi.ErrorBody
 			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 				t.Fatal(err)
 			}

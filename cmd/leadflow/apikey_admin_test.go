@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"leadflow/embed"
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -38,7 +39,7 @@ func TestAPIKeysListedAndRevokedThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEcho(slog.New(slog.DiscardHandler), nil)
-	site.APIRoutes(e.Group("/api/v1", apiAuth(st)), requireRole)
+	site.APIRoutes(e.Group("/api/v1", httpapi.Authenticate(st)), httpapi.RequireRole)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 

@@ -21,6 +21,7 @@ import (
 
 	"leadflow/capture"
 	"leadflow/embed"
+	"leadflow/embed/httpapi"
 	"leadflow/nurture"
 	"leadflow/qualify"
 	"leadflow/store"
@@ -280,12 +281,12 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		ProcessResponse: func(ctx context.Context, id uuid.UUID) error { return capture.EnqueueProcess(ctx, svc.queue, id) },
 	})
 	// The admin API, behind API keys.
-	v1 := e.Group("/api/v1", apiAuth(svc.store))
-	capture.APIRoutes(v1, captureAPI, requireRole)
-	site.APIRoutes(v1, requireRole)
-	nurture.APIRoutes(v1, nurtureAPI, requireRole)
-	nurture.BounceRoutes(v1, d.nurture, requireRole)
-	qualify.APIRoutes(v1, qualifyAPI, requireRole)
+	v1 := e.Group("/api/v1", httpapi.Authenticate(svc.store))
+	capture.APIRoutes(v1, captureAPI, httpapi.RequireRole)
+	site.APIRoutes(v1, httpapi.RequireRole)
+	nurture.APIRoutes(v1, nurtureAPI, httpapi.RequireRole)
+	nurture.BounceRoutes(v1, d.nurture, httpapi.RequireRole)
+	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
 	if opts.routes != nil {
 		opts.routes(e)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"leadflow/embed/httpapi"
 	"leadflow/nurture"
 	"leadflow/store"
 	"leadflow/store/storetest"
@@ -45,7 +46,7 @@ func setupNurtureAPI(t *testing.T) *apiBundle {
 		t.Fatal(err)
 	}
 	e := newEcho(logger, nil)
-	nurture.APIRoutes(e.Group("/api/v1", apiAuth(st)), api, requireRole)
+	nurture.APIRoutes(e.Group("/api/v1", httpapi.Authenticate(st)), api, httpapi.RequireRole)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	b := &apiBundle{st: st, srv: srv, logs: logs}

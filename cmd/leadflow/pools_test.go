@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -214,7 +215,7 @@ func TestAdminReadPastStatementTimeout(t *testing.T) {
 	if a.err != nil {
 		t.Fatalf("admin read past the statement timeout: %v", a.err)
 	}
-	var body errorBody
+	var body httpapi.ErrorBody
 	if err := json.Unmarshal(a.body, &body); err != nil {
 		t.Fatalf("body %q: %v", a.body, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 
+	"leadflow/embed/httpapi"
 	"leadflow/qualify"
 	"leadflow/store"
 	"leadflow/store/storetest"
@@ -43,7 +44,7 @@ func setupQualifyAPI(t *testing.T) (*apiBundle, *qualify.Engine) {
 		t.Fatal(err)
 	}
 	e := newEcho(logger, nil)
-	qualify.APIRoutes(e.Group("/api/v1", apiAuth(st)), api, requireRole)
+	qualify.APIRoutes(e.Group("/api/v1", httpapi.Authenticate(st)), api, httpapi.RequireRole)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	b := &apiBundle{st: st, srv: srv, logs: logs}

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"leadflow/capture"
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -122,36 +123,36 @@ func TestErrorHandlerMapsErrorsToStableBodies(t *testing.T) {
 		name       string
 		err        error
 		wantStatus int
-		wantBody   errorBody
+		wantBody   httpapi.ErrorBody
 	}{
 		{"not found", fmt.Errorf("get form: %w", store.ErrNotFound), 404,
-			errorBody{Code: "not_found", Message: "not found"}},
+			httpapi.ErrorBody{Code: "not_found", Message: "not found"}},
 		{"conflict", fmt.Errorf("insert form: %w (forms_key_key)", store.ErrConflict), 409,
-			errorBody{Code: "conflict", Message: "conflicts with an existing record"}},
+			httpapi.ErrorBody{Code: "conflict", Message: "conflicts with an existing record"}},
 		{"conflict naming its field", fmt.Errorf("%w: %w", store.ErrConflict, &capture.ValidationError{Fields: map[string]string{"key": "is taken"}}), 409,
-			errorBody{Code: "conflict", Message: "conflicts with an existing record", Fields: map[string]string{"key": "is taken"}}},
+			httpapi.ErrorBody{Code: "conflict", Message: "conflicts with an existing record", Fields: map[string]string{"key": "is taken"}}},
 		{"invalid reference", fmt.Errorf("insert form: %w", store.ErrInvalidReference), 422,
-			errorBody{Code: "invalid_reference", Message: "refers to a record that does not exist"}},
+			httpapi.ErrorBody{Code: "invalid_reference", Message: "refers to a record that does not exist"}},
 		{"validation", fmt.Errorf("create contact: %w", &capture.ValidationError{Fields: fields}), 422,
-			errorBody{Code: "validation_failed", Message: "some fields are invalid", Fields: fields}},
+			httpapi.ErrorBody{Code: "validation_failed", Message: "some fields are invalid", Fields: fields}},
 		{"too large", echo.ErrStatusRequestEntityTooLarge, 413,
-			errorBody{Code: "too_large", Message: "Request Entity Too Large"}},
+			httpapi.ErrorBody{Code: "too_large", Message: "Request Entity Too Large"}},
 		{"body over a MaxBytesReader", fmt.Errorf("read body: %w", &http.MaxBytesError{Limit: 10}), 413,
-			errorBody{Code: "too_large", Message: "Request Entity Too Large"}},
+			httpapi.ErrorBody{Code: "too_large", Message: "Request Entity Too Large"}},
 		{"rate limited", echo.NewHTTPError(429, "slow down"), 429,
-			errorBody{Code: "rate_limited", Message: "slow down"}},
+			httpapi.ErrorBody{Code: "rate_limited", Message: "slow down"}},
 		{"unauthorized", echo.ErrUnauthorized, 401,
-			errorBody{Code: "unauthorized", Message: "Unauthorized"}},
+			httpapi.ErrorBody{Code: "unauthorized", Message: "Unauthorized"}},
 		{"forbidden", echo.NewHTTPError(403, "a sales key may not do this"), 403,
-			errorBody{Code: "forbidden", Message: "a sales key may not do this"}},
+			httpapi.ErrorBody{Code: "forbidden", Message: "a sales key may not do this"}},
 		{"bad request", echo.NewHTTPError(400, "cursor is not valid"), 400,
-			errorBody{Code: "bad_request", Message: "cursor is not valid"}},
+			httpapi.ErrorBody{Code: "bad_request", Message: "cursor is not valid"}},
 		{"unsupported media type", echo.NewHTTPError(415, "send the body as application/json"), 415,
-			errorBody{Code: "unsupported_media_type", Message: "send the body as application/json"}},
+			httpapi.ErrorBody{Code: "unsupported_media_type", Message: "send the body as application/json"}},
 		{"internal hides its cause", errors.New("query failed: password=hunter2"), 500,
-			errorBody{Code: "internal", Message: "internal error"}},
+			httpapi.ErrorBody{Code: "internal", Message: "internal error"}},
 		{"5xx HTTPError hides its message", echo.NewHTTPError(503, "redis at 10.1.2.3 down"), 503,
-			errorBody{Code: "internal", Message: "internal error"}},
+			httpapi.ErrorBody{Code: "internal", Message: "internal error"}},
 	}
 	for i, tt := range tests {
 		path := fmt.Sprintf("/case/%d", i)
@@ -166,7 +167,7 @@ func TestErrorHandlerMapsErrorsToStableBodies(t *testing.T) {
 			if !strings.HasPrefix(ctype, "application/json") {
 				t.Errorf("content type = %q, want JSON", ctype)
 			}
-			var got errorBody
+			var got httpapi.ErrorBody
 			if err := json.Unmarshal([]byte(body), &got); err != nil {
 				t.Fatalf("body %q: %v", body, err)
 			}
@@ -328,13 +329,13 @@ func TestRequireRole(t *testing.T) {
 			withRole := func(next echo.HandlerFunc) echo.HandlerFunc {
 				return func(c echo.Context) error {
 					if tt.role != "" {
-						ctx := store.WithPrincipal(c.Request().Context(), store.Principal{Role: tt.role})
+						ctx := httpapi.WithPrincipal(c.Request().Context(), httpapi.Principal{Role: tt.role})
 						c.SetRequest(c.Request().WithContext(ctx))
 					}
 					return next(c)
 				}
 			}
-			e.GET("/x", func(c echo.Context) error { return c.NoContent(200) }, withRole, requireRole(tt.allowed...))
+			e.GET("/x", func(c echo.Context) error { return c.NoContent(200) }, withRole, httpapi.RequireRole(tt.allowed...))
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/x", nil))
 			if rec.Code != tt.want {
