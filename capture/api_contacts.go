@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -25,6 +26,38 @@ type apiContact struct {
 	// Country, when a two-letter region code, is also how a phone number
 	// without a leading + is read.
 	Country string `json:"country"`
+}
+
+// Contact is how the API shows a store.Contact.
+type Contact struct {
+	ID        uuid.UUID `json:"id"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	Company   string    `json:"company"`
+	Title     string    `json:"title"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// AccountID is the organisation the contact works for, once known.
+	AccountID *uuid.UUID `json:"account_id"`
+}
+
+func newContact(r store.Contact) Contact {
+	return Contact{
+		ID:        r.ID,
+		FirstName: r.FirstName,
+		LastName:  r.LastName,
+		Email:     r.Email,
+		Phone:     r.Phone,
+		Company:   r.Company,
+		Title:     r.Title,
+		Country:   r.Country,
+		CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt,
+		AccountID: r.AccountID,
+	}
 }
 
 func (a *API) createContact(c echo.Context) error {
@@ -81,7 +114,7 @@ func (a *API) createContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, ct)
+	return c.JSON(http.StatusCreated, newContact(ct))
 }
 
 func (a *API) listContacts(c echo.Context) error {
@@ -104,7 +137,7 @@ func (a *API) listContacts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(cs, limit, func(ct store.Contact) uuid.UUID { return ct.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(cs, newContact), limit, func(ct Contact) uuid.UUID { return ct.ID }))
 }
 
 func (a *API) getContact(c echo.Context) error {
@@ -120,5 +153,5 @@ func (a *API) getContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ct)
+	return c.JSON(http.StatusOK, newContact(ct))
 }

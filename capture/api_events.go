@@ -21,10 +21,42 @@ type apiEvent struct {
 	Capacity *int    `json:"capacity"`
 }
 
+// Event is how the API shows a store.Event.
+type Event struct {
+	ID        uuid.UUID  `json:"id"`
+	Name      string     `json:"name"`
+	StartsAt  *time.Time `json:"starts_at"`
+	Capacity  *int       `json:"capacity"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+func newEvent(r store.Event) Event {
+	return Event{
+		ID:        r.ID,
+		Name:      r.Name,
+		StartsAt:  r.StartsAt,
+		Capacity:  r.Capacity,
+		CreatedAt: r.CreatedAt,
+	}
+}
+
+// EventCounts is how the API shows a store.EventCounts.
+type EventCounts struct {
+	Registered int `json:"registered"`
+	Waitlisted int `json:"waitlisted"`
+}
+
+func newEventCounts(r store.EventCounts) EventCounts {
+	return EventCounts{
+		Registered: r.Registered,
+		Waitlisted: r.Waitlisted,
+	}
+}
+
 // apiEventView is an event with its registration counts.
 type apiEventView struct {
-	store.Event
-	store.EventCounts
+	Event
+	EventCounts
 }
 
 func (a *API) createEvent(c echo.Context) error {
@@ -61,7 +93,7 @@ func (a *API) createEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, apiEventView{Event: e})
+	return c.JSON(http.StatusCreated, apiEventView{Event: newEvent(e)})
 }
 
 func (a *API) listEvents(c echo.Context) error {
@@ -77,7 +109,7 @@ func (a *API) listEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(es, limit, func(e store.Event) uuid.UUID { return e.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(es, newEvent), limit, func(e Event) uuid.UUID { return e.ID }))
 }
 
 func (a *API) getEvent(c echo.Context) error {
@@ -98,5 +130,5 @@ func (a *API) getEvent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiEventView{Event: e, EventCounts: counts})
+	return c.JSON(http.StatusOK, apiEventView{Event: newEvent(e), EventCounts: newEventCounts(counts)})
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -83,6 +84,66 @@ func apiFormOf(f store.Form) apiForm {
 	return b
 }
 
+// Form is how the API shows a store.Form.
+type Form struct {
+	ID                 uuid.UUID         `json:"id"`
+	Key                string            `json:"key"`
+	Name               string            `json:"name"`
+	Kind               string            `json:"kind"`
+	AllowedOrigins     []string          `json:"allowed_origins"`
+	AllowedReturnURLs  []string          `json:"allowed_return_urls"`
+	ThankYouURL        string            `json:"thank_you_url"`
+	HoneypotField      string            `json:"honeypot_field"`
+	RateLimitPerMinute int               `json:"rate_limit_per_minute"`
+	DefaultRegion      string            `json:"default_region"`
+	EventID            *uuid.UUID        `json:"event_id"`
+	Campaign           string            `json:"campaign"`
+	MaxBodyBytes       int               `json:"max_body_bytes"`
+	MaxFileBytes       int               `json:"max_file_bytes"`
+	FieldMapping       map[string]string `json:"field_mapping"`
+	ConsentText        string            `json:"consent_text"`
+	CreatedAt          time.Time         `json:"created_at"`
+	UpdatedAt          time.Time         `json:"updated_at"`
+	// DoubleOptIn: a response makes no lead until its person confirms by
+	// the link emailed to them.
+	DoubleOptIn bool `json:"double_opt_in"`
+	// RequiredFields are the leadflow fields (email, phone, ...) a submission
+	// is refused without, or with a value that cannot be used.
+	RequiredFields []string `json:"required_fields"`
+	// MaxCustomFields and MaxCustomValueChars bound the custom fields one
+	// submission keeps: fields past the count are dropped and longer values
+	// cut, both noted on the response.
+	MaxCustomFields     int `json:"max_custom_fields"`
+	MaxCustomValueChars int `json:"max_custom_value_chars"`
+}
+
+func newForm(r store.Form) Form {
+	return Form{
+		ID:                  r.ID,
+		Key:                 r.Key,
+		Name:                r.Name,
+		Kind:                r.Kind,
+		AllowedOrigins:      r.AllowedOrigins,
+		AllowedReturnURLs:   r.AllowedReturnURLs,
+		ThankYouURL:         r.ThankYouURL,
+		HoneypotField:       r.HoneypotField,
+		RateLimitPerMinute:  r.RateLimitPerMinute,
+		DefaultRegion:       r.DefaultRegion,
+		EventID:             r.EventID,
+		Campaign:            r.Campaign,
+		MaxBodyBytes:        r.MaxBodyBytes,
+		MaxFileBytes:        r.MaxFileBytes,
+		FieldMapping:        r.FieldMapping,
+		ConsentText:         r.ConsentText,
+		CreatedAt:           r.CreatedAt,
+		UpdatedAt:           r.UpdatedAt,
+		DoubleOptIn:         r.DoubleOptIn,
+		RequiredFields:      r.RequiredFields,
+		MaxCustomFields:     r.MaxCustomFields,
+		MaxCustomValueChars: r.MaxCustomValueChars,
+	}
+}
+
 func (a *API) createForm(c echo.Context) error {
 	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
@@ -104,7 +165,7 @@ func (a *API) createForm(c echo.Context) error {
 	if err != nil {
 		return apiFormKeyTaken(err)
 	}
-	return c.JSON(http.StatusCreated, f)
+	return c.JSON(http.StatusCreated, newForm(f))
 }
 
 func (a *API) listForms(c echo.Context) error {
@@ -120,7 +181,7 @@ func (a *API) listForms(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(fs, limit, func(f store.Form) uuid.UUID { return f.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(fs, newForm), limit, func(f Form) uuid.UUID { return f.ID }))
 }
 
 func (a *API) getForm(c echo.Context) error {
@@ -136,7 +197,7 @@ func (a *API) getForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, f)
+	return c.JSON(http.StatusOK, newForm(f))
 }
 
 func (a *API) updateForm(c echo.Context) error {
@@ -176,7 +237,7 @@ func (a *API) updateForm(c echo.Context) error {
 	if err != nil {
 		return apiFormKeyTaken(err)
 	}
-	return c.JSON(http.StatusOK, f)
+	return c.JSON(http.StatusOK, newForm(f))
 }
 
 // apiFormKeyTaken names the key as the field at fault when a form's key is

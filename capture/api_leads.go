@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -16,13 +17,152 @@ import (
 // shows; the rest are paged with GET /responses?lead_id=.
 const apiLeadResponses = 50
 
+// Lead is how the API shows a store.Lead.
+type Lead struct {
+	ID              uuid.UUID         `json:"id"`
+	FirstName       string            `json:"first_name"`
+	LastName        string            `json:"last_name"`
+	Email           string            `json:"email"`
+	Phone           string            `json:"phone"`
+	Company         string            `json:"company"`
+	Title           string            `json:"title"`
+	City            string            `json:"city"`
+	State           string            `json:"state"`
+	Country         string            `json:"country"`
+	LeadSource      string            `json:"lead_source"`
+	Description     string            `json:"description"`
+	Campaign        string            `json:"campaign"`
+	PrimaryInterest string            `json:"primary_interest"`
+	Interests       []string          `json:"interests"`
+	Status          string            `json:"status"`
+	Score           int               `json:"score"`
+	Grade           string            `json:"grade"`
+	OwnerID         *uuid.UUID        `json:"owner_id"`
+	Consent         bool              `json:"consent"`
+	ConsentText     string            `json:"consent_text"`
+	ConsentAt       *time.Time        `json:"consent_at"`
+	UTM             map[string]string `json:"utm"`
+	Custom          map[string]string `json:"custom"`
+	ContactID       *uuid.UUID        `json:"contact_id"`
+	MergedInto      *uuid.UUID        `json:"merged_into,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	// Timezone is the lead's IANA time zone, when known.
+	Timezone string     `json:"timezone"`
+	ScoredAt *time.Time `json:"scored_at"`
+	// Budget, authority, need and timeline, as recorded by inside sales.
+	Budget       string     `json:"budget"`
+	Authority    string     `json:"authority"`
+	Need         string     `json:"need"`
+	Timeline     string     `json:"timeline"`
+	FollowUpAt   *time.Time `json:"follow_up_at"`
+	StatusReason string     `json:"status_reason,omitempty"`
+	// PhoneUnverified is a phone number that did not parse, as typed: for
+	// sales to read, never matched on.
+	PhoneUnverified string `json:"phone_unverified,omitempty"`
+}
+
+func newLead(r store.Lead) Lead {
+	return Lead{
+		ID:              r.ID,
+		FirstName:       r.FirstName,
+		LastName:        r.LastName,
+		Email:           r.Email,
+		Phone:           r.Phone,
+		Company:         r.Company,
+		Title:           r.Title,
+		City:            r.City,
+		State:           r.State,
+		Country:         r.Country,
+		LeadSource:      r.LeadSource,
+		Description:     r.Description,
+		Campaign:        r.Campaign,
+		PrimaryInterest: r.PrimaryInterest,
+		Interests:       r.Interests,
+		Status:          r.Status,
+		Score:           r.Score,
+		Grade:           r.Grade,
+		OwnerID:         r.OwnerID,
+		Consent:         r.Consent,
+		ConsentText:     r.ConsentText,
+		ConsentAt:       r.ConsentAt,
+		UTM:             r.UTM,
+		Custom:          r.Custom,
+		ContactID:       r.ContactID,
+		MergedInto:      r.MergedInto,
+		CreatedAt:       r.CreatedAt,
+		UpdatedAt:       r.UpdatedAt,
+		Timezone:        r.Timezone,
+		ScoredAt:        r.ScoredAt,
+		Budget:          r.Budget,
+		Authority:       r.Authority,
+		Need:            r.Need,
+		Timeline:        r.Timeline,
+		FollowUpAt:      r.FollowUpAt,
+		StatusReason:    r.StatusReason,
+		PhoneUnverified: r.PhoneUnverified,
+	}
+}
+
+// AuditEntry is how the API shows a store.AuditEntry.
+type AuditEntry struct {
+	ID         int64          `json:"id"`
+	LeadID     uuid.UUID      `json:"lead_id"`
+	At         time.Time      `json:"at"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	Field      string         `json:"field,omitempty"`
+	OldValue   string         `json:"old_value,omitempty"`
+	NewValue   string         `json:"new_value,omitempty"`
+	ResponseID *uuid.UUID     `json:"response_id,omitempty"`
+	Detail     map[string]any `json:"detail,omitempty"`
+}
+
+func newAuditEntry(r store.AuditEntry) AuditEntry {
+	return AuditEntry{
+		ID:         r.ID,
+		LeadID:     r.LeadID,
+		At:         r.At,
+		Actor:      r.Actor,
+		Action:     r.Action,
+		Field:      r.Field,
+		OldValue:   r.OldValue,
+		NewValue:   r.NewValue,
+		ResponseID: r.ResponseID,
+		Detail:     r.Detail,
+	}
+}
+
+// PossibleDuplicate is how the API shows a store.PossibleDuplicate.
+type PossibleDuplicate struct {
+	ID             uuid.UUID  `json:"id"`
+	LeadID         uuid.UUID  `json:"lead_id"`
+	MatchLeadID    *uuid.UUID `json:"match_lead_id,omitempty"`
+	MatchContactID *uuid.UUID `json:"match_contact_id,omitempty"`
+	Similarity     float32    `json:"similarity"`
+	Status         string     `json:"status"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+func newPossibleDuplicate(r store.PossibleDuplicate) PossibleDuplicate {
+	return PossibleDuplicate{
+		ID:             r.ID,
+		LeadID:         r.LeadID,
+		MatchLeadID:    r.MatchLeadID,
+		MatchContactID: r.MatchContactID,
+		Similarity:     r.Similarity,
+		Status:         r.Status,
+		CreatedAt:      r.CreatedAt,
+	}
+}
+
 // apiLeadView is a lead with its history. A merged lead is shown too, with
 // merged_into naming the lead that absorbed it, so clients can follow.
 type apiLeadView struct {
-	store.Lead
-	Responses          []store.Response          `json:"responses"`
-	Audit              []store.AuditEntry        `json:"audit"`
-	PossibleDuplicates []store.PossibleDuplicate `json:"possible_duplicates"`
+	Lead
+	Responses          []Response          `json:"responses"`
+	Audit              []AuditEntry        `json:"audit"`
+	PossibleDuplicates []PossibleDuplicate `json:"possible_duplicates"`
 }
 
 // apiMerge is the body of a manual merge.
@@ -56,7 +196,7 @@ func (a *API) listLeads(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(ls, limit, func(l store.Lead) uuid.UUID { return l.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(ls, newLead), limit, func(l Lead) uuid.UUID { return l.ID }))
 }
 
 func (a *API) getLead(c echo.Context) error {
@@ -115,17 +255,24 @@ func (a *API) leadView(ctx context.Context, workspaceID, id uuid.UUID) (apiLeadV
 	if err != nil {
 		return apiLeadView{}, err
 	}
-	v := apiLeadView{Lead: l}
-	if v.Responses, err = a.store.LeadResponses(ctx, workspaceID, id, apiLeadResponses); err != nil {
+	responses, err := a.store.LeadResponses(ctx, workspaceID, id, apiLeadResponses)
+	if err != nil {
 		return apiLeadView{}, err
 	}
-	if v.Audit, err = a.store.LeadAudit(ctx, workspaceID, id); err != nil {
+	audit, err := a.store.LeadAudit(ctx, workspaceID, id)
+	if err != nil {
 		return apiLeadView{}, err
 	}
-	if v.PossibleDuplicates, err = a.store.LeadPossibleDuplicates(ctx, workspaceID, id); err != nil {
+	dups, err := a.store.LeadPossibleDuplicates(ctx, workspaceID, id)
+	if err != nil {
 		return apiLeadView{}, err
 	}
-	return v, nil
+	return apiLeadView{
+		Lead:               newLead(l),
+		Responses:          httpapi.Map(responses, newResponse),
+		Audit:              httpapi.Map(audit, newAuditEntry),
+		PossibleDuplicates: httpapi.Map(dups, newPossibleDuplicate),
+	}, nil
 }
 
 // apiCanonicalEmail is the canonical form an email filter compares. A value

@@ -1,8 +1,11 @@
 package capture
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
@@ -12,11 +15,89 @@ import (
 	"leadflow/store"
 )
 
+// Response is how the API shows a store.Response.
+type Response struct {
+	ID            uuid.UUID           `json:"id"`
+	FormID        uuid.UUID           `json:"form_id"`
+	ReceivedAt    time.Time           `json:"received_at"`
+	IP            *netip.Addr         `json:"ip"`
+	UserAgent     string              `json:"user_agent"`
+	Referrer      string              `json:"referrer"`
+	Raw           map[string][]string `json:"raw"`
+	Fields        json.RawMessage     `json:"fields"`
+	Custom        map[string]string   `json:"custom"`
+	UTM           map[string]string   `json:"utm"`
+	LeadSource    string              `json:"lead_source"`
+	Campaign      string              `json:"campaign"`
+	Verdict       string              `json:"verdict"`
+	VerdictReason string              `json:"verdict_reason"`
+	Status        string              `json:"status"`
+	Outcome       string              `json:"outcome"`
+	LeadID        *uuid.UUID          `json:"lead_id"`
+	ProcessedAt   *time.Time          `json:"processed_at"`
+	// ConfirmedAt is when the person confirmed a double opt-in response.
+	ConfirmedAt *time.Time `json:"confirmed_at,omitempty"`
+	// Attempts counts the processing runs that failed; LastError is the
+	// newest of their errors. A response that failed too often is marked
+	// failed (FailedAt) and waits for a person to retry it.
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	FailedAt  *time.Time `json:"failed_at,omitempty"`
+}
+
+func newResponse(r store.Response) Response {
+	return Response{
+		ID:            r.ID,
+		FormID:        r.FormID,
+		ReceivedAt:    r.ReceivedAt,
+		IP:            r.IP,
+		UserAgent:     r.UserAgent,
+		Referrer:      r.Referrer,
+		Raw:           r.Raw,
+		Fields:        r.Fields,
+		Custom:        r.Custom,
+		UTM:           r.UTM,
+		LeadSource:    r.LeadSource,
+		Campaign:      r.Campaign,
+		Verdict:       r.Verdict,
+		VerdictReason: r.VerdictReason,
+		Status:        r.Status,
+		Outcome:       r.Outcome,
+		LeadID:        r.LeadID,
+		ProcessedAt:   r.ProcessedAt,
+		ConfirmedAt:   r.ConfirmedAt,
+		Attempts:      r.Attempts,
+		LastError:     r.LastError,
+		FailedAt:      r.FailedAt,
+	}
+}
+
+// ResponseFile is how the API shows a store.ResponseFile.
+type ResponseFile struct {
+	ID          uuid.UUID `json:"id"`
+	ResponseID  uuid.UUID `json:"response_id"`
+	Field       string    `json:"field"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"content_type"`
+	Size        int       `json:"size"`
+}
+
+func newResponseFile(r store.ResponseFile) ResponseFile {
+	return ResponseFile{
+		ID:          r.ID,
+		ResponseID:  r.ResponseID,
+		Field:       r.Field,
+		Filename:    r.Filename,
+		ContentType: r.ContentType,
+		Size:        r.Size,
+	}
+}
+
 // apiResponseView is a response with the files uploaded with it (their
 // names and sizes, not their content).
 type apiResponseView struct {
-	store.Response
-	Files []store.ResponseFile `json:"files"`
+	Response
+	Files []ResponseFile `json:"files"`
 }
 
 func (a *API) listResponses(c echo.Context) error {
@@ -46,7 +127,7 @@ func (a *API) listResponses(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(rs, newResponse), limit, func(r Response) uuid.UUID { return r.ID }))
 }
 
 func (a *API) getResponse(c echo.Context) error {
@@ -67,7 +148,7 @@ func (a *API) getResponse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiResponseView{Response: r, Files: files})
+	return c.JSON(http.StatusOK, apiResponseView{Response: newResponse(r), Files: httpapi.Map(files, newResponseFile)})
 }
 
 // releaseResponse lets a response held as spam be processed. The release is
@@ -90,7 +171,7 @@ func (a *API) releaseResponse(c echo.Context) error {
 	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
 		a.log.Warn("release_enqueue_failed", "response_id", r.ID, "err", err)
 	}
-	return c.JSON(http.StatusOK, r)
+	return c.JSON(http.StatusOK, newResponse(r))
 }
 
 // retryResponse runs a failed response's processing again. The change is
@@ -117,5 +198,5 @@ func (a *API) retryResponse(c echo.Context) error {
 	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
 		a.log.Warn("retry_enqueue_failed", "response_id", r.ID, "err", err)
 	}
-	return c.JSON(http.StatusOK, r)
+	return c.JSON(http.StatusOK, newResponse(r))
 }
