@@ -23,6 +23,69 @@ const (
 	StepStateFailed = "failed"
 )
 
+// Enrollment is how the API shows a store.Enrollment.
+type Enrollment struct {
+	ID         uuid.UUID  `json:"id"`
+	SequenceID uuid.UUID  `json:"sequence_id"`
+	LeadID     uuid.UUID  `json:"lead_id"`
+	State      string     `json:"state"`
+	StepKey    string     `json:"step_key"`
+	NextRunAt  *time.Time `json:"next_run_at"`
+	ExitReason string     `json:"exit_reason,omitempty"`
+	EnrolledBy string     `json:"enrolled_by"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+func newEnrollment(r store.Enrollment) Enrollment {
+	return Enrollment{
+		ID:         r.ID,
+		SequenceID: r.SequenceID,
+		LeadID:     r.LeadID,
+		State:      r.State,
+		StepKey:    r.StepKey,
+		NextRunAt:  r.NextRunAt,
+		ExitReason: r.ExitReason,
+		EnrolledBy: r.EnrolledBy,
+		CreatedAt:  r.CreatedAt,
+		UpdatedAt:  r.UpdatedAt,
+	}
+}
+
+// FailedEnrollment is how the API shows a store.FailedEnrollment.
+type FailedEnrollment struct {
+	Enrollment
+	Attempts  int    `json:"attempts"`
+	LastError string `json:"last_error"`
+}
+
+func newFailedEnrollment(r store.FailedEnrollment) FailedEnrollment {
+	return FailedEnrollment{
+		Enrollment: newEnrollment(r.Enrollment),
+		Attempts:   r.Attempts,
+		LastError:  r.LastError,
+	}
+}
+
+// EnrollmentMessage is how the API shows a store.EnrollmentMessage.
+type EnrollmentMessage struct {
+	ID        uuid.UUID  `json:"id"`
+	Status    string     `json:"status"`
+	SentAt    *time.Time `json:"sent_at"`
+	OpenedAt  *time.Time `json:"opened_at"`
+	ClickedAt *time.Time `json:"clicked_at"`
+}
+
+func newEnrollmentMessage(r store.EnrollmentMessage) EnrollmentMessage {
+	return EnrollmentMessage{
+		ID:        r.ID,
+		Status:    r.Status,
+		SentAt:    r.SentAt,
+		OpenedAt:  r.OpenedAt,
+		ClickedAt: r.ClickedAt,
+	}
+}
+
 // enrollLead enrolls a lead of the workspace in a sequence by hand.
 func (a *API) enrollLead(c echo.Context) error {
 	p, id, err := httpapi.Record(c)
@@ -60,13 +123,13 @@ func (a *API) enrollLead(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, e)
+	return c.JSON(http.StatusCreated, newEnrollment(e))
 }
 
 // apiEnrollmentView is one of a lead's enrollments with every step of its
 // sequence and what became of it.
 type apiEnrollmentView struct {
-	store.Enrollment
+	Enrollment
 	SequenceName string              `json:"sequence_name"`
 	Steps        []apiEnrollmentStep `json:"steps"`
 }
@@ -75,13 +138,13 @@ type apiEnrollmentView struct {
 // recorded outcome, and the email sent at it. A step removed from the
 // sequence after the lead passed it is listed after the others, Removed.
 type apiEnrollmentStep struct {
-	Key     string                   `json:"key"`
-	Type    string                   `json:"type,omitempty"`
-	State   string                   `json:"state"`
-	Outcome string                   `json:"outcome,omitempty"`
-	At      *time.Time               `json:"at,omitempty"`
-	Message *store.EnrollmentMessage `json:"message,omitempty"`
-	Removed bool                     `json:"removed,omitempty"`
+	Key     string             `json:"key"`
+	Type    string             `json:"type,omitempty"`
+	State   string             `json:"state"`
+	Outcome string             `json:"outcome,omitempty"`
+	At      *time.Time         `json:"at,omitempty"`
+	Message *EnrollmentMessage `json:"message,omitempty"`
+	Removed bool               `json:"removed,omitempty"`
 }
 
 // leadEnrollments lists a lead's enrollments, newest first, each with the
@@ -125,7 +188,7 @@ func (a *API) leadEnrollments(c echo.Context) error {
 			return err
 		}
 		out = append(out, apiEnrollmentView{
-			Enrollment:   e.Enrollment,
+			Enrollment:   newEnrollment(e.Enrollment),
 			SequenceName: e.SequenceName,
 			Steps:        enrollmentSteps(e.Enrollment, steps, byEnrollment[e.ID], msgByStep[e.ID]),
 		})
@@ -205,7 +268,7 @@ func describeStep(v *apiEnrollmentStep, last map[string]store.EnrollmentStep, ms
 		v.At = &at
 	}
 	if m, ok := msgs[v.Key]; ok {
-		v.Message = &m
+		v.Message = httpapi.MapPtr(&m, newEnrollmentMessage)
 	}
 }
 
@@ -228,7 +291,7 @@ func (a *API) listFailedEnrollments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(es, limit, func(e store.FailedEnrollment) uuid.UUID { return e.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(es, newFailedEnrollment), limit, func(e FailedEnrollment) uuid.UUID { return e.ID }))
 }
 
 // retryEnrollment runs a failed enrollment's step again.
@@ -241,5 +304,5 @@ func (a *API) retryEnrollment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, e)
+	return c.JSON(http.StatusOK, newFailedEnrollment(e))
 }

@@ -2,6 +2,7 @@ package nurture
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -9,6 +10,49 @@ import (
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
+
+// Message is how the API shows a store.Message.
+type Message struct {
+	ID           uuid.UUID  `json:"id"`
+	LeadID       *uuid.UUID `json:"lead_id"`
+	ResponseID   *uuid.UUID `json:"response_id,omitempty"`
+	EnrollmentID *uuid.UUID `json:"enrollment_id,omitempty"`
+	StepKey      string     `json:"step_key,omitempty"`
+	TemplateID   *uuid.UUID `json:"template_id,omitempty"`
+	Kind         string     `json:"kind"`
+	ToEmail      string     `json:"to_email"`
+	Subject      string     `json:"subject"`
+	MessageID    string     `json:"message_id"`
+	Status       string     `json:"status"`
+	Attempts     int        `json:"attempts"`
+	LastError    string     `json:"last_error,omitempty"`
+	SentAt       *time.Time `json:"sent_at"`
+	OpenedAt     *time.Time `json:"opened_at"`
+	ClickedAt    *time.Time `json:"clicked_at"`
+	CreatedAt    time.Time  `json:"created_at"`
+}
+
+func newMessage(r store.Message) Message {
+	return Message{
+		ID:           r.ID,
+		LeadID:       r.LeadID,
+		ResponseID:   r.ResponseID,
+		EnrollmentID: r.EnrollmentID,
+		StepKey:      r.StepKey,
+		TemplateID:   r.TemplateID,
+		Kind:         r.Kind,
+		ToEmail:      r.ToEmail,
+		Subject:      r.Subject,
+		MessageID:    r.MessageID,
+		Status:       r.Status,
+		Attempts:     r.Attempts,
+		LastError:    r.LastError,
+		SentAt:       r.SentAt,
+		OpenedAt:     r.OpenedAt,
+		ClickedAt:    r.ClickedAt,
+		CreatedAt:    r.CreatedAt,
+	}
+}
 
 // listFailedMessages lists the workspace's failed messages (?status=failed,
 // the only status listed here), newest first, with their attempts and last
@@ -29,7 +73,7 @@ func (a *API) listFailedMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(ms, limit, func(m store.Message) uuid.UUID { return m.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(ms, newMessage), limit, func(m Message) uuid.UUID { return m.ID }))
 }
 
 // retryMessage puts a failed message back on the queue.
@@ -42,5 +86,5 @@ func (a *API) retryMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, m)
+	return c.JSON(http.StatusOK, newMessage(m))
 }

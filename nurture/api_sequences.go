@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -18,10 +19,38 @@ import (
 	"leadflow/store"
 )
 
+// Sequence is how the API shows a store.Sequence; apiSequenceView adds
+// its window and steps, decoded.
+type Sequence struct {
+	ID             uuid.UUID   `json:"id"`
+	Name           string      `json:"name"`
+	Status         string      `json:"status"`
+	Timezone       string      `json:"timezone"`
+	ExitCriteria   []string    `json:"exit_criteria"`
+	TriggerFormIDs []uuid.UUID `json:"trigger_form_ids"`
+	Version        int         `json:"version"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
+}
+
+func newSequence(r store.Sequence) Sequence {
+	return Sequence{
+		ID:             r.ID,
+		Name:           r.Name,
+		Status:         r.Status,
+		Timezone:       r.Timezone,
+		ExitCriteria:   r.ExitCriteria,
+		TriggerFormIDs: r.TriggerFormIDs,
+		Version:        r.Version,
+		CreatedAt:      r.CreatedAt,
+		UpdatedAt:      r.UpdatedAt,
+	}
+}
+
 // apiSequenceView is a sequence as the API shows it: its window and steps
 // decoded, its triggers by key as well as by ID.
 type apiSequenceView struct {
-	store.Sequence
+	Sequence
 	SendWindow      SendWindow `json:"send_window"`
 	Steps           []Step     `json:"steps"`
 	TriggerFormKeys []string   `json:"trigger_form_keys"`
@@ -514,7 +543,7 @@ func (a *API) sequenceViews(ctx context.Context, workspaceID uuid.UUID, ss ...st
 		if err != nil {
 			return nil, err
 		}
-		v := apiSequenceView{Sequence: s, SendWindow: apiDecodeWindow(s.SendWindow), Steps: steps, TriggerFormKeys: []string{}}
+		v := apiSequenceView{Sequence: newSequence(s), SendWindow: apiDecodeWindow(s.SendWindow), Steps: steps, TriggerFormKeys: []string{}}
 		for _, id := range s.TriggerFormIDs {
 			if k, ok := keys[id]; ok {
 				v.TriggerFormKeys = append(v.TriggerFormKeys, k)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -12,6 +13,31 @@ import (
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
+
+// Template is how the API shows a store.Template.
+type Template struct {
+	ID        uuid.UUID         `json:"id"`
+	Name      string            `json:"name"`
+	Subject   string            `json:"subject"`
+	HTMLBody  string            `json:"html_body"`
+	TextBody  string            `json:"text_body"`
+	Defaults  map[string]string `json:"defaults"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+func newTemplate(r store.Template) Template {
+	return Template{
+		ID:        r.ID,
+		Name:      r.Name,
+		Subject:   r.Subject,
+		HTMLBody:  r.HTMLBody,
+		TextBody:  r.TextBody,
+		Defaults:  r.Defaults,
+		CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt,
+	}
+}
 
 // templateTargets are the members a template's body may set.
 func templateTargets(t *store.Template) map[string]any {
@@ -45,7 +71,7 @@ func (a *API) createTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, t)
+	return c.JSON(http.StatusCreated, newTemplate(t))
 }
 
 func (a *API) listTemplates(c echo.Context) error {
@@ -61,7 +87,7 @@ func (a *API) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(ts, limit, func(t store.Template) uuid.UUID { return t.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(ts, newTemplate), limit, func(t Template) uuid.UUID { return t.ID }))
 }
 
 func (a *API) getTemplate(c echo.Context) error {
@@ -73,7 +99,7 @@ func (a *API) getTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, t)
+	return c.JSON(http.StatusOK, newTemplate(t))
 }
 
 // updateTemplate changes the members sent and keeps the others. Messages
@@ -108,7 +134,7 @@ func (a *API) updateTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, t)
+	return c.JSON(http.StatusOK, newTemplate(t))
 }
 
 // apiPreview is a rendered template. Links are the original URLs behind

@@ -4,14 +4,54 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
+
+// Workspace is how the API shows a store.Workspace.
+type Workspace struct {
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	WorkspaceSettings
+}
+
+func newWorkspace(r store.Workspace) Workspace {
+	return Workspace{
+		ID:                r.ID,
+		Name:              r.Name,
+		CreatedAt:         r.CreatedAt,
+		WorkspaceSettings: newWorkspaceSettings(r.WorkspaceSettings),
+	}
+}
+
+// WorkspaceSettings is how the API shows a store.WorkspaceSettings.
+type WorkspaceSettings struct {
+	SenderName        string  `json:"sender_name"`
+	SenderEmail       string  `json:"sender_email"`
+	PostalAddress     string  `json:"postal_address"`
+	SendRatePerSecond float64 `json:"send_rate_per_second"`
+	RequireConsent    bool    `json:"require_consent"`
+	Timezone          string  `json:"timezone"`
+}
+
+func newWorkspaceSettings(r store.WorkspaceSettings) WorkspaceSettings {
+	return WorkspaceSettings{
+		SenderName:        r.SenderName,
+		SenderEmail:       r.SenderEmail,
+		PostalAddress:     r.PostalAddress,
+		SendRatePerSecond: r.SendRatePerSecond,
+		RequireConsent:    r.RequireConsent,
+		Timezone:          r.Timezone,
+	}
+}
 
 // MaxSendRate is the highest workspace send rate, in messages per second
 // (the schema's bound too).
@@ -26,7 +66,7 @@ func (a *API) getWorkspace(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ws)
+	return c.JSON(http.StatusOK, newWorkspace(ws))
 }
 
 // updateWorkspace changes the sending settings sent and keeps the others.
@@ -87,7 +127,7 @@ func (a *API) updateWorkspace(c echo.Context) error {
 		return err
 	}
 	a.log.InfoContext(ctx, "workspace_settings_updated", "workspace_id", out.ID, "actor", p.Actor())
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, newWorkspace(out))
 }
 
 // checkSettings trims and validates sending settings, naming every field at

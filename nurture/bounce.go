@@ -42,9 +42,30 @@ type BounceReport struct {
 	Detail    string `json:"detail"`
 }
 
+// Bounce is how the API shows a store.Bounce.
+type Bounce struct {
+	ID             uuid.UUID  `json:"id"`
+	EmailCanonical string     `json:"email"`
+	MessageID      *uuid.UUID `json:"message_id"`
+	Kind           string     `json:"type"`
+	Detail         string     `json:"detail"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+func newBounce(r store.Bounce) Bounce {
+	return Bounce{
+		ID:             r.ID,
+		EmailCanonical: r.EmailCanonical,
+		MessageID:      r.MessageID,
+		Kind:           r.Kind,
+		Detail:         r.Detail,
+		CreatedAt:      r.CreatedAt,
+	}
+}
+
 // BounceResult is what recording a bounce did.
 type BounceResult struct {
-	Bounce store.Bounce `json:"bounce"`
+	Bounce Bounce `json:"bounce"`
 	// Suppressed: the address gets no more marketing email. SuppressReason
 	// is the reason this bounce gave; an address suppressed before keeps
 	// its first reason.
@@ -150,9 +171,11 @@ func (e *Engine) RecordBounce(ctx context.Context, workspaceID uuid.UUID, r Boun
 			b.MessageID = &msg.ID
 		}
 		var err error
-		if res.Bounce, err = q.InsertBounce(ctx, b); err != nil {
+		stored, err := q.InsertBounce(ctx, b)
+		if err != nil {
 			return err
 		}
+		res.Bounce = newBounce(stored)
 		switch r.Type {
 		case store.BounceHard:
 			res.SuppressReason = store.SuppressBounced

@@ -56,7 +56,7 @@ func TestHardBounceOfAMessageSuppressesAndExits(t *testing.T) {
 	res := decodeBounceResult(t, b.bounce(t, b.ws, store.RoleMarketing,
 		`{"message_id": "`+m.ID.String()+`", "type": "hard", "detail": "550 5.1.1 user unknown"}`))
 	want := nurture.BounceResult{
-		Bounce: store.Bounce{ID: res.Bounce.ID, EmailCanonical: "ada@example.com", MessageID: &m.ID,
+		Bounce: nurture.Bounce{ID: res.Bounce.ID, EmailCanonical: "ada@example.com", MessageID: &m.ID,
 			Kind: store.BounceHard, Detail: "550 5.1.1 user unknown", CreatedAt: b.clock.Now()},
 		Suppressed: true, SuppressReason: store.SuppressBounced, LeadID: &l.ID,
 	}
