@@ -3,6 +3,7 @@ package qualify
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -29,18 +30,71 @@ const (
 	CriteriaDeactivated = "deactivated"
 )
 
+// Criteria is how the API shows a store.Criteria.
+type Criteria struct {
+	ID                uuid.UUID  `json:"id"`
+	Name              string     `json:"name"`
+	Version           int        `json:"version"`
+	Expression        string     `json:"expression"`
+	Description       string     `json:"description"`
+	AgreedByMarketing string     `json:"agreed_by_marketing"`
+	AgreedBySales     string     `json:"agreed_by_sales"`
+	Active            bool       `json:"active"`
+	CreatedAt         time.Time  `json:"created_at"`
+	ActivatedAt       *time.Time `json:"activated_at"`
+	// DeactivatedAt and DeactivatedReason say when and why the system took
+	// the version out of service (it failed at run time); activating it
+	// again clears them.
+	DeactivatedAt     *time.Time `json:"deactivated_at"`
+	DeactivatedReason string     `json:"deactivated_reason,omitempty"`
+}
+
+func newCriteria(r store.Criteria) Criteria {
+	return Criteria{
+		ID:                r.ID,
+		Name:              r.Name,
+		Version:           r.Version,
+		Expression:        r.Expression,
+		Description:       r.Description,
+		AgreedByMarketing: r.AgreedByMarketing,
+		AgreedBySales:     r.AgreedBySales,
+		Active:            r.Active,
+		CreatedAt:         r.CreatedAt,
+		ActivatedAt:       r.ActivatedAt,
+		DeactivatedAt:     r.DeactivatedAt,
+		DeactivatedReason: r.DeactivatedReason,
+	}
+}
+
+// CriteriaEvent is how the API shows a store.CriteriaEvent.
+type CriteriaEvent struct {
+	Action string    `json:"action"`
+	Actor  string    `json:"actor"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+func newCriteriaEvent(r store.CriteriaEvent) CriteriaEvent {
+	return CriteriaEvent{
+		Action: r.Action,
+		Actor:  r.Actor,
+		Reason: r.Reason,
+		At:     r.At,
+	}
+}
+
 // apiCriteriaView is a criteria version with its status: active, inactive,
 // or deactivated (taken out of service by leadflow because it failed at
 // run time, with deactivated_reason); one version's view also carries its
 // trail of deactivations.
 type apiCriteriaView struct {
-	store.Criteria
-	Status string                `json:"status"`
-	Events []store.CriteriaEvent `json:"events,omitempty"`
+	Criteria
+	Status string          `json:"status"`
+	Events []CriteriaEvent `json:"events,omitempty"`
 }
 
 func criteriaView(c store.Criteria) apiCriteriaView {
-	v := apiCriteriaView{Criteria: c, Status: CriteriaInactive}
+	v := apiCriteriaView{Criteria: newCriteria(c), Status: CriteriaInactive}
 	switch {
 	case c.Active:
 		v.Status = CriteriaActive
@@ -111,10 +165,12 @@ func (a *API) getCriteria(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := criteriaView(cr)
-	if v.Events, err = a.store.CriteriaEvents(ctx, p.WorkspaceID, id); err != nil {
+	events, err := a.store.CriteriaEvents(ctx, p.WorkspaceID, id)
+	if err != nil {
 		return err
 	}
+	v := criteriaView(cr)
+	v.Events = httpapi.Map(events, newCriteriaEvent)
 	return c.JSON(http.StatusOK, v)
 }
 

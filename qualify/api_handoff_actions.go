@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -91,6 +92,83 @@ func (api *API) mayEditOpportunity(c echo.Context, p httpapi.Principal, id uuid.
 	return api.mayWork(c, p, o.OwnerID, team)
 }
 
+// Account is how the API shows a store.Account.
+type Account struct {
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Domain    string    `json:"domain"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newAccount(r store.Account) Account {
+	return Account{
+		ID:        r.ID,
+		Name:      r.Name,
+		Domain:    r.Domain,
+		CreatedAt: r.CreatedAt,
+	}
+}
+
+// Contact is how the API shows a store.Contact.
+type Contact struct {
+	ID        uuid.UUID `json:"id"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	Company   string    `json:"company"`
+	Title     string    `json:"title"`
+	Country   string    `json:"country"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	// AccountID is the organisation the contact works for, once known.
+	AccountID *uuid.UUID `json:"account_id"`
+}
+
+func newContact(r store.Contact) Contact {
+	return Contact{
+		ID:        r.ID,
+		FirstName: r.FirstName,
+		LastName:  r.LastName,
+		Email:     r.Email,
+		Phone:     r.Phone,
+		Company:   r.Company,
+		Title:     r.Title,
+		Country:   r.Country,
+		CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt,
+		AccountID: r.AccountID,
+	}
+}
+
+// apiConversion is what accepting a handoff answers (see Conversion).
+type apiConversion struct {
+	Handoff     Handoff      `json:"handoff"`
+	Account     Account      `json:"account"`
+	Contact     Contact      `json:"contact"`
+	Opportunity *Opportunity `json:"opportunity"`
+}
+
+func newAPIConversion(c Conversion) apiConversion {
+	return apiConversion{
+		Handoff:     newHandoff(c.Handoff),
+		Account:     newAccount(c.Account),
+		Contact:     newContact(c.Contact),
+		Opportunity: httpapi.MapPtr(c.Opportunity, newOpportunity),
+	}
+}
+
+// apiRejection is what rejecting a handoff answers (see Rejection).
+type apiRejection struct {
+	Handoff           Handoff    `json:"handoff"`
+	Lead              Lead       `json:"lead"`
+	RecycleSequenceID *uuid.UUID `json:"recycle_sequence_id"`
+}
+
+func newAPIRejection(r Rejection) apiRejection {
+	return apiRejection{Handoff: newHandoff(r.Handoff), Lead: newLead(r.Lead), RecycleSequenceID: r.RecycleSequenceID}
+}
+
 // acceptRequest is the body of an accept. The opportunity is kept raw so
 // that its members are checked as strictly as the top level's.
 type acceptRequest struct {
@@ -133,7 +211,7 @@ func (api *API) acceptHandoff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, newAPIConversion(out))
 }
 
 // rejectRequest is the body of a reject.
@@ -163,5 +241,5 @@ func (api *API) rejectHandoff(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, newAPIRejection(out))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -11,6 +12,73 @@ import (
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
+
+// Opportunity is how the API shows a store.Opportunity.
+type Opportunity struct {
+	ID        uuid.UUID  `json:"id"`
+	AccountID uuid.UUID  `json:"account_id"`
+	ContactID uuid.UUID  `json:"contact_id"`
+	LeadID    uuid.UUID  `json:"lead_id"`
+	HandoffID *uuid.UUID `json:"handoff_id"`
+	Name      string     `json:"name"`
+	// Amount is the numeric(14,2) as text ("1500.00"): money is never a float.
+	Amount      string `json:"amount"`
+	Stage       string `json:"stage"`
+	Probability int    `json:"probability"`
+	// ExpectedCloseDate is a calendar date, YYYY-MM-DD.
+	ExpectedCloseDate *string    `json:"expected_close_date"`
+	InForecast        bool       `json:"in_forecast"`
+	OwnerID           *uuid.UUID `json:"owner_id"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+}
+
+func newOpportunity(r store.Opportunity) Opportunity {
+	return Opportunity{
+		ID:                r.ID,
+		AccountID:         r.AccountID,
+		ContactID:         r.ContactID,
+		LeadID:            r.LeadID,
+		HandoffID:         r.HandoffID,
+		Name:              r.Name,
+		Amount:            r.Amount,
+		Stage:             r.Stage,
+		Probability:       r.Probability,
+		ExpectedCloseDate: r.ExpectedCloseDate,
+		InForecast:        r.InForecast,
+		OwnerID:           r.OwnerID,
+		CreatedAt:         r.CreatedAt,
+		UpdatedAt:         r.UpdatedAt,
+	}
+}
+
+// StageChange is how the API shows a store.StageChange.
+type StageChange struct {
+	FromStage string    `json:"from_stage"`
+	ToStage   string    `json:"to_stage"`
+	Actor     string    `json:"actor"`
+	At        time.Time `json:"at"`
+}
+
+func newStageChange(r store.StageChange) StageChange {
+	return StageChange{
+		FromStage: r.FromStage,
+		ToStage:   r.ToStage,
+		Actor:     r.Actor,
+		At:        r.At,
+	}
+}
+
+// apiOpportunityDetail is an opportunity with its stage history (see
+// OpportunityDetail).
+type apiOpportunityDetail struct {
+	Opportunity
+	StageHistory []StageChange `json:"stage_history"`
+}
+
+func newAPIOpportunityDetail(d OpportunityDetail) apiOpportunityDetail {
+	return apiOpportunityDetail{Opportunity: newOpportunity(d.Opportunity), StageHistory: httpapi.Map(d.StageHistory, newStageChange)}
+}
 
 // listOpportunities pages through opportunities:
 // GET /opportunities?stage=&owner_id=&in_forecast=.
@@ -40,7 +108,7 @@ func (api *API) listOpportunities(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(opps, limit, func(o store.Opportunity) uuid.UUID { return o.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(opps, newOpportunity), limit, func(o Opportunity) uuid.UUID { return o.ID }))
 }
 
 // getOpportunity answers an opportunity with its stage history:
@@ -58,7 +126,7 @@ func (api *API) getOpportunity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, o)
+	return c.JSON(http.StatusOK, newAPIOpportunityDetail(o))
 }
 
 // updateOpportunity changes an opportunity: PATCH /opportunities/:id.
@@ -94,7 +162,7 @@ func (api *API) updateOpportunity(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, o)
+	return c.JSON(http.StatusOK, newAPIOpportunityDetail(o))
 }
 
 // isSalesAdmin tells whether the request's key may decide the forecast.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/embed/httpapi"
@@ -22,11 +23,50 @@ type apiCall struct {
 	PrimaryInterest *string `json:"primary_interest"`
 }
 
+// QualificationDecision is how the API shows a store.QualificationDecision.
+type QualificationDecision struct {
+	ID              uuid.UUID      `json:"id"`
+	LeadID          uuid.UUID      `json:"lead_id"`
+	CriteriaID      *uuid.UUID     `json:"criteria_id"`
+	CriteriaVersion *int           `json:"criteria_version"`
+	Outcome         string         `json:"outcome"`
+	Values          map[string]any `json:"values"`
+	Actor           string         `json:"actor"`
+	Reason          string         `json:"reason,omitempty"`
+	CreatedAt       time.Time      `json:"created_at"`
+}
+
+func newQualificationDecision(r store.QualificationDecision) QualificationDecision {
+	return QualificationDecision{
+		ID:              r.ID,
+		LeadID:          r.LeadID,
+		CriteriaID:      r.CriteriaID,
+		CriteriaVersion: r.CriteriaVersion,
+		Outcome:         r.Outcome,
+		Values:          r.Values,
+		Actor:           r.Actor,
+		Reason:          r.Reason,
+		CreatedAt:       r.CreatedAt,
+	}
+}
+
+// apiCallResult is what recording a qualification call answers (see
+// CallResult).
+type apiCallResult struct {
+	Decision QualificationDecision `json:"decision"`
+	Lead     Lead                  `json:"lead"`
+	Handoff  *Handoff              `json:"handoff"`
+}
+
+func newAPICallResult(r CallResult) apiCallResult {
+	return apiCallResult{Decision: newQualificationDecision(r.Decision), Lead: newLead(r.Lead), Handoff: httpapi.MapPtr(r.Handoff, newHandoff)}
+}
+
 // apiQualification is a lead's qualification: every decision so far and
 // what the active criteria make of it now.
 type apiQualification struct {
-	Decisions  []store.QualificationDecision `json:"decisions"`
-	Evaluation Evaluation                    `json:"evaluation"`
+	Decisions  []QualificationDecision `json:"decisions"`
+	Evaluation Evaluation              `json:"evaluation"`
 }
 
 // recordCall records inside sales' qualification call on a lead.
@@ -58,7 +98,7 @@ func (a *API) recordCall(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, res)
+	return c.JSON(http.StatusCreated, newAPICallResult(res))
 }
 
 // parseFollowUp reads an RFC 3339 time, or a date (its start, in UTC).
@@ -87,5 +127,5 @@ func (a *API) getQualification(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, apiQualification{Decisions: orEmpty(ds), Evaluation: ev})
+	return c.JSON(http.StatusOK, apiQualification{Decisions: httpapi.Map(orEmpty(ds), newQualificationDecision), Evaluation: ev})
 }

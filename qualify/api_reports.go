@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"leadflow/embed/httpapi"
+	"leadflow/store"
 )
 
 // defaultFunnelRange is the funnel's range when from is not given.
@@ -22,6 +23,33 @@ var (
 
 // reportTimeHint is what a bad report bound is told.
 const reportTimeHint = "must be a date (YYYY-MM-DD) or an RFC 3339 time from 1970-01-01 to 2999-12-31"
+
+// Forecast is how the API shows a store.Forecast.
+type Forecast struct {
+	Opportunities int64  `json:"opportunities"`
+	Amount        string `json:"amount"`
+}
+
+func newForecast(r store.Forecast) Forecast {
+	return Forecast{
+		Opportunities: r.Opportunities,
+		Amount:        r.Amount,
+	}
+}
+
+// apiFunnelReport is the funnel as the API shows it (see FunnelReport).
+type apiFunnelReport struct {
+	From     time.Time     `json:"from"`
+	To       time.Time     `json:"to"`
+	By       string        `json:"by"`
+	Total    FunnelGroup   `json:"total"`
+	Groups   []FunnelGroup `json:"groups"`
+	Forecast Forecast      `json:"forecast"`
+}
+
+func newAPIFunnelReport(r FunnelReport) apiFunnelReport {
+	return apiFunnelReport{From: r.From, To: r.To, By: r.By, Total: r.Total, Groups: r.Groups, Forecast: newForecast(r.Forecast)}
+}
 
 // funnelReport answers the funnel: GET /reports/funnel?from=&to=&by=.
 // from and to are RFC 3339 times or dates (YYYY-MM-DD, UTC); a date as to
@@ -58,7 +86,7 @@ func (api *API) funnelReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, r)
+	return c.JSON(http.StatusOK, newAPIFunnelReport(r))
 }
 
 // parseReportTime reads a report bound; "" is the zero time. A date as the

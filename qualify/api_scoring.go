@@ -3,11 +3,35 @@ package qualify
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
 	"leadflow/embed/httpapi"
+	"leadflow/store"
 )
+
+// ScoreJob is how the API shows a store.ScoreJob.
+type ScoreJob struct {
+	ID         uuid.UUID  `json:"id"`
+	Status     string     `json:"status"`
+	Total      int        `json:"total"`
+	Done       int        `json:"done"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+func newScoreJob(r store.ScoreJob) ScoreJob {
+	return ScoreJob{
+		ID:         r.ID,
+		Status:     r.Status,
+		Total:      r.Total,
+		Done:       r.Done,
+		CreatedAt:  r.CreatedAt,
+		FinishedAt: r.FinishedAt,
+	}
+}
 
 // apiScoring is the body of PUT /scoring: members left out keep their
 // current value.
@@ -58,7 +82,7 @@ func (a *API) recomputeScores(c echo.Context) error {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/scoring/jobs/"+job.ID.String())
-	return c.JSON(http.StatusAccepted, job)
+	return c.JSON(http.StatusAccepted, newScoreJob(job))
 }
 
 func (a *API) getScoreJob(c echo.Context) error {
@@ -74,5 +98,5 @@ func (a *API) getScoreJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, job)
+	return c.JSON(http.StatusOK, newScoreJob(job))
 }

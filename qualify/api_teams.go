@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -22,10 +23,42 @@ const (
 	notWorkspaceUser = "is not a user of this workspace"
 )
 
+// Team is how the API shows a store.Team.
+type Team struct {
+	ID        uuid.UUID  `json:"id"`
+	Name      string     `json:"name"`
+	ManagerID *uuid.UUID `json:"manager_id"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+func newTeam(r store.Team) Team {
+	return Team{
+		ID:        r.ID,
+		Name:      r.Name,
+		ManagerID: r.ManagerID,
+		CreatedAt: r.CreatedAt,
+	}
+}
+
+// TeamMember is how the API shows a store.TeamMember.
+type TeamMember struct {
+	UserID   uuid.UUID `json:"user_id"`
+	Weight   int       `json:"weight"`
+	DailyCap *int      `json:"daily_cap"`
+}
+
+func newTeamMember(r store.TeamMember) TeamMember {
+	return TeamMember{
+		UserID:   r.UserID,
+		Weight:   r.Weight,
+		DailyCap: r.DailyCap,
+	}
+}
+
 // apiTeam is a team with its members, as the API shows it.
 type apiTeam struct {
-	store.Team
-	Members []store.TeamMember `json:"members"`
+	Team
+	Members []TeamMember `json:"members"`
 }
 
 // apiMemberInput is one member of a team's round-robin; weight defaults to
@@ -170,7 +203,7 @@ func apiTeamsOf(ctx context.Context, q *store.Queries, workspaceID uuid.UUID, te
 	}
 	out := make([]apiTeam, len(teams))
 	for i, t := range teams {
-		out[i] = apiTeam{Team: t, Members: orEmpty(byTeam[t.ID])}
+		out[i] = apiTeam{Team: newTeam(t), Members: httpapi.Map(orEmpty(byTeam[t.ID]), newTeamMember)}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -23,6 +24,27 @@ const (
 
 // userRoles are the roles a user can have.
 var userRoles = []string{store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing}
+
+// User is how the API shows a store.User.
+type User struct {
+	ID        uuid.UUID `json:"id"`
+	Name      string    `json:"name"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Available bool      `json:"available"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newUser(r store.User) User {
+	return User{
+		ID:        r.ID,
+		Name:      r.Name,
+		Email:     r.Email,
+		Role:      r.Role,
+		Available: r.Available,
+		CreatedAt: r.CreatedAt,
+	}
+}
 
 // apiUserInput is a user as POST and PATCH read it; members left out of a
 // PATCH keep their values.
@@ -95,7 +117,7 @@ func (a *API) createUser(c echo.Context) error {
 	if err != nil {
 		return apiEmailTaken(err)
 	}
-	return c.JSON(http.StatusCreated, u)
+	return c.JSON(http.StatusCreated, newUser(u))
 }
 
 func (a *API) listUsers(c echo.Context) error {
@@ -111,7 +133,7 @@ func (a *API) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(us, limit, func(u store.User) uuid.UUID { return u.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(us, newUser), limit, func(u User) uuid.UUID { return u.ID }))
 }
 
 func (a *API) getUser(c echo.Context) error {
@@ -127,7 +149,7 @@ func (a *API) getUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, newUser(u))
 }
 
 func (a *API) updateUser(c echo.Context) error {
@@ -158,5 +180,5 @@ func (a *API) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, newUser(u))
 }

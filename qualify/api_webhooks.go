@@ -27,10 +27,29 @@ type apiWebhookInput struct {
 	Events []string `json:"events"`
 }
 
+// Webhook is how the API shows a store.Webhook.
+type Webhook struct {
+	ID        uuid.UUID `json:"id"`
+	URL       string    `json:"url"`
+	Events    []string  `json:"events"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newWebhook(r store.Webhook) Webhook {
+	return Webhook{
+		ID:        r.ID,
+		URL:       r.URL,
+		Events:    r.Events,
+		Active:    r.Active,
+		CreatedAt: r.CreatedAt,
+	}
+}
+
 // apiCreatedWebhook is a new webhook with its secret: the only answer that
 // ever shows the secret.
 type apiCreatedWebhook struct {
-	store.Webhook
+	Webhook
 	Secret string `json:"secret"`
 }
 
@@ -101,7 +120,7 @@ func (a *API) createWebhook(c echo.Context) error {
 		return err
 	}
 	a.log.Info("webhook_created", "webhook_id", w.ID, "workspace_id", w.WorkspaceID, "events", strings.Join(w.Events, ","))
-	return c.JSON(http.StatusCreated, apiCreatedWebhook{Webhook: w, Secret: w.Secret})
+	return c.JSON(http.StatusCreated, apiCreatedWebhook{Webhook: newWebhook(w), Secret: w.Secret})
 }
 
 func (a *API) listWebhooks(c echo.Context) error {
@@ -117,7 +136,7 @@ func (a *API) listWebhooks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(ws, limit, func(w store.Webhook) uuid.UUID { return w.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(ws, newWebhook), limit, func(w Webhook) uuid.UUID { return w.ID }))
 }
 
 func (a *API) getWebhook(c echo.Context) error {
@@ -133,7 +152,7 @@ func (a *API) getWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, w)
+	return c.JSON(http.StatusOK, newWebhook(w))
 }
 
 func (a *API) deleteWebhook(c echo.Context) error {

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -130,13 +131,30 @@ func VerifySignature(secret string, header string, body []byte, now time.Time, t
 }
 
 // handoffPayload is the JSON body of a handoff event: the same shape for
-// every event, with extra members where an event has more to say.
+// every event, with extra members where an event has more to say. Rows
+// appear as the API shows them.
 func handoffPayload(event string, now time.Time, h store.Handoff, lead store.Lead, owner *store.User, extra map[string]any) map[string]any {
-	p := map[string]any{"event": event, "occurred_at": now, "handoff": h, "lead": lead, "owner": owner}
+	p := map[string]any{"event": event, "occurred_at": now, "handoff": newHandoff(h), "lead": newLead(lead), "owner": httpapi.MapPtr(owner, newUser)}
 	for k, v := range extra {
-		p[k] = v
+		p[k] = payloadValue(v)
 	}
 	return p
+}
+
+// payloadValue is an extra member of a handoff event as the payload shows
+// it: the rows an event carries in their wire types, anything else as is.
+func payloadValue(v any) any {
+	switch v := v.(type) {
+	case store.Account:
+		return newAccount(v)
+	case store.Contact:
+		return newContact(v)
+	case *store.Opportunity:
+		return httpapi.MapPtr(v, newOpportunity)
+	case *store.User:
+		return httpapi.MapPtr(v, newUser)
+	}
+	return v
 }
 
 // Webhook delivery bounds.
