@@ -66,13 +66,13 @@ func (q *Queries) RecordHandoffDecisionEvent(ctx context.Context, handoffID uuid
 
 // HandoffDecisionEvent is one line of a handoff's history.
 type HandoffDecisionEvent struct {
-	ID        int64          `db:"id" json:"-"`
-	HandoffID uuid.UUID      `db:"handoff_id" json:"handoff_id"`
-	Action    string         `db:"action" json:"action"`
-	OwnerID   *uuid.UUID     `db:"owner_id" json:"owner_id"`
-	Actor     string         `db:"actor" json:"actor"`
-	Detail    map[string]any `db:"detail" json:"detail"`
-	At        time.Time      `db:"at" json:"at"`
+	ID        int64          `db:"id"`
+	HandoffID uuid.UUID      `db:"handoff_id"`
+	Action    string         `db:"action"`
+	OwnerID   *uuid.UUID     `db:"owner_id"`
+	Actor     string         `db:"actor"`
+	Detail    map[string]any `db:"detail"`
+	At        time.Time      `db:"at"`
 }
 
 // HandoffDecisionEvents returns a handoff's history, oldest first.

@@ -124,10 +124,10 @@ func (q *Queries) DeactivateFailedCriteria(ctx context.Context, workspaceID, id 
 
 // CriteriaEvent is one entry of a criteria version's trail.
 type CriteriaEvent struct {
-	Action string    `db:"action" json:"action"`
-	Actor  string    `db:"actor" json:"actor"`
-	Reason string    `db:"reason" json:"reason"`
-	At     time.Time `db:"at" json:"at"`
+	Action string    `db:"action"`
+	Actor  string    `db:"actor"`
+	Reason string    `db:"reason"`
+	At     time.Time `db:"at"`
 }
 
 // CriteriaEvents returns a version's trail, oldest first.

@@ -13,4 +13,8 @@
 //     ErrConflict, ErrInvalidReference) wrapped with context; a missing row is
 //     never (nil, nil).
 //   - A transaction is explicit (Store.InTx) and never travels in a context.
+//   - Rows carry db tags only: what an API shows of a row is the serving
+//     domain's own type, so a column change is never silently an API
+//     change. A JSON document column is a json.RawMessage or a map here; its
+//     format belongs to the domain that writes it.
 package store

@@ -15,13 +15,13 @@ const (
 
 // EngagementEvent is something a lead did; scoring reads these.
 type EngagementEvent struct {
-	ID          uuid.UUID      `db:"id" json:"id"`
-	WorkspaceID uuid.UUID      `db:"workspace_id" json:"-"`
-	LeadID      uuid.UUID      `db:"lead_id" json:"lead_id"`
-	Kind        string         `db:"kind" json:"kind"`
-	SourceID    uuid.UUID      `db:"source_id" json:"source_id"`
-	OccurredAt  time.Time      `db:"occurred_at" json:"occurred_at"`
-	Detail      map[string]any `db:"detail" json:"detail"`
+	ID          uuid.UUID      `db:"id"`
+	WorkspaceID uuid.UUID      `db:"workspace_id"`
+	LeadID      uuid.UUID      `db:"lead_id"`
+	Kind        string         `db:"kind"`
+	SourceID    uuid.UUID      `db:"source_id"`
+	OccurredAt  time.Time      `db:"occurred_at"`
+	Detail      map[string]any `db:"detail"`
 }
 
 // InsertEngagementEvent records an engagement event once: the same kind from

@@ -73,8 +73,8 @@ func (q *Queries) RetryFailedMessage(ctx context.Context, workspaceID, id uuid.U
 // FailedEnrollment is an enrollment with how its step failed.
 type FailedEnrollment struct {
 	Enrollment
-	Attempts  int    `db:"attempts" json:"attempts"`
-	LastError string `db:"last_error" json:"last_error"`
+	Attempts  int    `db:"attempts"`
+	LastError string `db:"last_error"`
 }
 
 const failedEnrollmentColumns = enrollmentRowColumns + `, attempts, last_error`

@@ -16,36 +16,36 @@ const (
 
 // Form is a capture endpoint's configuration.
 type Form struct {
-	ID                 uuid.UUID         `db:"id" json:"id"`
-	WorkspaceID        uuid.UUID         `db:"workspace_id" json:"-"`
-	Key                string            `db:"key" json:"key"`
-	Name               string            `db:"name" json:"name"`
-	Kind               string            `db:"kind" json:"kind"`
-	AllowedOrigins     []string          `db:"allowed_origins" json:"allowed_origins"`
-	AllowedReturnURLs  []string          `db:"allowed_return_urls" json:"allowed_return_urls"`
-	ThankYouURL        string            `db:"thank_you_url" json:"thank_you_url"`
-	HoneypotField      string            `db:"honeypot_field" json:"honeypot_field"`
-	RateLimitPerMinute int               `db:"rate_limit_per_minute" json:"rate_limit_per_minute"`
-	DefaultRegion      string            `db:"default_region" json:"default_region"`
-	EventID            *uuid.UUID        `db:"event_id" json:"event_id"`
-	Campaign           string            `db:"campaign" json:"campaign"`
-	MaxBodyBytes       int               `db:"max_body_bytes" json:"max_body_bytes"`
-	MaxFileBytes       int               `db:"max_file_bytes" json:"max_file_bytes"`
-	FieldMapping       map[string]string `db:"field_mapping" json:"field_mapping"`
-	ConsentText        string            `db:"consent_text" json:"consent_text"`
-	CreatedAt          time.Time         `db:"created_at" json:"created_at"`
-	UpdatedAt          time.Time         `db:"updated_at" json:"updated_at"`
+	ID                 uuid.UUID         `db:"id"`
+	WorkspaceID        uuid.UUID         `db:"workspace_id"`
+	Key                string            `db:"key"`
+	Name               string            `db:"name"`
+	Kind               string            `db:"kind"`
+	AllowedOrigins     []string          `db:"allowed_origins"`
+	AllowedReturnURLs  []string          `db:"allowed_return_urls"`
+	ThankYouURL        string            `db:"thank_you_url"`
+	HoneypotField      string            `db:"honeypot_field"`
+	RateLimitPerMinute int               `db:"rate_limit_per_minute"`
+	DefaultRegion      string            `db:"default_region"`
+	EventID            *uuid.UUID        `db:"event_id"`
+	Campaign           string            `db:"campaign"`
+	MaxBodyBytes       int               `db:"max_body_bytes"`
+	MaxFileBytes       int               `db:"max_file_bytes"`
+	FieldMapping       map[string]string `db:"field_mapping"`
+	ConsentText        string            `db:"consent_text"`
+	CreatedAt          time.Time         `db:"created_at"`
+	UpdatedAt          time.Time         `db:"updated_at"`
 	// DoubleOptIn: a response makes no lead until its person confirms by
 	// the link emailed to them.
-	DoubleOptIn bool `db:"double_opt_in" json:"double_opt_in"`
+	DoubleOptIn bool `db:"double_opt_in"`
 	// RequiredFields are the leadflow fields (email, phone, ...) a submission
 	// is refused without, or with a value that cannot be used.
-	RequiredFields []string `db:"required_fields" json:"required_fields"`
+	RequiredFields []string `db:"required_fields"`
 	// MaxCustomFields and MaxCustomValueChars bound the custom fields one
 	// submission keeps: fields past the count are dropped and longer values
 	// cut, both noted on the response.
-	MaxCustomFields     int `db:"max_custom_fields" json:"max_custom_fields"`
-	MaxCustomValueChars int `db:"max_custom_value_chars" json:"max_custom_value_chars"`
+	MaxCustomFields     int `db:"max_custom_fields"`
+	MaxCustomValueChars int `db:"max_custom_value_chars"`
 }
 
 // formColumns lists Form's columns in struct order.
@@ -64,10 +64,10 @@ func (q *Queries) FormByKey(ctx context.Context, key string) (Form, error) {
 
 // Event is what an event-registration form registers people for.
 type Event struct {
-	ID          uuid.UUID  `db:"id" json:"id"`
-	WorkspaceID uuid.UUID  `db:"workspace_id" json:"-"`
-	Name        string     `db:"name" json:"name"`
-	StartsAt    *time.Time `db:"starts_at" json:"starts_at"`
-	Capacity    *int       `db:"capacity" json:"capacity"`
-	CreatedAt   time.Time  `db:"created_at" json:"created_at"`
+	ID          uuid.UUID  `db:"id"`
+	WorkspaceID uuid.UUID  `db:"workspace_id"`
+	Name        string     `db:"name"`
+	StartsAt    *time.Time `db:"starts_at"`
+	Capacity    *int       `db:"capacity"`
+	CreatedAt   time.Time  `db:"created_at"`
 }

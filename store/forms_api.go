@@ -137,8 +137,8 @@ func (q *Queries) ListEvents(ctx context.Context, workspaceID uuid.UUID, p Page)
 
 // EventCounts is how many people an event has registered and waitlisted.
 type EventCounts struct {
-	Registered int `db:"registered" json:"registered"`
-	Waitlisted int `db:"waitlisted" json:"waitlisted"`
+	Registered int `db:"registered"`
+	Waitlisted int `db:"waitlisted"`
 }
 
 // EventRegistrationCounts counts an event's registrations by status, for the

@@ -48,8 +48,8 @@ type FunnelResponseRow struct {
 // Forecast is what the sales admins put in the forecast: opportunities
 // only, never responses or leads.
 type Forecast struct {
-	Opportunities int64  `db:"opportunities" json:"opportunities"`
-	Amount        string `db:"amount" json:"amount"`
+	Opportunities int64  `db:"opportunities"`
+	Amount        string `db:"amount"`
 }
 
 // funnelGroup is the SQL of each grouping: over a lead (l) and its first

@@ -20,49 +20,49 @@ const (
 
 // Lead is a person who may buy.
 type Lead struct {
-	ID              uuid.UUID         `db:"id" json:"id"`
-	WorkspaceID     uuid.UUID         `db:"workspace_id" json:"-"`
-	FirstName       string            `db:"first_name" json:"first_name"`
-	LastName        string            `db:"last_name" json:"last_name"`
-	Email           string            `db:"email" json:"email"`
-	EmailCanonical  string            `db:"email_canonical" json:"-"`
-	Phone           string            `db:"phone" json:"phone"`
-	Company         string            `db:"company" json:"company"`
-	Title           string            `db:"title" json:"title"`
-	City            string            `db:"city" json:"city"`
-	State           string            `db:"state" json:"state"`
-	Country         string            `db:"country" json:"country"`
-	LeadSource      string            `db:"lead_source" json:"lead_source"`
-	Description     string            `db:"description" json:"description"`
-	Campaign        string            `db:"campaign" json:"campaign"`
-	PrimaryInterest string            `db:"primary_interest" json:"primary_interest"`
-	Interests       []string          `db:"interests" json:"interests"`
-	Status          string            `db:"status" json:"status"`
-	Score           int               `db:"score" json:"score"`
-	Grade           string            `db:"grade" json:"grade"`
-	OwnerID         *uuid.UUID        `db:"owner_id" json:"owner_id"`
-	Consent         bool              `db:"consent" json:"consent"`
-	ConsentText     string            `db:"consent_text" json:"consent_text"`
-	ConsentAt       *time.Time        `db:"consent_at" json:"consent_at"`
-	UTM             map[string]string `db:"utm" json:"utm"`
-	Custom          map[string]string `db:"custom" json:"custom"`
-	ContactID       *uuid.UUID        `db:"contact_id" json:"contact_id"`
-	MergedInto      *uuid.UUID        `db:"merged_into" json:"merged_into,omitempty"`
-	CreatedAt       time.Time         `db:"created_at" json:"created_at"`
-	UpdatedAt       time.Time         `db:"updated_at" json:"updated_at"`
+	ID              uuid.UUID         `db:"id"`
+	WorkspaceID     uuid.UUID         `db:"workspace_id"`
+	FirstName       string            `db:"first_name"`
+	LastName        string            `db:"last_name"`
+	Email           string            `db:"email"`
+	EmailCanonical  string            `db:"email_canonical"`
+	Phone           string            `db:"phone"`
+	Company         string            `db:"company"`
+	Title           string            `db:"title"`
+	City            string            `db:"city"`
+	State           string            `db:"state"`
+	Country         string            `db:"country"`
+	LeadSource      string            `db:"lead_source"`
+	Description     string            `db:"description"`
+	Campaign        string            `db:"campaign"`
+	PrimaryInterest string            `db:"primary_interest"`
+	Interests       []string          `db:"interests"`
+	Status          string            `db:"status"`
+	Score           int               `db:"score"`
+	Grade           string            `db:"grade"`
+	OwnerID         *uuid.UUID        `db:"owner_id"`
+	Consent         bool              `db:"consent"`
+	ConsentText     string            `db:"consent_text"`
+	ConsentAt       *time.Time        `db:"consent_at"`
+	UTM             map[string]string `db:"utm"`
+	Custom          map[string]string `db:"custom"`
+	ContactID       *uuid.UUID        `db:"contact_id"`
+	MergedInto      *uuid.UUID        `db:"merged_into"`
+	CreatedAt       time.Time         `db:"created_at"`
+	UpdatedAt       time.Time         `db:"updated_at"`
 	// Timezone is the lead's IANA time zone, when known.
-	Timezone string     `db:"timezone" json:"timezone"`
-	ScoredAt *time.Time `db:"scored_at" json:"scored_at"`
+	Timezone string     `db:"timezone"`
+	ScoredAt *time.Time `db:"scored_at"`
 	// Budget, authority, need and timeline, as recorded by inside sales.
-	Budget       string     `db:"budget" json:"budget"`
-	Authority    string     `db:"authority" json:"authority"`
-	Need         string     `db:"need" json:"need"`
-	Timeline     string     `db:"timeline" json:"timeline"`
-	FollowUpAt   *time.Time `db:"follow_up_at" json:"follow_up_at"`
-	StatusReason string     `db:"status_reason" json:"status_reason,omitempty"`
+	Budget       string     `db:"budget"`
+	Authority    string     `db:"authority"`
+	Need         string     `db:"need"`
+	Timeline     string     `db:"timeline"`
+	FollowUpAt   *time.Time `db:"follow_up_at"`
+	StatusReason string     `db:"status_reason"`
 	// PhoneUnverified is a phone number that did not parse, as typed: for
 	// sales to read, never matched on.
-	PhoneUnverified string `db:"phone_unverified" json:"phone_unverified,omitempty"`
+	PhoneUnverified string `db:"phone_unverified"`
 }
 
 // leadColumns lists Lead's columns in struct order.
@@ -74,46 +74,46 @@ const leadColumns = `id, workspace_id, first_name, last_name, email, email_canon
 
 // AuditEntry is one line of a lead's audit trail.
 type AuditEntry struct {
-	ID         int64          `db:"id" json:"id"`
-	LeadID     uuid.UUID      `db:"lead_id" json:"lead_id"`
-	At         time.Time      `db:"at" json:"at"`
-	Actor      string         `db:"actor" json:"actor"`
-	Action     string         `db:"action" json:"action"`
-	Field      string         `db:"field" json:"field,omitempty"`
-	OldValue   string         `db:"old_value" json:"old_value,omitempty"`
-	NewValue   string         `db:"new_value" json:"new_value,omitempty"`
-	ResponseID *uuid.UUID     `db:"response_id" json:"response_id,omitempty"`
-	Detail     map[string]any `db:"detail" json:"detail,omitempty"`
+	ID         int64          `db:"id"`
+	LeadID     uuid.UUID      `db:"lead_id"`
+	At         time.Time      `db:"at"`
+	Actor      string         `db:"actor"`
+	Action     string         `db:"action"`
+	Field      string         `db:"field"`
+	OldValue   string         `db:"old_value"`
+	NewValue   string         `db:"new_value"`
+	ResponseID *uuid.UUID     `db:"response_id"`
+	Detail     map[string]any `db:"detail"`
 }
 
 // PossibleDuplicate flags a lead that looks like another lead or a contact
 // (name and company alike) for a person to review; nothing is merged.
 type PossibleDuplicate struct {
-	ID             uuid.UUID  `db:"id" json:"id"`
-	LeadID         uuid.UUID  `db:"lead_id" json:"lead_id"`
-	MatchLeadID    *uuid.UUID `db:"match_lead_id" json:"match_lead_id,omitempty"`
-	MatchContactID *uuid.UUID `db:"match_contact_id" json:"match_contact_id,omitempty"`
-	Similarity     float32    `db:"similarity" json:"similarity"`
-	Status         string     `db:"status" json:"status"`
-	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	ID             uuid.UUID  `db:"id"`
+	LeadID         uuid.UUID  `db:"lead_id"`
+	MatchLeadID    *uuid.UUID `db:"match_lead_id"`
+	MatchContactID *uuid.UUID `db:"match_contact_id"`
+	Similarity     float32    `db:"similarity"`
+	Status         string     `db:"status"`
+	CreatedAt      time.Time  `db:"created_at"`
 }
 
 // Contact is a known person, from conversions and imports.
 type Contact struct {
-	ID             uuid.UUID `db:"id" json:"id"`
-	WorkspaceID    uuid.UUID `db:"workspace_id" json:"-"`
-	FirstName      string    `db:"first_name" json:"first_name"`
-	LastName       string    `db:"last_name" json:"last_name"`
-	Email          string    `db:"email" json:"email"`
-	EmailCanonical string    `db:"email_canonical" json:"-"`
-	Phone          string    `db:"phone" json:"phone"`
-	Company        string    `db:"company" json:"company"`
-	Title          string    `db:"title" json:"title"`
-	Country        string    `db:"country" json:"country"`
-	CreatedAt      time.Time `db:"created_at" json:"created_at"`
-	UpdatedAt      time.Time `db:"updated_at" json:"updated_at"`
+	ID             uuid.UUID `db:"id"`
+	WorkspaceID    uuid.UUID `db:"workspace_id"`
+	FirstName      string    `db:"first_name"`
+	LastName       string    `db:"last_name"`
+	Email          string    `db:"email"`
+	EmailCanonical string    `db:"email_canonical"`
+	Phone          string    `db:"phone"`
+	Company        string    `db:"company"`
+	Title          string    `db:"title"`
+	Country        string    `db:"country"`
+	CreatedAt      time.Time `db:"created_at"`
+	UpdatedAt      time.Time `db:"updated_at"`
 	// AccountID is the organisation the contact works for, once known.
-	AccountID *uuid.UUID `db:"account_id" json:"account_id"`
+	AccountID *uuid.UUID `db:"account_id"`
 }
 
 // contactColumns lists Contact's columns in struct order.

@@ -9,25 +9,25 @@ import (
 
 // WorkspaceSettings are a workspace's sending settings.
 type WorkspaceSettings struct {
-	SenderName        string  `db:"sender_name" json:"sender_name"`
-	SenderEmail       string  `db:"sender_email" json:"sender_email"`
-	PostalAddress     string  `db:"postal_address" json:"postal_address"`
-	SendRatePerSecond float64 `db:"send_rate_per_second" json:"send_rate_per_second"`
-	RequireConsent    bool    `db:"require_consent" json:"require_consent"`
-	Timezone          string  `db:"timezone" json:"timezone"`
+	SenderName        string  `db:"sender_name"`
+	SenderEmail       string  `db:"sender_email"`
+	PostalAddress     string  `db:"postal_address"`
+	SendRatePerSecond float64 `db:"send_rate_per_second"`
+	RequireConsent    bool    `db:"require_consent"`
+	Timezone          string  `db:"timezone"`
 }
 
 // Template is an email template with merge fields.
 type Template struct {
-	ID          uuid.UUID         `db:"id" json:"id"`
-	WorkspaceID uuid.UUID         `db:"workspace_id" json:"-"`
-	Name        string            `db:"name" json:"name"`
-	Subject     string            `db:"subject" json:"subject"`
-	HTMLBody    string            `db:"html_body" json:"html_body"`
-	TextBody    string            `db:"text_body" json:"text_body"`
-	Defaults    map[string]string `db:"defaults" json:"defaults"`
-	CreatedAt   time.Time         `db:"created_at" json:"created_at"`
-	UpdatedAt   time.Time         `db:"updated_at" json:"updated_at"`
+	ID          uuid.UUID         `db:"id"`
+	WorkspaceID uuid.UUID         `db:"workspace_id"`
+	Name        string            `db:"name"`
+	Subject     string            `db:"subject"`
+	HTMLBody    string            `db:"html_body"`
+	TextBody    string            `db:"text_body"`
+	Defaults    map[string]string `db:"defaults"`
+	CreatedAt   time.Time         `db:"created_at"`
+	UpdatedAt   time.Time         `db:"updated_at"`
 }
 
 // Sequence statuses.
@@ -40,18 +40,18 @@ const (
 // Sequence is a nurture programme. Steps and SendWindow are the nurture
 // package's JSON; the store keeps them as they are.
 type Sequence struct {
-	ID             uuid.UUID       `db:"id" json:"id"`
-	WorkspaceID    uuid.UUID       `db:"workspace_id" json:"-"`
-	Name           string          `db:"name" json:"name"`
-	Status         string          `db:"status" json:"status"`
-	Timezone       string          `db:"timezone" json:"timezone"`
-	SendWindow     json.RawMessage `db:"send_window" json:"send_window"`
-	ExitCriteria   []string        `db:"exit_criteria" json:"exit_criteria"`
-	TriggerFormIDs []uuid.UUID     `db:"trigger_form_ids" json:"trigger_form_ids"`
-	Steps          json.RawMessage `db:"steps" json:"steps"`
-	Version        int             `db:"version" json:"version"`
-	CreatedAt      time.Time       `db:"created_at" json:"created_at"`
-	UpdatedAt      time.Time       `db:"updated_at" json:"updated_at"`
+	ID             uuid.UUID       `db:"id"`
+	WorkspaceID    uuid.UUID       `db:"workspace_id"`
+	Name           string          `db:"name"`
+	Status         string          `db:"status"`
+	Timezone       string          `db:"timezone"`
+	SendWindow     json.RawMessage `db:"send_window"`
+	ExitCriteria   []string        `db:"exit_criteria"`
+	TriggerFormIDs []uuid.UUID     `db:"trigger_form_ids"`
+	Steps          json.RawMessage `db:"steps"`
+	Version        int             `db:"version"`
+	CreatedAt      time.Time       `db:"created_at"`
+	UpdatedAt      time.Time       `db:"updated_at"`
 }
 
 // Enrollment states.
@@ -63,28 +63,28 @@ const (
 
 // Enrollment is a lead's place in a sequence.
 type Enrollment struct {
-	ID          uuid.UUID  `db:"id" json:"id"`
-	WorkspaceID uuid.UUID  `db:"workspace_id" json:"-"`
-	SequenceID  uuid.UUID  `db:"sequence_id" json:"sequence_id"`
-	LeadID      uuid.UUID  `db:"lead_id" json:"lead_id"`
-	State       string     `db:"state" json:"state"`
-	StepKey     string     `db:"step_key" json:"step_key"`
-	NextRunAt   *time.Time `db:"next_run_at" json:"next_run_at"`
-	EnqueuedAt  *time.Time `db:"enqueued_at" json:"-"`
-	ExitReason  string     `db:"exit_reason" json:"exit_reason,omitempty"`
-	EnrolledBy  string     `db:"enrolled_by" json:"enrolled_by"`
-	CreatedAt   time.Time  `db:"created_at" json:"created_at"`
-	UpdatedAt   time.Time  `db:"updated_at" json:"updated_at"`
+	ID          uuid.UUID  `db:"id"`
+	WorkspaceID uuid.UUID  `db:"workspace_id"`
+	SequenceID  uuid.UUID  `db:"sequence_id"`
+	LeadID      uuid.UUID  `db:"lead_id"`
+	State       string     `db:"state"`
+	StepKey     string     `db:"step_key"`
+	NextRunAt   *time.Time `db:"next_run_at"`
+	EnqueuedAt  *time.Time `db:"enqueued_at"`
+	ExitReason  string     `db:"exit_reason"`
+	EnrolledBy  string     `db:"enrolled_by"`
+	CreatedAt   time.Time  `db:"created_at"`
+	UpdatedAt   time.Time  `db:"updated_at"`
 }
 
 // EnrollmentStep is what happened at one step of an enrollment.
 type EnrollmentStep struct {
-	ID           int64          `db:"id" json:"-"`
-	EnrollmentID uuid.UUID      `db:"enrollment_id" json:"-"`
-	StepKey      string         `db:"step_key" json:"step_key"`
-	Outcome      string         `db:"outcome" json:"outcome"`
-	Detail       map[string]any `db:"detail" json:"detail,omitempty"`
-	At           time.Time      `db:"at" json:"at"`
+	ID           int64          `db:"id"`
+	EnrollmentID uuid.UUID      `db:"enrollment_id"`
+	StepKey      string         `db:"step_key"`
+	Outcome      string         `db:"outcome"`
+	Detail       map[string]any `db:"detail"`
+	At           time.Time      `db:"at"`
 }
 
 // Message kinds and statuses.
@@ -101,29 +101,29 @@ const (
 // Message is one email: created (with its rendered content) before the SMTP
 // transaction, unique by its dedupe key.
 type Message struct {
-	ID           uuid.UUID  `db:"id" json:"id"`
-	WorkspaceID  uuid.UUID  `db:"workspace_id" json:"-"`
-	LeadID       *uuid.UUID `db:"lead_id" json:"lead_id"`
-	ResponseID   *uuid.UUID `db:"response_id" json:"response_id,omitempty"`
-	EnrollmentID *uuid.UUID `db:"enrollment_id" json:"enrollment_id,omitempty"`
-	StepKey      string     `db:"step_key" json:"step_key,omitempty"`
-	TemplateID   *uuid.UUID `db:"template_id" json:"template_id,omitempty"`
-	DedupeKey    string     `db:"dedupe_key" json:"-"`
-	Kind         string     `db:"kind" json:"kind"`
-	ToEmail      string     `db:"to_email" json:"to_email"`
-	Subject      string     `db:"subject" json:"subject"`
-	HTMLBody     string     `db:"html_body" json:"-"`
-	TextBody     string     `db:"text_body" json:"-"`
-	Links        []string   `db:"links" json:"-"`
-	MessageID    string     `db:"message_id" json:"message_id"`
-	Status       string     `db:"status" json:"status"`
-	Attempts     int        `db:"attempts" json:"attempts"`
-	LastError    string     `db:"last_error" json:"last_error,omitempty"`
-	EnqueuedAt   *time.Time `db:"enqueued_at" json:"-"`
-	SentAt       *time.Time `db:"sent_at" json:"sent_at"`
-	OpenedAt     *time.Time `db:"opened_at" json:"opened_at"`
-	ClickedAt    *time.Time `db:"clicked_at" json:"clicked_at"`
-	CreatedAt    time.Time  `db:"created_at" json:"created_at"`
+	ID           uuid.UUID  `db:"id"`
+	WorkspaceID  uuid.UUID  `db:"workspace_id"`
+	LeadID       *uuid.UUID `db:"lead_id"`
+	ResponseID   *uuid.UUID `db:"response_id"`
+	EnrollmentID *uuid.UUID `db:"enrollment_id"`
+	StepKey      string     `db:"step_key"`
+	TemplateID   *uuid.UUID `db:"template_id"`
+	DedupeKey    string     `db:"dedupe_key"`
+	Kind         string     `db:"kind"`
+	ToEmail      string     `db:"to_email"`
+	Subject      string     `db:"subject"`
+	HTMLBody     string     `db:"html_body"`
+	TextBody     string     `db:"text_body"`
+	Links        []string   `db:"links"`
+	MessageID    string     `db:"message_id"`
+	Status       string     `db:"status"`
+	Attempts     int        `db:"attempts"`
+	LastError    string     `db:"last_error"`
+	EnqueuedAt   *time.Time `db:"enqueued_at"`
+	SentAt       *time.Time `db:"sent_at"`
+	OpenedAt     *time.Time `db:"opened_at"`
+	ClickedAt    *time.Time `db:"clicked_at"`
+	CreatedAt    time.Time  `db:"created_at"`
 }
 
 // Suppression reasons.

@@ -27,12 +27,12 @@ const opportunityColumns = `id, workspace_id, account_id, contact_id, lead_id, h
 
 // StageChange is one move of an opportunity between stages.
 type StageChange struct {
-	ID            int64     `db:"id" json:"-"`
-	OpportunityID uuid.UUID `db:"opportunity_id" json:"-"`
-	FromStage     string    `db:"from_stage" json:"from_stage"`
-	ToStage       string    `db:"to_stage" json:"to_stage"`
-	Actor         string    `db:"actor" json:"actor"`
-	At            time.Time `db:"at" json:"at"`
+	ID            int64     `db:"id"`
+	OpportunityID uuid.UUID `db:"opportunity_id"`
+	FromStage     string    `db:"from_stage"`
+	ToStage       string    `db:"to_stage"`
+	Actor         string    `db:"actor"`
+	At            time.Time `db:"at"`
 }
 
 // OpportunityFilter narrows a list of opportunities. Zero fields do not

@@ -16,13 +16,13 @@ const (
 
 // EventRegistration is a lead's place at an event: one per person per event.
 type EventRegistration struct {
-	ID          uuid.UUID `db:"id" json:"id"`
-	WorkspaceID uuid.UUID `db:"workspace_id" json:"-"`
-	EventID     uuid.UUID `db:"event_id" json:"event_id"`
-	LeadID      uuid.UUID `db:"lead_id" json:"lead_id"`
-	ResponseID  uuid.UUID `db:"response_id" json:"response_id"`
-	Status      string    `db:"status" json:"status"`
-	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	ID          uuid.UUID `db:"id"`
+	WorkspaceID uuid.UUID `db:"workspace_id"`
+	EventID     uuid.UUID `db:"event_id"`
+	LeadID      uuid.UUID `db:"lead_id"`
+	ResponseID  uuid.UUID `db:"response_id"`
+	Status      string    `db:"status"`
+	CreatedAt   time.Time `db:"created_at"`
 }
 
 // registrationColumns lists EventRegistration's columns in struct order.

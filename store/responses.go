@@ -30,33 +30,33 @@ const (
 // Response is one form submission, immutable once committed except for its
 // processing outcome and spam verdict.
 type Response struct {
-	ID            uuid.UUID           `db:"id" json:"id"`
-	WorkspaceID   uuid.UUID           `db:"workspace_id" json:"-"`
-	FormID        uuid.UUID           `db:"form_id" json:"form_id"`
-	ReceivedAt    time.Time           `db:"received_at" json:"received_at"`
-	IP            *netip.Addr         `db:"ip" json:"ip"`
-	UserAgent     string              `db:"user_agent" json:"user_agent"`
-	Referrer      string              `db:"referrer" json:"referrer"`
-	Raw           map[string][]string `db:"raw" json:"raw"`
-	Fields        json.RawMessage     `db:"fields" json:"fields"`
-	Custom        map[string]string   `db:"custom" json:"custom"`
-	UTM           map[string]string   `db:"utm" json:"utm"`
-	LeadSource    string              `db:"lead_source" json:"lead_source"`
-	Campaign      string              `db:"campaign" json:"campaign"`
-	Verdict       string              `db:"verdict" json:"verdict"`
-	VerdictReason string              `db:"verdict_reason" json:"verdict_reason"`
-	Status        string              `db:"status" json:"status"`
-	Outcome       string              `db:"outcome" json:"outcome"`
-	LeadID        *uuid.UUID          `db:"lead_id" json:"lead_id"`
-	ProcessedAt   *time.Time          `db:"processed_at" json:"processed_at"`
+	ID            uuid.UUID           `db:"id"`
+	WorkspaceID   uuid.UUID           `db:"workspace_id"`
+	FormID        uuid.UUID           `db:"form_id"`
+	ReceivedAt    time.Time           `db:"received_at"`
+	IP            *netip.Addr         `db:"ip"`
+	UserAgent     string              `db:"user_agent"`
+	Referrer      string              `db:"referrer"`
+	Raw           map[string][]string `db:"raw"`
+	Fields        json.RawMessage     `db:"fields"`
+	Custom        map[string]string   `db:"custom"`
+	UTM           map[string]string   `db:"utm"`
+	LeadSource    string              `db:"lead_source"`
+	Campaign      string              `db:"campaign"`
+	Verdict       string              `db:"verdict"`
+	VerdictReason string              `db:"verdict_reason"`
+	Status        string              `db:"status"`
+	Outcome       string              `db:"outcome"`
+	LeadID        *uuid.UUID          `db:"lead_id"`
+	ProcessedAt   *time.Time          `db:"processed_at"`
 	// ConfirmedAt is when the person confirmed a double opt-in response.
-	ConfirmedAt *time.Time `db:"confirmed_at" json:"confirmed_at,omitempty"`
+	ConfirmedAt *time.Time `db:"confirmed_at"`
 	// Attempts counts the processing runs that failed; LastError is the
 	// newest of their errors. A response that failed too often is marked
 	// failed (FailedAt) and waits for a person to retry it.
-	Attempts  int        `db:"attempts" json:"attempts"`
-	LastError string     `db:"last_error" json:"last_error,omitempty"`
-	FailedAt  *time.Time `db:"failed_at" json:"failed_at,omitempty"`
+	Attempts  int        `db:"attempts"`
+	LastError string     `db:"last_error"`
+	FailedAt  *time.Time `db:"failed_at"`
 }
 
 // responseColumns lists Response's columns in struct order.
@@ -66,11 +66,11 @@ const responseColumns = `id, workspace_id, form_id, received_at, ip, user_agent,
 
 // ResponseFile is a file uploaded with a multipart response.
 type ResponseFile struct {
-	ID          uuid.UUID `db:"id" json:"id"`
-	ResponseID  uuid.UUID `db:"response_id" json:"response_id"`
-	Field       string    `db:"field" json:"field"`
-	Filename    string    `db:"filename" json:"filename"`
-	ContentType string    `db:"content_type" json:"content_type"`
-	Size        int       `db:"size" json:"size"`
-	Data        []byte    `db:"data" json:"-"`
+	ID          uuid.UUID `db:"id"`
+	ResponseID  uuid.UUID `db:"response_id"`
+	Field       string    `db:"field"`
+	Filename    string    `db:"filename"`
+	ContentType string    `db:"content_type"`
+	Size        int       `db:"size"`
+	Data        []byte    `db:"data"`
 }

@@ -222,13 +222,13 @@ func (q *Queries) EnrollmentStepHistory(ctx context.Context, workspaceID, leadID
 // EnrollmentMessage is what a lead's enrollment listing shows of one
 // message sent at a step.
 type EnrollmentMessage struct {
-	ID           uuid.UUID  `db:"id" json:"id"`
-	EnrollmentID uuid.UUID  `db:"enrollment_id" json:"-"`
-	StepKey      string     `db:"step_key" json:"-"`
-	Status       string     `db:"status" json:"status"`
-	SentAt       *time.Time `db:"sent_at" json:"sent_at"`
-	OpenedAt     *time.Time `db:"opened_at" json:"opened_at"`
-	ClickedAt    *time.Time `db:"clicked_at" json:"clicked_at"`
+	ID           uuid.UUID  `db:"id"`
+	EnrollmentID uuid.UUID  `db:"enrollment_id"`
+	StepKey      string     `db:"step_key"`
+	Status       string     `db:"status"`
+	SentAt       *time.Time `db:"sent_at"`
+	OpenedAt     *time.Time `db:"opened_at"`
+	ClickedAt    *time.Time `db:"clicked_at"`
 }
 
 // EnrollmentMessages returns the messages the lead's enrollments sent (or

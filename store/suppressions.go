@@ -11,10 +11,10 @@ import (
 
 // Suppression is an address no sequence of the workspace may email again.
 type Suppression struct {
-	WorkspaceID    uuid.UUID `db:"workspace_id" json:"-"`
-	EmailCanonical string    `db:"email_canonical" json:"email"`
-	Reason         string    `db:"reason" json:"reason"`
-	CreatedAt      time.Time `db:"created_at" json:"created_at"`
+	WorkspaceID    uuid.UUID `db:"workspace_id"`
+	EmailCanonical string    `db:"email_canonical"`
+	Reason         string    `db:"reason"`
+	CreatedAt      time.Time `db:"created_at"`
 }
 
 // InsertSuppression suppresses an address of the workspace and reports

@@ -133,13 +133,13 @@ func (q *Queries) MarkResponseConfirmed(ctx context.Context, workspaceID, id uui
 
 // Bounce is a delivery failure or complaint reported for an address.
 type Bounce struct {
-	ID             uuid.UUID  `db:"id" json:"id"`
-	WorkspaceID    uuid.UUID  `db:"workspace_id" json:"-"`
-	EmailCanonical string     `db:"email_canonical" json:"email"`
-	MessageID      *uuid.UUID `db:"message_id" json:"message_id"`
-	Kind           string     `db:"kind" json:"type"`
-	Detail         string     `db:"detail" json:"detail"`
-	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	ID             uuid.UUID  `db:"id"`
+	WorkspaceID    uuid.UUID  `db:"workspace_id"`
+	EmailCanonical string     `db:"email_canonical"`
+	MessageID      *uuid.UUID `db:"message_id"`
+	Kind           string     `db:"kind"`
+	Detail         string     `db:"detail"`
+	CreatedAt      time.Time  `db:"created_at"`
 }
 
 // InsertBounce records a bounce; a zero ID is filled in.

@@ -11,9 +11,9 @@ import (
 
 // Workspace is a tenant: every other record belongs to one.
 type Workspace struct {
-	ID        uuid.UUID `db:"id" json:"id"`
-	Name      string    `db:"name" json:"name"`
-	CreatedAt time.Time `db:"created_at" json:"created_at"`
+	ID        uuid.UUID `db:"id"`
+	Name      string    `db:"name"`
+	CreatedAt time.Time `db:"created_at"`
 	WorkspaceSettings
 }
 
@@ -38,15 +38,15 @@ func (r Role) Valid() bool {
 
 // APIKey is a stored key, without its secret.
 type APIKey struct {
-	ID          uuid.UUID `db:"id" json:"id"`
-	WorkspaceID uuid.UUID `db:"workspace_id" json:"workspace_id"`
-	Role        Role      `db:"role" json:"role"`
-	Name        string    `db:"name" json:"name"`
-	Prefix      string    `db:"prefix" json:"prefix"`
-	CreatedAt   time.Time `db:"created_at" json:"created_at"`
+	ID          uuid.UUID `db:"id"`
+	WorkspaceID uuid.UUID `db:"workspace_id"`
+	Role        Role      `db:"role"`
+	Name        string    `db:"name"`
+	Prefix      string    `db:"prefix"`
+	CreatedAt   time.Time `db:"created_at"`
 	// UserID is the user the key acts as (a sales rep accepting handoffs, a
 	// sales admin deciding the forecast), if any.
-	UserID *uuid.UUID `db:"user_id" json:"user_id"`
+	UserID *uuid.UUID `db:"user_id"`
 }
 
 // EnsureWorkspace returns the workspace named name, creating it if missing.

@@ -38,7 +38,7 @@ func TestAPIFailedResponsesListedAndRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	failed := expectJSON[listBody[store.Response]](t, b, 200, key, "GET", "/api/v1/responses?status=failed", nil)
+	failed := expectJSON[listBody[capture.Response]](t, b, 200, key, "GET", "/api/v1/responses?status=failed", nil)
 	if diff := cmp.Diff([]uuid.UUID{poison.ID}, idsOf(failed.Items, responseID)); diff != "" {
 		t.Errorf("failed responses (-want +got):\n%s", diff)
 	}
@@ -53,7 +53,7 @@ func TestAPIFailedResponsesListedAndRetried(t *testing.T) {
 		t.Errorf("retrying a processed response: fields %v, want the status named", fields)
 	}
 
-	retried := expectJSON[store.Response](t, b, 200, key, "POST", "/api/v1/responses/"+poison.ID.String()+"/retry", nil)
+	retried := expectJSON[capture.Response](t, b, 200, key, "POST", "/api/v1/responses/"+poison.ID.String()+"/retry", nil)
 	if retried.Status != store.ResponsePending || retried.Attempts != 0 {
 		t.Errorf("retried = %s after %d attempts, want pending with none", retried.Status, retried.Attempts)
 	}
@@ -67,7 +67,7 @@ func TestAPIFailedResponsesListedAndRetried(t *testing.T) {
 	if _, err := b.processor.Process(ctx, poison.ID); err != nil {
 		t.Fatal(err)
 	}
-	done := expectJSON[store.Response](t, b, 200, key, "GET", "/api/v1/responses/"+poison.ID.String(), nil)
+	done := expectJSON[capture.Response](t, b, 200, key, "GET", "/api/v1/responses/"+poison.ID.String(), nil)
 	if done.Status != store.ResponseProcessed || done.LeadID == nil {
 		t.Errorf("after the retry: %s with lead %v, want processed with a lead", done.Status, done.LeadID)
 	}

@@ -209,14 +209,14 @@ type listBody[T any] struct {
 }
 
 type leadBody struct {
-	store.Lead
-	Responses          []store.Response          `json:"responses"`
-	Audit              []store.AuditEntry        `json:"audit"`
-	PossibleDuplicates []store.PossibleDuplicate `json:"possible_duplicates"`
+	capture.Lead
+	Responses          []capture.Response          `json:"responses"`
+	Audit              []capture.AuditEntry        `json:"audit"`
+	PossibleDuplicates []capture.PossibleDuplicate `json:"possible_duplicates"`
 }
 
 type eventBody struct {
-	store.Event
+	capture.Event
 	Registered int `json:"registered"`
 	Waitlisted int `json:"waitlisted"`
 }
@@ -229,11 +229,11 @@ func idsOf[T any](items []T, id func(T) uuid.UUID) []uuid.UUID {
 	return out
 }
 
-func formID(f store.Form) uuid.UUID         { return f.ID }
-func leadID(l store.Lead) uuid.UUID         { return l.ID }
-func responseID(r store.Response) uuid.UUID { return r.ID }
-func contactID(c store.Contact) uuid.UUID   { return c.ID }
-func eventID(e store.Event) uuid.UUID       { return e.ID }
+func formID(f capture.Form) uuid.UUID         { return f.ID }
+func leadID(l capture.Lead) uuid.UUID         { return l.ID }
+func responseID(r capture.Response) uuid.UUID { return r.ID }
+func contactID(c capture.Contact) uuid.UUID   { return c.ID }
+func eventID(e capture.Event) uuid.UUID       { return e.ID }
 
 // form makes a contact-us form (or event registration when eventID is set)
 // directly in the store.
@@ -394,7 +394,7 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 	key := b.a.marketing
 	ev := expectJSON[eventBody](t, b, 201, key, "POST", "/api/v1/events", map[string]any{"name": "Spring summit"})
 
-	full := expectJSON[store.Form](t, b, 201, key, "POST", "/api/v1/forms", map[string]any{
+	full := expectJSON[capture.Form](t, b, 201, key, "POST", "/api/v1/forms", map[string]any{
 		"key":                   "spring-summit_2030",
 		"name":                  "  Spring summit  ",
 		"kind":                  "event_registration",
@@ -413,7 +413,7 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		"required_fields":       []string{" Email", "phone"},
 		"max_custom_fields":     10,
 	})
-	want := store.Form{
+	want := capture.Form{
 		ID: full.ID, Key: "spring-summit_2030", Name: "Spring summit", Kind: "event_registration",
 		AllowedOrigins:     []string{"https://www.example.com", "http://localhost:3000"},
 		AllowedReturnURLs:  []string{"https://www.example.com/thanks"},
@@ -429,12 +429,12 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 	if diff := cmp.Diff(want, full); diff != "" {
 		t.Errorf("created form (-want +got):\n%s", diff)
 	}
-	if got := expectJSON[store.Form](t, b, 200, key, "GET", "/api/v1/forms/"+full.ID.String(), nil); !cmp.Equal(full, got) {
+	if got := expectJSON[capture.Form](t, b, 200, key, "GET", "/api/v1/forms/"+full.ID.String(), nil); !cmp.Equal(full, got) {
 		t.Errorf("GET differs from POST:\n%s", cmp.Diff(full, got))
 	}
 
-	minimal := expectJSON[store.Form](t, b, 201, key, "POST", "/api/v1/forms", map[string]any{"kind": "contact_us"})
-	anywhere := expectJSON[store.Form](t, b, 201, key, "POST", "/api/v1/forms",
+	minimal := expectJSON[capture.Form](t, b, 201, key, "POST", "/api/v1/forms", map[string]any{"kind": "contact_us"})
+	anywhere := expectJSON[capture.Form](t, b, 201, key, "POST", "/api/v1/forms",
 		map[string]any{"kind": "contact_us", "allowed_origins": []string{"*"}})
 	if diff := cmp.Diff([]string{"*"}, anywhere.AllowedOrigins); diff != "" {
 		t.Errorf("any origin (-want +got):\n%s", diff)
@@ -442,7 +442,7 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 	if len(minimal.Key) != 22 || strings.Trim(minimal.Key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
 		t.Errorf("generated key %q, want 22 URL-safe characters", minimal.Key)
 	}
-	wantDefaults := store.Form{
+	wantDefaults := capture.Form{
 		ID: minimal.ID, Key: minimal.Key, Kind: "contact_us", AllowedOrigins: []string{},
 		AllowedReturnURLs: []string{}, DefaultRegion: "US", MaxBodyBytes: 64 << 10,
 		RateLimitPerMinute: capture.DefaultFormRateLimitPerMinute,
@@ -453,13 +453,13 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 
-	forms := expectJSON[listBody[store.Form]](t, b, 200, key, "GET", "/api/v1/forms", nil)
+	forms := expectJSON[listBody[capture.Form]](t, b, 200, key, "GET", "/api/v1/forms", nil)
 	if diff := cmp.Diff([]uuid.UUID{anywhere.ID, minimal.ID, full.ID}, idsOf(forms.Items, formID)); diff != "" {
 		t.Errorf("listed forms, newest first (-want +got):\n%s", diff)
 	}
 
 	// A PATCH changes what it names and nothing else.
-	renamed := expectJSON[store.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(), map[string]any{"name": "Summit"})
+	renamed := expectJSON[capture.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(), map[string]any{"name": "Summit"})
 	want.Name = "Summit"
 	want.UpdatedAt = renamed.UpdatedAt
 	if diff := cmp.Diff(want, renamed); diff != "" {
@@ -469,13 +469,13 @@ func TestAPIFormsCreateReadListPatch(t *testing.T) {
 		t.Errorf("updated_at went back: %v -> %v", full.UpdatedAt, renamed.UpdatedAt)
 	}
 	// A sent mapping replaces the stored one.
-	remapped := expectJSON[store.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(),
+	remapped := expectJSON[capture.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(),
 		map[string]any{"field_mapping": map[string]string{"Company_Name": "company"}})
 	if diff := cmp.Diff(map[string]string{"Company_Name": "company"}, remapped.FieldMapping); diff != "" {
 		t.Errorf("field_mapping after PATCH (-want +got):\n%s", diff)
 	}
 	// Turning it into a contact-us form may drop the event: null clears.
-	plain := expectJSON[store.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(),
+	plain := expectJSON[capture.Form](t, b, 200, key, "PATCH", "/api/v1/forms/"+full.ID.String(),
 		map[string]any{"kind": "contact_us", "event_id": nil})
 	if plain.Kind != "contact_us" || plain.EventID != nil || plain.Name != "Summit" {
 		t.Errorf("after PATCH kind: kind %q event %v name %q", plain.Kind, plain.EventID, plain.Name)
@@ -551,7 +551,7 @@ func TestAPIFormValidationNamesTheFields(t *testing.T) {
 	if resp.StatusCode != 415 {
 		t.Errorf("form-encoded body: status %d, want 415", resp.StatusCode)
 	}
-	forms := expectJSON[listBody[store.Form]](t, b, 200, b.a.admin, "GET", "/api/v1/forms", nil)
+	forms := expectJSON[listBody[capture.Form]](t, b, 200, b.a.admin, "GET", "/api/v1/forms", nil)
 	if len(forms.Items) != 0 {
 		t.Errorf("invalid requests stored %d forms", len(forms.Items))
 	}
@@ -561,7 +561,7 @@ func TestAPIFormKeyTakenIsConflict(t *testing.T) {
 	t.Parallel()
 	b := setupAPI(t)
 	body := map[string]any{"kind": "contact_us", "key": "spring-promo"}
-	expectJSON[store.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", body)
+	expectJSON[capture.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", body)
 	// Keys are public capture URLs: unique across workspaces, not within one.
 	for _, key := range []string{b.a.admin, b.b.admin} {
 		fields := expectError(t, b, 409, "conflict", key, "POST", "/api/v1/forms", body)
@@ -569,7 +569,7 @@ func TestAPIFormKeyTakenIsConflict(t *testing.T) {
 			t.Errorf("conflict fields (-want +got):\n%s", diff)
 		}
 	}
-	second := expectJSON[store.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"kind": "contact_us"})
+	second := expectJSON[capture.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"kind": "contact_us"})
 	expectError(t, b, 409, "conflict", b.a.admin, "PATCH", "/api/v1/forms/"+second.ID.String(), map[string]any{"key": "spring-promo"})
 }
 
@@ -591,7 +591,7 @@ func TestAPIEvents(t *testing.T) {
 	if ev.StartsAt == nil || !ev.StartsAt.Equal(time.Date(2030, 5, 1, 16, 0, 0, 0, time.UTC)) || ev.Capacity == nil || *ev.Capacity != 2 {
 		t.Errorf("event = %+v", ev.Event)
 	}
-	events := expectJSON[listBody[store.Event]](t, b, 200, key, "GET", "/api/v1/events", nil)
+	events := expectJSON[listBody[capture.Event]](t, b, 200, key, "GET", "/api/v1/events", nil)
 	if diff := cmp.Diff([]uuid.UUID{ev.ID, open.ID}, idsOf(events.Items, eventID)); diff != "" {
 		t.Errorf("listed events (-want +got):\n%s", diff)
 	}
@@ -631,7 +631,7 @@ func TestAPIResponsesFilterAndRelease(t *testing.T) {
 		{"?form_id=" + formA.ID.String() + "&verdict=ok", []uuid.UUID{alice.ID}},
 	}
 	for _, tt := range tests {
-		got := expectJSON[listBody[store.Response]](t, b, 200, key, "GET", "/api/v1/responses"+tt.query, nil)
+		got := expectJSON[listBody[capture.Response]](t, b, 200, key, "GET", "/api/v1/responses"+tt.query, nil)
 		if diff := cmp.Diff(tt.want, idsOf(got.Items, responseID)); diff != "" {
 			t.Errorf("responses%s (-want +got):\n%s", tt.query, diff)
 		}
@@ -641,8 +641,8 @@ func TestAPIResponsesFilterAndRelease(t *testing.T) {
 	}
 
 	one := expectJSON[struct {
-		store.Response
-		Files []store.ResponseFile `json:"files"`
+		capture.Response
+		Files []capture.ResponseFile `json:"files"`
 	}](t, b, 200, key, "GET", "/api/v1/responses/"+alice.ID.String(), nil)
 	if one.ID != alice.ID || one.Status != store.ResponseProcessed || one.LeadID == nil || one.Files == nil {
 		t.Errorf("response = %+v, want alice's processed response with a files list", one)
@@ -651,7 +651,7 @@ func TestAPIResponsesFilterAndRelease(t *testing.T) {
 	// A response that was never held cannot be released.
 	expectError(t, b, 409, "conflict", key, "POST", "/api/v1/responses/"+alice.ID.String()+"/release", nil)
 
-	released := expectJSON[store.Response](t, b, 200, key, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
+	released := expectJSON[capture.Response](t, b, 200, key, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
 	if released.Verdict != store.VerdictReleased || released.Status != store.ResponsePending {
 		t.Errorf("released = %s/%s, want released/pending", released.Verdict, released.Status)
 	}
@@ -663,11 +663,11 @@ func TestAPIResponsesFilterAndRelease(t *testing.T) {
 		t.Errorf("queued task type %q", info.Type)
 	}
 	// Releasing twice is harmless.
-	expectJSON[store.Response](t, b, 200, key, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
+	expectJSON[capture.Response](t, b, 200, key, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
 	if _, err := b.processor.Process(context.Background(), spam.ID); err != nil {
 		t.Fatal(err)
 	}
-	processed := expectJSON[store.Response](t, b, 200, key, "GET", "/api/v1/responses/"+spam.ID.String(), nil)
+	processed := expectJSON[capture.Response](t, b, 200, key, "GET", "/api/v1/responses/"+spam.ID.String(), nil)
 	if processed.Status != store.ResponseProcessed || processed.LeadID == nil {
 		t.Errorf("after processing: status %s lead %v, want processed with a lead", processed.Status, processed.LeadID)
 	}
@@ -678,7 +678,7 @@ func TestAPIReleaseAnswersWhileRedisIsDown(t *testing.T) {
 	b := setupAPI(t)
 	spam := b.submit(t, b.form(t, b.a.ws.ID, nil), personFields(t, "held@example.com", "", "", ""), true)
 	b.enqueueFails.Store(true)
-	released := expectJSON[store.Response](t, b, 200, b.a.admin, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
+	released := expectJSON[capture.Response](t, b, 200, b.a.admin, "POST", "/api/v1/responses/"+spam.ID.String()+"/release", nil)
 	if released.Verdict != store.VerdictReleased || released.Status != store.ResponsePending {
 		t.Errorf("released = %s/%s, want released/pending (committed for the sweeper)", released.Verdict, released.Status)
 	}
@@ -716,7 +716,7 @@ func TestAPILeadsSearchAndDetail(t *testing.T) {
 		{"?status=converted", []uuid.UUID{}},
 	}
 	for _, tt := range tests {
-		got := expectJSON[listBody[store.Lead]](t, b, 200, key, "GET", "/api/v1/leads"+tt.query, nil)
+		got := expectJSON[listBody[capture.Lead]](t, b, 200, key, "GET", "/api/v1/leads"+tt.query, nil)
 		if diff := cmp.Diff(tt.want, idsOf(got.Items, leadID)); diff != "" {
 			t.Errorf("leads%s (-want +got):\n%s", tt.query, diff)
 		}
@@ -738,7 +738,7 @@ func TestAPILeadsSearchAndDetail(t *testing.T) {
 	}
 
 	// A known contact's submission makes a lead linked to the contact.
-	contact := expectJSON[store.Contact](t, b, 201, key, "POST", "/api/v1/contacts",
+	contact := expectJSON[capture.Contact](t, b, 201, key, "POST", "/api/v1/contacts",
 		map[string]any{"first_name": "Carol", "last_name": "King", "email": "carol@initech.example"})
 	carol := b.submit(t, form, personFields(t, "Carol@Initech.example", "Carol", "King", "Initech"), false)
 	linked := expectJSON[leadBody](t, b, 200, key, "GET", "/api/v1/leads/"+carol.LeadID.String(), nil)
@@ -781,14 +781,14 @@ func TestAPIMergeLeads(t *testing.T) {
 	if diff := cmp.Diff([]uuid.UUID{other.ID, keep.ID}, idsOf(merged.Responses, responseID)); diff != "" {
 		t.Errorf("kept lead's responses (-want +got):\n%s", diff)
 	}
-	if !slices.ContainsFunc(merged.Audit, func(e store.AuditEntry) bool { return e.Action == store.AuditMerged }) {
+	if !slices.ContainsFunc(merged.Audit, func(e capture.AuditEntry) bool { return e.Action == store.AuditMerged }) {
 		t.Errorf("audit %+v has no %q entry", merged.Audit, store.AuditMerged)
 	}
 	gone := expectJSON[leadBody](t, b, 200, key, "GET", "/api/v1/leads/"+other.LeadID.String(), nil)
 	if gone.MergedInto == nil || *gone.MergedInto != *keep.LeadID {
 		t.Errorf("merged lead's merged_into = %v, want %s", gone.MergedInto, keep.LeadID)
 	}
-	leads := expectJSON[listBody[store.Lead]](t, b, 200, key, "GET", "/api/v1/leads", nil)
+	leads := expectJSON[listBody[capture.Lead]](t, b, 200, key, "GET", "/api/v1/leads", nil)
 	if diff := cmp.Diff([]uuid.UUID{*keep.LeadID}, idsOf(leads.Items, leadID)); diff != "" {
 		t.Errorf("listed leads after merge (-want +got):\n%s", diff)
 	}
@@ -799,11 +799,11 @@ func TestAPIContacts(t *testing.T) {
 	t.Parallel()
 	b := setupAPI(t)
 	key := b.a.sales
-	ada := expectJSON[store.Contact](t, b, 201, key, "POST", "/api/v1/contacts", map[string]any{
+	ada := expectJSON[capture.Contact](t, b, 201, key, "POST", "/api/v1/contacts", map[string]any{
 		"first_name": "ada", "last_name": "LOVELACE", "email": " Ada.Lovelace+work@GMAIL.com ",
 		"phone": "(202) 456-1111", "company": "  Analytical   Engines ", "country": "US",
 	})
-	want := store.Contact{
+	want := capture.Contact{
 		ID: ada.ID, FirstName: "Ada", LastName: "Lovelace", Email: "ada.lovelace+work@gmail.com",
 		Phone: "+12024561111", Company: "Analytical Engines", Country: "US",
 		CreatedAt: ada.CreatedAt, UpdatedAt: ada.UpdatedAt,
@@ -811,7 +811,7 @@ func TestAPIContacts(t *testing.T) {
 	if diff := cmp.Diff(want, ada); diff != "" {
 		t.Errorf("created contact (-want +got):\n%s", diff)
 	}
-	byPhone := expectJSON[store.Contact](t, b, 201, key, "POST", "/api/v1/contacts", map[string]any{"phone": "+44 20 7946 0958"})
+	byPhone := expectJSON[capture.Contact](t, b, 201, key, "POST", "/api/v1/contacts", map[string]any{"phone": "+44 20 7946 0958"})
 	if byPhone.Phone != "+442079460958" {
 		t.Errorf("phone = %q, want E.164", byPhone.Phone)
 	}
@@ -835,12 +835,12 @@ func TestAPIContacts(t *testing.T) {
 		}
 	}
 	for _, q := range []string{"?email=ADA.LOVELACE@gmail.com", "?q=lovel", "?q=analytical"} {
-		got := expectJSON[listBody[store.Contact]](t, b, 200, key, "GET", "/api/v1/contacts"+q, nil)
+		got := expectJSON[listBody[capture.Contact]](t, b, 200, key, "GET", "/api/v1/contacts"+q, nil)
 		if diff := cmp.Diff([]uuid.UUID{ada.ID}, idsOf(got.Items, contactID)); diff != "" {
 			t.Errorf("contacts%s (-want +got):\n%s", q, diff)
 		}
 	}
-	got := expectJSON[store.Contact](t, b, 200, key, "GET", "/api/v1/contacts/"+ada.ID.String(), nil)
+	got := expectJSON[capture.Contact](t, b, 200, key, "GET", "/api/v1/contacts/"+ada.ID.String(), nil)
 	if diff := cmp.Diff(ada, got); diff != "" {
 		t.Errorf("GET contact (-want +got):\n%s", diff)
 	}
@@ -851,15 +851,15 @@ func TestAPIWorkspaceIsolation(t *testing.T) {
 	b := setupAPI(t)
 	// Workspace A's records.
 	ev := expectJSON[eventBody](t, b, 201, b.a.admin, "POST", "/api/v1/events", map[string]any{"name": "A's event"})
-	form := expectJSON[store.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"kind": "event_registration", "event_id": ev.ID})
-	form.WorkspaceID = b.a.ws.ID // not part of the API's answer
+	created := expectJSON[capture.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"kind": "event_registration", "event_id": ev.ID})
+	form := store.Form{ID: created.ID, WorkspaceID: b.a.ws.ID} // the workspace is not part of the API's answer
 	resp := b.submit(t, form, personFields(t, "alice@acme.example", "Alice", "Smith", "Acme"), false)
 	spam := b.submit(t, form, personFields(t, "bot@acme.example", "", "", ""), true)
-	contact := expectJSON[store.Contact](t, b, 201, b.a.admin, "POST", "/api/v1/contacts", map[string]any{"email": "carol@acme.example"})
+	contact := expectJSON[capture.Contact](t, b, 201, b.a.admin, "POST", "/api/v1/contacts", map[string]any{"email": "carol@acme.example"})
 	// Workspace B's own records, so its lists are not trivially empty.
 	formB := b.form(t, b.b.ws.ID, nil)
 	respB := b.submit(t, formB, personFields(t, "alice@acme.example", "Alice", "Smith", "Acme"), false)
-	expectJSON[store.Contact](t, b, 201, b.b.admin, "POST", "/api/v1/contacts", map[string]any{"email": "carol@acme.example"})
+	expectJSON[capture.Contact](t, b, 201, b.b.admin, "POST", "/api/v1/contacts", map[string]any{"email": "carol@acme.example"})
 
 	missing := store.NewID().String()
 	for _, tt := range []struct{ method, path string }{
@@ -912,15 +912,15 @@ func TestAPIWorkspaceIsolation(t *testing.T) {
 			}
 		}
 	}
-	check("forms", idsOf(expectJSON[listBody[store.Form]](t, b, 200, b.b.admin, "GET", "/api/v1/forms", nil).Items, formID), 1)
-	check("events", idsOf(expectJSON[listBody[store.Event]](t, b, 200, b.b.admin, "GET", "/api/v1/events", nil).Items, eventID), 0)
-	check("responses", idsOf(expectJSON[listBody[store.Response]](t, b, 200, b.b.admin, "GET", "/api/v1/responses", nil).Items, responseID), 1)
-	check("responses of A's lead", idsOf(expectJSON[listBody[store.Response]](t, b, 200, b.b.admin, "GET", "/api/v1/responses?lead_id="+resp.LeadID.String(), nil).Items, responseID), 0)
-	check("leads", idsOf(expectJSON[listBody[store.Lead]](t, b, 200, b.b.admin, "GET", "/api/v1/leads?email=alice@acme.example", nil).Items, leadID), 1)
-	check("contacts", idsOf(expectJSON[listBody[store.Contact]](t, b, 200, b.b.admin, "GET", "/api/v1/contacts?email=carol@acme.example", nil).Items, contactID), 1)
+	check("forms", idsOf(expectJSON[listBody[capture.Form]](t, b, 200, b.b.admin, "GET", "/api/v1/forms", nil).Items, formID), 1)
+	check("events", idsOf(expectJSON[listBody[capture.Event]](t, b, 200, b.b.admin, "GET", "/api/v1/events", nil).Items, eventID), 0)
+	check("responses", idsOf(expectJSON[listBody[capture.Response]](t, b, 200, b.b.admin, "GET", "/api/v1/responses", nil).Items, responseID), 1)
+	check("responses of A's lead", idsOf(expectJSON[listBody[capture.Response]](t, b, 200, b.b.admin, "GET", "/api/v1/responses?lead_id="+resp.LeadID.String(), nil).Items, responseID), 0)
+	check("leads", idsOf(expectJSON[listBody[capture.Lead]](t, b, 200, b.b.admin, "GET", "/api/v1/leads?email=alice@acme.example", nil).Items, leadID), 1)
+	check("contacts", idsOf(expectJSON[listBody[capture.Contact]](t, b, 200, b.b.admin, "GET", "/api/v1/contacts?email=carol@acme.example", nil).Items, contactID), 1)
 
 	// A's records were left alone by B's attempts.
-	still := expectJSON[store.Response](t, b, 200, b.a.admin, "GET", "/api/v1/responses/"+spam.ID.String(), nil)
+	still := expectJSON[capture.Response](t, b, 200, b.a.admin, "GET", "/api/v1/responses/"+spam.ID.String(), nil)
 	if still.Verdict != store.VerdictSpam {
 		t.Errorf("A's spam response verdict = %q after B's release attempt", still.Verdict)
 	}
@@ -932,7 +932,7 @@ func TestAPIPagination(t *testing.T) {
 	key := b.a.admin
 	var created []uuid.UUID
 	for i := range 7 {
-		c := expectJSON[store.Contact](t, b, 201, key, "POST", "/api/v1/contacts",
+		c := expectJSON[capture.Contact](t, b, 201, key, "POST", "/api/v1/contacts",
 			map[string]any{"email": "person" + string(rune('a'+i)) + "@example.com"})
 		created = append(created, c.ID)
 	}
@@ -942,7 +942,7 @@ func TestAPIPagination(t *testing.T) {
 	var sizes []int
 	path := "/api/v1/contacts?limit=3"
 	for {
-		page := expectJSON[listBody[store.Contact]](t, b, 200, key, "GET", path, nil)
+		page := expectJSON[listBody[capture.Contact]](t, b, 200, key, "GET", path, nil)
 		sizes = append(sizes, len(page.Items))
 		seen = append(seen, idsOf(page.Items, contactID)...)
 		if page.NextCursor == nil {
@@ -960,11 +960,11 @@ func TestAPIPagination(t *testing.T) {
 		t.Errorf("every contact once, newest first (-want +got):\n%s", diff)
 	}
 	// An exact last page has no next cursor.
-	exact := expectJSON[listBody[store.Contact]](t, b, 200, key, "GET", "/api/v1/contacts?limit=7", nil)
+	exact := expectJSON[listBody[capture.Contact]](t, b, 200, key, "GET", "/api/v1/contacts?limit=7", nil)
 	if len(exact.Items) != 7 || exact.NextCursor != nil {
 		t.Errorf("limit=7: %d items, next %v; want 7 and null", len(exact.Items), exact.NextCursor)
 	}
-	big := expectJSON[listBody[store.Contact]](t, b, 200, key, "GET", "/api/v1/contacts?limit=100000", nil)
+	big := expectJSON[listBody[capture.Contact]](t, b, 200, key, "GET", "/api/v1/contacts?limit=100000", nil)
 	if len(big.Items) != 7 {
 		t.Errorf("limit above the maximum: %d items, want all 7", len(big.Items))
 	}

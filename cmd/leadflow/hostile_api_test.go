@@ -51,11 +51,11 @@ func TestAdminAnswersAreNosniff(t *testing.T) {
 func TestNewFormsHaveARateLimit(t *testing.T) {
 	t.Parallel()
 	b := setupAPI(t)
-	f := expectJSON[store.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"name": "Contact us", "kind": "contact_us"})
+	f := expectJSON[capture.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms", map[string]any{"name": "Contact us", "kind": "contact_us"})
 	if f.RateLimitPerMinute != capture.DefaultFormRateLimitPerMinute || f.RateLimitPerMinute <= 0 {
 		t.Errorf("a new form's rate limit = %d, want %d", f.RateLimitPerMinute, capture.DefaultFormRateLimitPerMinute)
 	}
-	off := expectJSON[store.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms",
+	off := expectJSON[capture.Form](t, b, 201, b.a.admin, "POST", "/api/v1/forms",
 		map[string]any{"name": "Server posts", "kind": "contact_us", "rate_limit_per_minute": 0})
 	if off.RateLimitPerMinute != 0 {
 		t.Errorf("a form created with no limit has %d", off.RateLimitPerMinute)

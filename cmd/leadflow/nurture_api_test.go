@@ -484,7 +484,7 @@ func TestNurtureAPIEditingALiveSequence(t *testing.T) {
 	expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", w.marketing, "POST", path+"/enrollments", map[string]any{"lead_id": f.lead.ID.String()})
 	expectJSON[sequenceJSON](t, b, http.StatusOK, w.marketing, "POST", path+"/activate", nil)
 
-	enr := expectJSON[store.Enrollment](t, b, http.StatusCreated, w.marketing, "POST", path+"/enrollments", map[string]any{"lead_id": f.lead.ID.String()})
+	enr := expectJSON[nurture.Enrollment](t, b, http.StatusCreated, w.marketing, "POST", path+"/enrollments", map[string]any{"lead_id": f.lead.ID.String()})
 	if enr.StepKey != "s1" || enr.State != store.EnrollmentActive || enr.LeadID != f.lead.ID {
 		t.Errorf("enrollment = %+v, want active at s1", enr)
 	}
@@ -565,7 +565,7 @@ func TestNurtureAPILeadEnrollments(t *testing.T) {
 		},
 	})
 	expectJSON[sequenceJSON](t, b, http.StatusOK, w.marketing, "POST", "/api/v1/sequences/"+s.ID+"/activate", nil)
-	enr := expectJSON[store.Enrollment](t, b, http.StatusCreated, w.marketing, "POST", "/api/v1/sequences/"+s.ID+"/enrollments",
+	enr := expectJSON[nurture.Enrollment](t, b, http.StatusCreated, w.marketing, "POST", "/api/v1/sequences/"+s.ID+"/enrollments",
 		map[string]any{"lead_id": f.lead.ID.String()})
 
 	// Arrange what the engine would have done: s1's email sent and opened,

@@ -94,10 +94,10 @@ func (b *convertAPI) handoff(t *testing.T, ws uuid.UUID, email string, owner *uu
 }
 
 type conversionBody struct {
-	Handoff     store.Handoff      `json:"handoff"`
-	Account     store.Account      `json:"account"`
-	Contact     store.Contact      `json:"contact"`
-	Opportunity *store.Opportunity `json:"opportunity"`
+	Handoff     qualify.Handoff      `json:"handoff"`
+	Account     qualify.Account      `json:"account"`
+	Contact     qualify.Contact      `json:"contact"`
+	Opportunity *qualify.Opportunity `json:"opportunity"`
 }
 
 func TestQualifyConvertAPIAccept(t *testing.T) {
@@ -163,9 +163,9 @@ func TestQualifyConvertAPIAccept(t *testing.T) {
 }
 
 type rejectionBody struct {
-	Handoff           store.Handoff `json:"handoff"`
-	Lead              store.Lead    `json:"lead"`
-	RecycleSequenceID *uuid.UUID    `json:"recycle_sequence_id"`
+	Handoff           qualify.Handoff `json:"handoff"`
+	Lead              qualify.Lead    `json:"lead"`
+	RecycleSequenceID *uuid.UUID      `json:"recycle_sequence_id"`
 }
 
 func TestQualifyConvertAPIReject(t *testing.T) {
@@ -189,8 +189,8 @@ func TestQualifyConvertAPIReject(t *testing.T) {
 }
 
 type opportunityBody struct {
-	store.Opportunity
-	StageHistory []store.StageChange `json:"stage_history"`
+	qualify.Opportunity
+	StageHistory []qualify.StageChange `json:"stage_history"`
 }
 
 func TestQualifyConvertAPIOpportunities(t *testing.T) {
@@ -211,7 +211,7 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 	}
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.sales, "GET", path, nil)
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.admin, "PATCH", path, map[string]any{"name": "mine"})
-	if got := expectJSON[listBody[store.Opportunity]](t, b.apiBundle, http.StatusOK, b.b.sales, "GET", "/api/v1/opportunities", nil); len(got.Items) != 0 {
+	if got := expectJSON[listBody[qualify.Opportunity]](t, b.apiBundle, http.StatusOK, b.b.sales, "GET", "/api/v1/opportunities", nil); len(got.Items) != 0 {
 		t.Errorf("another workspace lists %d opportunities, want 0", len(got.Items))
 	}
 
@@ -231,7 +231,7 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 		map[string]any{"owner_id": store.NewID()})
 	got := expectJSON[opportunityBody](t, b.apiBundle, http.StatusOK, b.ownerKey, "PATCH", path,
 		map[string]any{"stage": "proposal", "amount": 1234.5, "probability": 40, "owner_id": b.repUser.ID})
-	wantHistory := []store.StageChange{
+	wantHistory := []qualify.StageChange{
 		{ToStage: "qualification", Actor: conv.Handoff.DecidedBy},
 		{FromStage: "qualification", ToStage: "proposal", Actor: "user:" + b.owner.ID.String()},
 	}
@@ -273,8 +273,8 @@ func TestQualifyConvertAPIOpportunities(t *testing.T) {
 		{"?owner_id=" + b.owner.ID.String(), []uuid.UUID{conv2.Opportunity.ID}},
 		{"?owner_id=" + b.repUser.ID.String() + "&in_forecast=true", []uuid.UUID{id}},
 	} {
-		got := expectJSON[listBody[store.Opportunity]](t, b.apiBundle, http.StatusOK, b.a.sales, "GET", "/api/v1/opportunities"+tc.query, nil)
-		if diff := cmp.Diff(tc.want, idsOf(got.Items, func(o store.Opportunity) uuid.UUID { return o.ID })); diff != "" {
+		got := expectJSON[listBody[qualify.Opportunity]](t, b.apiBundle, http.StatusOK, b.a.sales, "GET", "/api/v1/opportunities"+tc.query, nil)
+		if diff := cmp.Diff(tc.want, idsOf(got.Items, func(o qualify.Opportunity) uuid.UUID { return o.ID })); diff != "" {
 			t.Errorf("GET /opportunities%s (-want +got):\n%s", tc.query, diff)
 		}
 	}

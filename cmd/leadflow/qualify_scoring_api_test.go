@@ -130,7 +130,7 @@ func TestQualifyScoringAPIRecompute(t *testing.T) {
 		"fit_rules": []map[string]any{{"field": "country", "op": "equals", "value": "us", "points": 85}},
 	})
 
-	job := expectJSON[store.ScoreJob](t, b.apiBundle, http.StatusAccepted, b.a.marketing, "POST", "/api/v1/scoring/recompute", nil)
+	job := expectJSON[qualify.ScoreJob](t, b.apiBundle, http.StatusAccepted, b.a.marketing, "POST", "/api/v1/scoring/recompute", nil)
 	if job.Status != store.ScoreJobRunning || job.Total != 3 || job.Done != 0 {
 		t.Fatalf("job = %+v, want running 0/3", job)
 	}
@@ -144,7 +144,7 @@ func TestQualifyScoringAPIRecompute(t *testing.T) {
 			t.Fatalf("job still running: %+v", job)
 		}
 		b.eng.RunOnce(ctx)
-		job = expectJSON[store.ScoreJob](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", path, nil)
+		job = expectJSON[qualify.ScoreJob](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", path, nil)
 	}
 	if job.Status != store.ScoreJobDone || job.Done != 3 || job.Total != 3 || job.FinishedAt == nil {
 		t.Errorf("finished job = %+v", job)
@@ -168,12 +168,12 @@ func TestQualifyCriteriaAPI(t *testing.T) {
 		"description": "Agreed in the Q3 pipeline review",
 		"agreed_by":   map[string]string{"marketing": "Ann", "sales": "Bob"},
 	}
-	v1 := expectJSON[store.Criteria](t, b.apiBundle, http.StatusCreated, b.a.marketing, "POST", "/api/v1/criteria", body)
+	v1 := expectJSON[qualify.Criteria](t, b.apiBundle, http.StatusCreated, b.a.marketing, "POST", "/api/v1/criteria", body)
 	if v1.Version != 1 || v1.Active || v1.AgreedByMarketing != "Ann" || v1.AgreedBySales != "Bob" {
 		t.Errorf("v1 = %+v", v1)
 	}
 	body["expression"] = `primary_interest != "" && score >= 40`
-	v2 := expectJSON[store.Criteria](t, b.apiBundle, http.StatusCreated, b.a.admin, "POST", "/api/v1/criteria", body)
+	v2 := expectJSON[qualify.Criteria](t, b.apiBundle, http.StatusCreated, b.a.admin, "POST", "/api/v1/criteria", body)
 	if v2.Version != 2 || v2.Name != "MQL" {
 		t.Errorf("v2 = %+v", v2)
 	}
@@ -188,13 +188,13 @@ func TestQualifyCriteriaAPI(t *testing.T) {
 		t.Errorf("expression message = %q", fields["expression"])
 	}
 
-	activated := expectJSON[store.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "POST", "/api/v1/criteria/"+v1.ID.String()+"/activate", nil)
+	activated := expectJSON[qualify.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "POST", "/api/v1/criteria/"+v1.ID.String()+"/activate", nil)
 	if !activated.Active || activated.ActivatedAt == nil {
 		t.Errorf("activated = %+v", activated)
 	}
-	expectJSON[store.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "POST", "/api/v1/criteria/"+v2.ID.String()+"/activate", nil)
+	expectJSON[qualify.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "POST", "/api/v1/criteria/"+v2.ID.String()+"/activate", nil)
 	list := expectJSON[struct {
-		Items []store.Criteria `json:"items"`
+		Items []qualify.Criteria `json:"items"`
 	}](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", "/api/v1/criteria?name=MQL", nil)
 	var active []int
 	for _, c := range list.Items {
@@ -205,7 +205,7 @@ func TestQualifyCriteriaAPI(t *testing.T) {
 	if len(list.Items) != 2 || !cmp.Equal(active, []int{2}) {
 		t.Errorf("list = %+v, want 2 versions with v2 active", list.Items)
 	}
-	one := expectJSON[store.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", "/api/v1/criteria/"+v1.ID.String(), nil)
+	one := expectJSON[qualify.Criteria](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", "/api/v1/criteria/"+v1.ID.String(), nil)
 	if one.Active || one.Expression != v1.Expression {
 		t.Errorf("v1 after v2's activation = %+v", one)
 	}
@@ -216,7 +216,7 @@ func TestQualifyCriteriaAPI(t *testing.T) {
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.marketing, "GET", "/api/v1/criteria/"+v1.ID.String(), nil)
 	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", b.b.marketing, "POST", "/api/v1/criteria/"+v1.ID.String()+"/activate", nil)
 	theirs := expectJSON[struct {
-		Items []store.Criteria `json:"items"`
+		Items []qualify.Criteria `json:"items"`
 	}](t, b.apiBundle, http.StatusOK, b.b.marketing, "GET", "/api/v1/criteria", nil)
 	if len(theirs.Items) != 0 {
 		t.Errorf("the other workspace lists %d criteria", len(theirs.Items))
@@ -225,9 +225,9 @@ func TestQualifyCriteriaAPI(t *testing.T) {
 
 // callResult is the answer of a qualification call.
 type callResult struct {
-	Decision store.QualificationDecision `json:"decision"`
-	Lead     store.Lead                  `json:"lead"`
-	Handoff  *store.Handoff              `json:"handoff"`
+	Decision qualify.QualificationDecision `json:"decision"`
+	Lead     qualify.Lead                  `json:"lead"`
+	Handoff  *qualify.Handoff              `json:"handoff"`
 }
 
 func TestQualifyCallAPI(t *testing.T) {
@@ -292,8 +292,8 @@ func TestQualifyCallAPI(t *testing.T) {
 
 	// The decisions so far, oldest first, with the audit trail behind them.
 	q := expectJSON[struct {
-		Decisions  []store.QualificationDecision `json:"decisions"`
-		Evaluation qualify.Evaluation            `json:"evaluation"`
+		Decisions  []qualify.QualificationDecision `json:"decisions"`
+		Evaluation qualify.Evaluation              `json:"evaluation"`
 	}](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", call(opp), nil)
 	if len(q.Decisions) != 1 || q.Decisions[0].Outcome != store.DecisionOpportunity ||
 		q.Evaluation.Blocked != "the workspace has no active criteria" {
