@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -185,7 +186,7 @@ func (in *Intake) form(ctx context.Context, key string) (store.Form, error) {
 	return in.forms.get(ctx, key)
 }
 
-var errFormNotFound = errorBody{Code: "not_found", Message: "This form does not exist."}
+var errFormNotFound = httpapi.ErrorBody{Code: "not_found", Message: "This form does not exist."}
 
 // handleSubmit takes one form post: POST /f/:key.
 func (in *Intake) handleSubmit(c echo.Context) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
@@ -40,14 +41,6 @@ type acceptedBody struct {
 	Status     string    `json:"status"`
 }
 
-// errorBody is the JSON answer to a refused submission, the same shape as
-// every leadflow error.
-type errorBody struct {
-	Code    string            `json:"code"`
-	Message string            `json:"message"`
-	Fields  map[string]string `json:"fields,omitempty"`
-}
-
 // replyAccepted answers a committed submission: 202 JSON for scripts; for a
 // browser a 303 to the posted return URL when the form allows it, else to
 // the form's thank-you URL, else a thank-you page.
@@ -64,8 +57,9 @@ func replyAccepted(c echo.Context, form store.Form, id uuid.UUID, returnURL stri
 	return replyPage(c, http.StatusOK, page{Title: "Thank you", Message: "Your submission has been received."})
 }
 
-// replyError answers a refused submission as JSON or as a page.
-func replyError(c echo.Context, status int, body errorBody) error {
+// replyError answers a refused submission as JSON, the same body as every
+// leadflow error, or as a page.
+func replyError(c echo.Context, status int, body httpapi.ErrorBody) error {
 	if wantsJSON(c.Request()) {
 		return c.JSON(status, body)
 	}
@@ -87,7 +81,7 @@ func replyRefused(c echo.Context, err error) error {
 	var invalid *ValidationError
 	switch {
 	case errors.As(err, &invalid):
-		return replyError(c, http.StatusUnprocessableEntity, errorBody{
+		return replyError(c, http.StatusUnprocessableEntity, httpapi.ErrorBody{
 			Code: "validation_failed", Message: "Some fields are missing or invalid.", Fields: invalid.FieldErrors(),
 		})
 	case errors.Is(err, errBodyTooLarge), errors.Is(err, errFileTooLarge):
@@ -98,11 +92,11 @@ func replyRefused(c echo.Context, err error) error {
 		if errors.Is(err, errFileTooLarge) {
 			msg = "A file is larger than this form accepts."
 		}
-		return replyError(c, http.StatusRequestEntityTooLarge, errorBody{Code: "too_large", Message: msg})
+		return replyError(c, http.StatusRequestEntityTooLarge, httpapi.ErrorBody{Code: "too_large", Message: msg})
 	case errors.Is(err, errMalformedBody):
-		return replyError(c, http.StatusBadRequest, errorBody{Code: "bad_request", Message: "The submission could not be read."})
+		return replyError(c, http.StatusBadRequest, httpapi.ErrorBody{Code: "bad_request", Message: "The submission could not be read."})
 	case errors.Is(err, errUnsupportedType):
-		return replyError(c, http.StatusUnsupportedMediaType, errorBody{
+		return replyError(c, http.StatusUnsupportedMediaType, httpapi.ErrorBody{
 			Code:    "unsupported_media_type",
 			Message: "Send the form as application/x-www-form-urlencoded, multipart/form-data or application/json.",
 		})
@@ -114,7 +108,7 @@ func replyRefused(c echo.Context, err error) error {
 func replyRateLimited(c echo.Context, retryAfter time.Duration) error {
 	secs := max(1, int((retryAfter+time.Second-1)/time.Second))
 	c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-	return replyError(c, http.StatusTooManyRequests, errorBody{
+	return replyError(c, http.StatusTooManyRequests, httpapi.ErrorBody{
 		Code:    "rate_limited",
 		Message: "Too many submissions from your address. Please try again in a minute.",
 	})
@@ -128,7 +122,7 @@ const retryAfterUnavailable = 5 * time.Second
 // kept, and sending it again shortly should work.
 func replyUnavailable(c echo.Context, message string) error {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable/time.Second)))
-	return replyError(c, http.StatusServiceUnavailable, errorBody{Code: "unavailable", Message: message})
+	return replyError(c, http.StatusServiceUnavailable, httpapi.ErrorBody{Code: "unavailable", Message: message})
 }
 
 func errorTitle(status int) string {
