@@ -94,15 +94,22 @@ func (q *Queries) APIKeyBySecret(ctx context.Context, secret string) (APIKey, er
 	return k, interpret(err, "api key by secret")
 }
 
-// Principal is who makes an API request: a key, its workspace and its role.
+// Principal is who makes a request: an API key, or a person signed in to the
+// console (UserID set, KeyID zero); its workspace and its role.
 type Principal struct {
 	KeyID       uuid.UUID
+	UserID      uuid.UUID
 	WorkspaceID uuid.UUID
 	Role        Role
 }
 
 // Actor names the principal in audit trails.
-func (p Principal) Actor() string { return "api_key:" + p.KeyID.String() }
+func (p Principal) Actor() string {
+	if p.KeyID == uuid.Nil && p.UserID != uuid.Nil {
+		return "user:" + p.UserID.String()
+	}
+	return "api_key:" + p.KeyID.String()
+}
 
 type principalKey struct{}
 
