@@ -65,6 +65,14 @@ func (q *Queries) GetPerson(ctx context.Context, workspaceID, id uuid.UUID) (Per
 	return p, interpret(err, "get person")
 }
 
+// PersonByID returns a person of any workspace: a one-time token names its
+// person by ID alone.
+func (q *Queries) PersonByID(ctx context.Context, id uuid.UUID) (Person, error) {
+	rows, _ := q.db.Query(ctx, `SELECT `+personColumns+personFrom+` WHERE u.id = $1`, id)
+	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Person])
+	return p, interpret(err, "person by id")
+}
+
 // PeopleByEmail returns the people with this email (any case) in every
 // workspace, deactivated ones too, oldest first: sign-in names no workspace.
 func (q *Queries) PeopleByEmail(ctx context.Context, email string) ([]Person, error) {

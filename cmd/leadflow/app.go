@@ -261,6 +261,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
+	con, err := newConsole(cfg, log, svc)
+	if err != nil {
+		return err
+	}
 	intake.Start()
 	e := newEcho(log, cfg.TrustedProxies)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -286,6 +290,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	nurture.APIRoutes(v1, nurtureAPI, requireRole)
 	nurture.BounceRoutes(v1, d.nurture, requireRole)
 	qualify.APIRoutes(v1, qualifyAPI, requireRole)
+	// The console, behind sign-in.
+	con.Routes(e)
 	if opts.routes != nil {
 		opts.routes(e)
 	}
