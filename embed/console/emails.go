@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"leadflow/store"
 )
@@ -88,7 +89,7 @@ It works once, for %s. Once in, you can choose a password from
 `, p.Name, from.Name, p.WorkspaceName, roleLabel(p.Role), link, humanDuration(c.cfg.InviteTTL), c.baseURL))
 }
 
-func humanDuration(d interface{ Minutes() float64 }) string {
+func humanDuration(d time.Duration) string {
 	m := int(d.Minutes())
 	switch {
 	case m%(24*60) == 0 && m >= 24*60:
