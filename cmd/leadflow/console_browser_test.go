@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,14 @@ func startConsoleApp(t *testing.T) *consoleApp {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sink.Close() })
+	base := startServe(t, dbURL, storetest.RedisURL(t), "smtp://"+sink.Addr()+"?tls=none")
+	return &consoleApp{base: base, st: st, sink: sink}
+}
+
+// startServe runs `leadflow serve` on a free loopback port and returns its
+// base URL.
+func startServe(t *testing.T, dbURL, redisURL, smtpURL string) string {
+	t.Helper()
 	// Emailed links need the address before the server starts.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,16 +64,16 @@ func startConsoleApp(t *testing.T) *consoleApp {
 	ln.Close()
 	cmd := startCommand(t, map[string]string{
 		"LEADFLOW_DATABASE_URL":             dbURL,
-		"LEADFLOW_REDIS_URL":                storetest.RedisURL(t),
+		"LEADFLOW_REDIS_URL":                redisURL,
 		"LEADFLOW_SECRET_KEY":               strings.Repeat("k", 40),
 		"LEADFLOW_ADDR":                     addr,
-		"LEADFLOW_SMTP_URL":                 "smtp://" + sink.Addr() + "?tls=none",
-		"LEADFLOW_SIGNIN_LIMIT_PER_ADDRESS": "3",
+		"LEADFLOW_SMTP_URL":                 smtpURL,
+		"LEADFLOW_SIGNIN_LIMIT_PER_ADDRESS": strconv.Itoa(signInLimit),
 	}, "serve")
 	waitFor(t, "serve listening", 30*time.Second, func() bool {
 		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
 	})
-	return &consoleApp{base: "http://" + addr, st: st, sink: sink}
+	return "http://" + addr
 }
 
 // person makes a person who can sign in with password in a workspace of
