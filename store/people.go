@@ -153,10 +153,13 @@ type SignInToken struct {
 
 const signInTokenColumns = `user_id, purpose, next, created_at, expires_at, used_at`
 
-// InsertSignInToken stores a token by the SHA-256 of its secret.
+// InsertSignInToken stores a token by the SHA-256 of its secret, and drops
+// the person's tokens that have been dead (used or expired) for a day.
 func (q *Queries) InsertSignInToken(ctx context.Context, t SignInToken, secret string) error {
 	sum := sha256.Sum256([]byte(secret))
 	_, err := q.db.Exec(ctx, `
+		WITH dead AS (DELETE FROM sign_in_tokens WHERE user_id = $2
+		              AND (expires_at < now() - interval '1 day' OR used_at < now() - interval '1 day'))
 		INSERT INTO sign_in_tokens (token_hash, user_id, purpose, next, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, sum[:], t.UserID, t.Purpose, t.Next, t.ExpiresAt)
 	return interpret(err, "insert sign-in token")

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"strings"
 	"testing"
 	"time"
 
@@ -151,5 +153,56 @@ func TestSignInTokenIsUsedOnce(t *testing.T) {
 	}
 	if _, err := b.st.UseSignInToken(ctx, "old-secret", []string{store.TokenSignIn}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("expired token = %v, want ErrNotFound", err)
+	}
+}
+
+func TestDeadSignInTokensAreDroppedWhenANewOneIsMade(t *testing.T) {
+	t.Parallel()
+	b := setupPeople(t)
+	ctx := context.Background()
+	for _, secret := range []string{"used", "expired", "live"} {
+		if err := b.st.InsertSignInToken(ctx, store.SignInToken{UserID: b.person.ID, Purpose: store.TokenSignIn, ExpiresAt: time.Now().Add(time.Hour)}, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.st.Pool.Exec(ctx, `UPDATE sign_in_tokens SET used_at = now() - interval '2 days' WHERE token_hash = sha256('used')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.Pool.Exec(ctx, `UPDATE sign_in_tokens SET expires_at = now() - interval '2 days' WHERE token_hash = sha256('expired')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.st.InsertSignInToken(ctx, store.SignInToken{UserID: b.person.ID, Purpose: store.TokenReset, ExpiresAt: time.Now().Add(time.Hour)}, "new"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := b.st.Pool.QueryRow(ctx, `SELECT count(*) FROM sign_in_tokens WHERE user_id = $1`, b.person.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Errorf("tokens kept = %d, want 2 (the live one and the new one)", n)
+	}
+}
+
+func TestMigration14RollsBackAndForward(t *testing.T) {
+	t.Parallel()
+	b := setupPeople(t)
+	ctx := context.Background()
+	raw, err := fs.ReadFile(store.Migrations(), "00014_people.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, down, ok := strings.Cut(string(raw), "-- +goose Down")
+	if !ok {
+		t.Fatal("no Down section")
+	}
+	if _, err := b.st.Pool.Exec(ctx, down); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	var role string
+	if err := b.st.Pool.QueryRow(ctx, `SELECT role FROM users WHERE id = $1`, b.person.ID).Scan(&role); err != nil || role != store.UserMarketing {
+		t.Errorf("after down the admin's role = %q (%v), want marketing", role, err)
+	}
+	if _, err := b.st.Pool.Exec(ctx, up); err != nil {
+		t.Fatalf("up again: %v", err)
 	}
 }

@@ -447,3 +447,36 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestSigningInAgainEndsTheSessionBefore(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ada := b.person(t, b.ws, "ada@example.com", store.UserAdmin, testPassword)
+	br := b.browser(t)
+	first := br.signIn("ada@example.com", testPassword, "")
+	old := first.header.Get("Set-Cookie")
+	secret, _, _ := strings.Cut(strings.TrimPrefix(old, cookiePlain+"="), ";")
+	if first.status != http.StatusSeeOther || secret == "" {
+		t.Fatalf("first sign-in: %d, cookie %q", first.status, old)
+	}
+	if a := br.signIn("ada@example.com", testPassword, ""); a.status != http.StatusSeeOther {
+		t.Fatalf("second sign-in: %d", a.status)
+	}
+	replay := b.browser(t)
+	replay.c.Jar.SetCookies(mustURL(t, b.srv.URL), []*http.Cookie{{Name: cookiePlain, Value: secret}})
+	if a := replay.get("/console/"); a.status != http.StatusSeeOther {
+		t.Errorf("the cookie from before the second sign-in: status %d, want 303 to sign in", a.status)
+	}
+	if n, _ := b.st.CountSessions(context.Background(), ada.ID); n != 1 {
+		t.Errorf("sessions after signing in twice in one browser = %d, want 1", n)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

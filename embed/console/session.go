@@ -57,6 +57,13 @@ func (c *Console) cookieName(r *http.Request) string {
 func (c *Console) startSession(ec echo.Context, p store.Person) error {
 	secret := newSecret()
 	r := ec.Request()
+	// A session the browser already had is ended, not kept beside the new
+	// one: whoever planted or copied that cookie gains nothing.
+	if old, ok := c.sessionSecret(r); ok {
+		if err := c.store.DeleteSession(r.Context(), old); err != nil {
+			return fmt.Errorf("start session: %w", err)
+		}
+	}
 	ua := r.UserAgent()
 	if len(ua) > 256 {
 		ua = ua[:256]
