@@ -1,7 +1,9 @@
 package console
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
@@ -23,6 +25,10 @@ type hasher struct {
 	// dummy is checked when an address has no password to check, so that
 	// the answer takes as long whether or not the address exists.
 	dummy string
+	// slots bound the hashes computed at once: each takes params.Memory
+	// KiB (64 MiB by default), so a burst of sign-ins from many addresses
+	// must queue rather than take the machine's memory.
+	slots chan struct{}
 }
 
 func newHasher(params *argon2id.Params) (hasher, error) {
@@ -30,13 +36,29 @@ func newHasher(params *argon2id.Params) (hasher, error) {
 	if err != nil {
 		return hasher{}, fmt.Errorf("console: password hashing: %w", err)
 	}
-	return hasher{params: params, dummy: dummy}, nil
+	return hasher{params: params, dummy: dummy, slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 
-func (h hasher) hash(password string) (string, error) {
+// hold waits for a hashing slot; false when ctx ends first.
+func (h hasher) hold(ctx context.Context) bool {
+	select {
+	case h.slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (h hasher) free() { <-h.slots }
+
+func (h hasher) hash(ctx context.Context, password string) (string, error) {
 	if err := CheckPassword(password); err != nil {
 		return "", err
 	}
+	if !h.hold(ctx) {
+		return "", ctx.Err()
+	}
+	defer h.free()
 	s, err := argon2id.CreateHash(password, h.params)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
@@ -46,16 +68,21 @@ func (h hasher) hash(password string) (string, error) {
 
 // matches reports whether password is the one hash was made from. An empty
 // hash (no password yet) matches nothing.
-func (h hasher) matches(password, hash string) bool {
-	if hash == "" {
+func (h hasher) matches(ctx context.Context, password, hash string) bool {
+	if hash == "" || !h.hold(ctx) {
 		return false
 	}
+	defer h.free()
 	ok, err := argon2id.ComparePasswordAndHash(password, hash)
 	return err == nil && ok
 }
 
 // spend costs what checking one password costs, and matches nothing.
-func (h hasher) spend(password string) {
+func (h hasher) spend(ctx context.Context, password string) {
+	if !h.hold(ctx) {
+		return
+	}
+	defer h.free()
 	_, _ = argon2id.ComparePasswordAndHash(password, h.dummy)
 }
 

@@ -92,12 +92,12 @@ func (c *Console) login(ec echo.Context) error {
 			continue
 		}
 		checked = true
-		if c.hasher.matches(password, p.PasswordHash) {
+		if c.hasher.matches(ctx, password, p.PasswordHash) {
 			matched = append(matched, p)
 		}
 	}
 	if !checked {
-		c.hasher.spend(password)
+		c.hasher.spend(ctx, password)
 	}
 	switch len(matched) {
 	case 0:
@@ -268,7 +268,7 @@ func (c *Console) reset(ec echo.Context) error {
 		}
 		return c.Render(ec, http.StatusUnprocessableEntity, c.pages.reset, "Choose a password", v)
 	}
-	hash, err := c.hasher.hash(password)
+	hash, err := c.hasher.hash(ctx, password)
 	if err != nil {
 		return err
 	}
