@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp/kb"
+
 	"leadflow/deploy/local"
 	"leadflow/embed/console"
 	"leadflow/embed/console/consoletest"
@@ -136,6 +138,29 @@ func TestConsoleInBrowser(t *testing.T) {
 		tab.Open("/login?next=" + url.QueryEscape("//evil.example/steal"))
 		if got := tab.Path(); got != "/console/" {
 			t.Errorf("/login?next=//evil.example/steal while signed in went to %s, want /console/", got)
+		}
+	})
+
+	t.Run("sign-in works from the keyboard alone", func(t *testing.T) {
+		t.Parallel()
+		app.person(t, "keys-ws", "kim@keys.test", store.UserMarketing, password)
+		tab := browsers.Tab(t, app.base)
+		tab.Open("/login")
+		if got := tab.Focused(); got != "#email" {
+			t.Fatalf("the login page starts with the focus on %s, want #email", got)
+		}
+		tab.Keys("kim@keys.test" + kb.Tab)
+		if got := tab.Focused(); got != "#password" {
+			t.Fatalf("Tab from the email moved to %s, want #password", got)
+		}
+		tab.Keys(password)
+		if status := tab.KeysLoad(kb.Enter); status != http.StatusOK || tab.Path() != "/console/" {
+			t.Fatalf("Enter in the password field: status %d at %s", status, tab.Path())
+		}
+		// The first Tab on a page reaches the skip link.
+		tab.Keys(kb.Tab)
+		if got := tab.Text("a.skip"); got != "Skip to content" || tab.Focused() != "a" {
+			t.Errorf("first Tab focused %s (skip link text %q)", tab.Focused(), got)
 		}
 	})
 

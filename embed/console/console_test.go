@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -37,7 +38,9 @@ type bundle struct {
 	ws   store.Workspace
 }
 
-func setup(t *testing.T, base func(srvURL string) string) *bundle {
+// setup serves a console on a fresh database and Redis; tweak, when given,
+// changes its Config (the server's URL is the base URL until then).
+func setup(t *testing.T, tweak func(*Config)) *bundle {
 	t.Helper()
 	st := storetest.NewStore(t)
 	rdb := redis.NewClient(storetest.RedisOptions(t))
@@ -56,11 +59,11 @@ func setup(t *testing.T, base func(srvURL string) string) *bundle {
 	srv := httptest.NewUnstartedServer(e)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	baseURL := srv.URL
-	if base != nil {
-		baseURL = base(srv.URL)
+	cfg := Config{Store: st, Redis: rdb, BaseURL: srv.URL, Mailer: mailer, PasswordParams: cheap, AttemptsPerAddress: 5}
+	if tweak != nil {
+		tweak(&cfg)
 	}
-	c, err := New(Config{Store: st, Redis: rdb, BaseURL: baseURL, Mailer: mailer, PasswordParams: cheap, AttemptsPerAddress: 5})
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +250,21 @@ func TestSignInIsLimitedPerAddress(t *testing.T) {
 	}
 }
 
+func TestSignInIsLimitedPerIP(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.AttemptsPerIP = 4 })
+	br := b.browser(t)
+	for i := range 4 {
+		// A different address each time: only the client's count grows.
+		if a := br.signIn(fmt.Sprintf("guess%d@example.com", i), "wrong password!", ""); a.status != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: status %d", i+1, a.status)
+		}
+	}
+	if a := br.post("/login/link", url.Values{"email": {"guess9@example.com"}}); a.status != http.StatusTooManyRequests {
+		t.Errorf("a link request past the client's limit: status %d, want 429", a.status)
+	}
+}
+
 func TestSamePasswordInTwoWorkspacesAsksWhich(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)
@@ -403,7 +421,7 @@ func TestCrossSitePostsAreRefused(t *testing.T) {
 
 func TestCookiesAreSecureBehindHTTPS(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(string) string { return "https://leads.example.com" })
+	b := setup(t, func(c *Config) { c.BaseURL = "https://leads.example.com" })
 	b.person(t, b.ws, "ada@example.com", store.UserAdmin, testPassword)
 	a := b.browser(t).signIn("ada@example.com", testPassword, "")
 	c := a.header.Get("Set-Cookie")

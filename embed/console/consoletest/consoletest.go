@@ -355,3 +355,37 @@ func (tab *Tab) Remove(css string) {
 		tab.t.Fatalf("remove %s: removed %d, %v", css, n, err)
 	}
 }
+
+// Keys types keys into whatever has the focus (kb.Tab, kb.Enter and text),
+// as a person at the keyboard would.
+func (tab *Tab) Keys(keys string) {
+	tab.t.Helper()
+	tab.Do(chromedp.KeyEvent(keys))
+}
+
+// KeysLoad types keys that load a new page (an Enter in a form), waits for
+// it, saves a screenshot and returns its HTTP status.
+func (tab *Tab) KeysLoad(keys string) int {
+	tab.t.Helper()
+	ctx, cancel := context.WithTimeout(tab.ctx, actionTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.KeyEvent(keys))
+	if err != nil {
+		tab.t.Fatalf("keys %q: %v (at %s)", keys, err, tab.Location())
+	}
+	tab.loaded()
+	return int(resp.Status)
+}
+
+// Focused describes the element that has the focus: its id, else its tag.
+func (tab *Tab) Focused() string {
+	tab.t.Helper()
+	ctx, cancel := context.WithTimeout(tab.ctx, actionTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		"(() => { const e = document.activeElement; return e ? (e.id ? '#' + e.id : e.tagName.toLowerCase()) : '' })()"))
+	if err != nil {
+		tab.t.Fatalf("focused element: %v", err)
+	}
+	return s
+}
