@@ -128,6 +128,14 @@ func New(cfg Config) (*Console, error) {
 	}, nil
 }
 
+// Nav adds a page to the navigation, shown to roles (to every role when
+// none is named; admins see every page). Pair it with Require on the page's
+// routes, so a page not shown is not reachable either. Call it before
+// serving.
+func (c *Console) Nav(label, path string, roles ...string) {
+	c.navItems = append(c.navItems, navItem{Label: label, Path: path, Roles: roles})
+}
+
 // Routes registers sign-in and the console's pages on e, and returns the
 // group (/console, signed in, CSRF-checked) other pages mount on.
 func (c *Console) Routes(e *echo.Echo) *echo.Group {
@@ -155,5 +163,6 @@ func (c *Console) Routes(e *echo.Echo) *echo.Group {
 	g.POST("/people", c.invite, admin)
 	g.POST("/people/:id/role", c.changeRole, admin)
 	g.POST("/people/:id/deactivate", c.deactivate, admin)
+	g.POST("/people/:id/reactivate", c.reactivate, admin)
 	return g
 }

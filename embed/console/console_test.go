@@ -67,7 +67,14 @@ func setup(t *testing.T, tweak func(*Config)) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Routes(e)
+	g := c.Routes(e)
+	// A page of another domain, mounted as those pages are.
+	forms, err := Page("forms", `{{define "content"}}<h1>Forms</h1>{{end}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Nav("Forms", "/console/forms", store.UserMarketing)
+	g.GET("/forms", func(ec echo.Context) error { return c.Render(ec, http.StatusOK, forms, "Forms", nil) }, c.Require(store.UserMarketing))
 	ws, err := st.EnsureWorkspace(context.Background(), "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -400,6 +407,39 @@ func TestAdminActionsHoldAtOnceAndNeedTheirToken(t *testing.T) {
 	}
 	if a := b.browser(t).signIn("sam@example.com", testPassword, ""); a.status != http.StatusUnauthorized {
 		t.Errorf("deactivated person signing in: status %d, want 401", a.status)
+	}
+	if !strings.Contains(admin.get("/console/people").body, "/console/people/"+rep.ID.String()+"/reactivate") {
+		t.Error("the People page offers no reactivation for the deactivated person")
+	}
+	if a := admin.post("/console/people/"+rep.ID.String()+"/reactivate", url.Values{CSRFField: {token}}); a.status != http.StatusSeeOther {
+		t.Fatalf("reactivate: status %d", a.status)
+	}
+	if a := b.browser(t).signIn("sam@example.com", testPassword, ""); a.status != http.StatusSeeOther {
+		t.Errorf("reactivated person signing in: status %d, want 303", a.status)
+	}
+}
+
+func TestAPageOfAnotherDomainIsShownAndReachedByItsRolesOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for _, p := range []struct {
+		email, role string
+		want        int
+	}{
+		{"mia@example.com", store.UserMarketing, http.StatusOK},
+		{"ada@example.com", store.UserAdmin, http.StatusOK},
+		{"sam@example.com", store.UserSalesRep, http.StatusForbidden},
+	} {
+		b.person(t, b.ws, p.email, p.role, testPassword)
+		br := b.browser(t)
+		br.signIn(p.email, testPassword, "")
+		home := br.get("/console/")
+		if shown := strings.Contains(home.body, `href="/console/forms"`); shown != (p.want == http.StatusOK) {
+			t.Errorf("%s: Forms in the navigation = %v", p.role, shown)
+		}
+		if a := br.get("/console/forms"); a.status != p.want {
+			t.Errorf("%s on /console/forms: status %d, want %d", p.role, a.status, p.want)
+		}
 	}
 }
 

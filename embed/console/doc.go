@@ -1,8 +1,9 @@
 // Package console is the shell of leadflow's console, the pages people
 // sign in to: sign-in (password, one-time link by email, password reset),
 // sessions, CSRF, the layout and navigation, and the admin's People page.
-// The pages of each domain are mounted on the group Routes returns and
-// rendered with Page and Render.
+// The pages of each domain are mounted on the group Routes returns, limited
+// with Require, listed in the navigation with Nav, and rendered with Page
+// and Render.
 //
 // Invariants:
 //   - Sessions live in PostgreSQL, kept by the SHA-256 of their secret, and

@@ -59,6 +59,8 @@ func (c *Console) people(ec echo.Context) error {
 		v.Notice = "Role changed."
 	case q.Get("deactivated") != "":
 		v.Notice = "Deactivated: they are signed out and cannot sign in."
+	case q.Get("reactivated") != "":
+		v.Notice = "Reactivated: they can sign in again. Leads are not assigned to them until they are made available again."
 	}
 	return c.renderPeople(ec, http.StatusOK, v)
 }
@@ -170,4 +172,20 @@ func (c *Console) deactivate(ec echo.Context) error {
 	me, _ := SignedIn(ec)
 	c.log.Info("console_person_deactivated", "user_id", p.ID, "by_user_id", me.ID)
 	return ec.Redirect(http.StatusSeeOther, "/console/people?deactivated=1")
+}
+
+func (c *Console) reactivate(ec echo.Context) error {
+	p, err := c.target(ec)
+	if errors.Is(err, errSelf) {
+		return c.renderPeople(ec, http.StatusUnprocessableEntity, peopleView{Error: "You are active already."})
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.store.ReactivatePerson(ec.Request().Context(), p.WorkspaceID, p.ID); err != nil {
+		return fmt.Errorf("reactivate: %w", err)
+	}
+	me, _ := SignedIn(ec)
+	c.log.Info("console_person_reactivated", "user_id", p.ID, "by_user_id", me.ID)
+	return ec.Redirect(http.StatusSeeOther, "/console/people?reactivated=1")
 }
