@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what leadflow's dev mode and test suite need on Debian, when
-# missing: PostgreSQL (server binaries, with pg_trgm) and Redis. Nothing is
+# missing: PostgreSQL (server binaries, with pg_trgm), Redis, and Chromium
+# (Debian's package; the console's browser tests drive it headless). Nothing is
 # started here and no system-wide cluster is created: leadflow starts private
 # servers of its own, listening on loopback only.
 set -euo pipefail
@@ -14,6 +15,7 @@ have_postgres() {
 need=()
 have_postgres || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go is not installed (want Go 1.26 or newer on PATH)" >&2

@@ -1,8 +1,10 @@
 package qualify
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -13,6 +15,16 @@ import (
 	"leadflow/store"
 )
 
+// actingUser is the person a request acts as: the person signed in to the
+// console, or the user an API key acts as. A key acting as nobody gets
+// store.ErrNotFound.
+func (api *API) actingUser(ctx context.Context, p httpapi.Principal) (store.User, error) {
+	if p.UserID == uuid.Nil {
+		return store.User{}, fmt.Errorf("acting user: %w", store.ErrNotFound)
+	}
+	return api.store.GetUser(ctx, p.WorkspaceID, p.UserID)
+}
+
 // apiActor names who makes a request in audit trails and decisions: the
 // user the API key acts as when it acts as one (a sales rep accepting
 // their handoff), else the key.
@@ -21,7 +33,7 @@ func (api *API) apiActor(c echo.Context) (httpapi.Principal, string, error) {
 	if err != nil {
 		return httpapi.Principal{}, "", err
 	}
-	u, err := api.store.UserOfAPIKey(c.Request().Context(), p.WorkspaceID, p.KeyID)
+	u, err := api.actingUser(c.Request().Context(), p)
 	switch {
 	case err == nil:
 		return p, "user:" + u.ID.String(), nil
@@ -42,7 +54,7 @@ func (api *API) mayWork(c echo.Context, p httpapi.Principal, owner, team *uuid.U
 		return nil
 	}
 	ctx := c.Request().Context()
-	u, err := api.store.UserOfAPIKey(ctx, p.WorkspaceID, p.KeyID)
+	u, err := api.actingUser(ctx, p)
 	if errors.Is(err, store.ErrNotFound) {
 		return echo.NewHTTPError(http.StatusForbidden,
 			"this key acts as no user: create a key with --user to decide on handoffs and opportunities")

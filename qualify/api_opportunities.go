@@ -173,7 +173,7 @@ func (api *API) isSalesAdmin(c echo.Context, p httpapi.Principal) (bool, error) 
 	if p.Role != store.RoleSales {
 		return false, nil
 	}
-	u, err := api.store.UserOfAPIKey(c.Request().Context(), p.WorkspaceID, p.KeyID)
+	u, err := api.actingUser(c.Request().Context(), p)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil

@@ -23,7 +23,7 @@ const (
 )
 
 // userRoles are the roles a user can have.
-var userRoles = []string{store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing}
+var userRoles = []string{store.UserAdmin, store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing}
 
 // User is how the API shows a store.User.
 type User struct {

@@ -296,13 +296,3 @@ func (q *Queries) QueueWebhookEvent(ctx context.Context, workspaceID uuid.UUID, 
 	return tag.RowsAffected(), interpret(err, "queue webhook event")
 }
 
-// UserOfAPIKey returns the user an API key of the workspace acts as;
-// ErrNotFound when it acts as nobody.
-func (q *Queries) UserOfAPIKey(ctx context.Context, workspaceID, keyID uuid.UUID) (User, error) {
-	rows, _ := q.db.Query(ctx, `
-		SELECT u.id, u.workspace_id, u.name, u.email, u.role, u.available, u.created_at
-		FROM api_keys k JOIN users u ON u.id = k.user_id AND u.workspace_id = k.workspace_id
-		WHERE k.workspace_id = $1 AND k.id = $2`, workspaceID, keyID)
-	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
-	return u, interpret(err, "user of api key")
-}

@@ -262,6 +262,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
+	con, err := newConsole(cfg, log, svc)
+	if err != nil {
+		return err
+	}
 	intake.Start()
 	e := newEcho(log, cfg.TrustedProxies)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -287,6 +291,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	nurture.APIRoutes(v1, nurtureAPI, httpapi.RequireRole)
 	nurture.BounceRoutes(v1, d.nurture, httpapi.RequireRole)
 	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
+	// The console, behind sign-in.
+	con.Routes(e)
 	if opts.routes != nil {
 		opts.routes(e)
 	}

@@ -46,6 +46,8 @@ type Config struct {
 	// NurtureMaxAttempts is how many times a nurture step or message is
 	// tried before it is marked failed.
 	NurtureMaxAttempts int
+	// Sessions: how long console sessions last.
+	Sessions sessionConfig
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -55,7 +57,7 @@ const minSecretKey = 32
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s redis=%s smtp=%s smtp_connections=%d nurture_max_attempts=%d addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.SMTPConnections, c.NurtureMaxAttempts,
-		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.ResponseMaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools)
+		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.ResponseMaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools) + " " + c.Sessions.String()
 }
 
 func redacted(s string) string {
@@ -172,12 +174,16 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	fs.StringVar(&maxAttempts, "nurture-max-attempts", env("LEADFLOW_NURTURE_MAX_ATTEMPTS", "10"), "tries of a nurture step or message before it is marked failed (LEADFLOW_NURTURE_MAX_ATTEMPTS)")
 	fs.StringVar(&proxies, "trusted-proxies", getenv("LEADFLOW_TRUSTED_PROXIES"), "comma-separated CIDRs whose X-Forwarded-For is believed (LEADFLOW_TRUSTED_PROXIES)")
 	links := linkFlags(fs, env)
+	sessions := sessionFlags(fs, env)
 	finishPools := poolFlags(fs, getenv)
 	fs.StringVar(&webhookNetworks, "webhook-allow-networks", getenv("LEADFLOW_WEBHOOK_ALLOW_NETWORKS"), "comma-separated CIDRs or addresses webhooks may reach although loopback, private or link-local, e.g. 10.0.0.0/8 (LEADFLOW_WEBHOOK_ALLOW_NETWORKS)")
 	return func() (Config, error) {
 		var errs []error
 		var err error
 		if c.Links, err = links(); err != nil {
+			errs = append(errs, err)
+		}
+		if c.Sessions, err = sessions(); err != nil {
 			errs = append(errs, err)
 		}
 		// Secrets may come from files (Docker/Kubernetes secrets).

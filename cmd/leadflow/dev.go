@@ -126,6 +126,10 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err == nil {
 		err = st.InTx(ctx, func(q *store.Queries) error { return ensureDemoNurtureAndSales(ctx, q, demoWorkspace) })
 	}
+	var people []demoPerson
+	if err == nil {
+		people, err = ensureDemoPeople(ctx, st, demoWorkspace)
+	}
 	st.Close()
 	if err != nil {
 		return err
@@ -138,7 +142,10 @@ func cmdDev(ctx context.Context, args []string, getenv func(string) string, stdo
 			e.GET("/dev/mail", mail)
 			e.GET("/dev/mail/:n", mail)
 		},
-		onListen: func(addr string) { printDevBanner(stdout, "http://"+addr, key, cfg.DatabaseURL) },
+		onListen: func(addr string) {
+			printDevBanner(stdout, "http://"+addr, key, cfg.DatabaseURL)
+			printDemoPeople(stdout, "http://"+addr, people)
+		},
 	})
 }
 

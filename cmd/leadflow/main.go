@@ -50,6 +50,10 @@ Usage:
                             list the workspace's API keys (never the keys themselves)
   leadflow apikey revoke --workspace NAME KEY_ID
                             revoke a key: the next request made with it is refused
+  leadflow user create --workspace NAME --email EMAIL --role ROLE [--name NAME] [--password-stdin]
+                            create a person who signs in to the console (roles: admin, marketing,
+                            sales_rep, sales_manager, sales_admin); without a password, prints a
+                            one-time sign-in link
   leadflow version          print the version
 
 Run 'leadflow COMMAND -h' for a command's flags. Configuration comes from
@@ -76,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdDev(ctx, args, getenv, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return nil

@@ -138,6 +138,7 @@ func TestDevWalksTheWholePath(t *testing.T) {
 	if !strings.Contains(cmd.stdout.String(), key) {
 		t.Errorf("banner does not show the chosen API key:\n%s", cmd.stdout.String())
 	}
+	checkDevPeopleSignIn(t, base, cmd.stdout.String())
 	api := func(method, path string, body string, out any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))

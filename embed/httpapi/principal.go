@@ -14,15 +14,24 @@ import (
 	"leadflow/store"
 )
 
-// Principal is who makes a request: a key, its workspace and its role.
+// Principal is who makes a request: an API key (KeyID set, and UserID when
+// the key acts as a person), or a person signed in to the console (UserID
+// set, KeyID zero); its workspace and its role.
 type Principal struct {
 	KeyID       uuid.UUID
+	UserID      uuid.UUID
 	WorkspaceID uuid.UUID
 	Role        store.Role
 }
 
-// Actor names the principal in audit trails.
-func (p Principal) Actor() string { return "api_key:" + p.KeyID.String() }
+// Actor names the principal in audit trails: the key when a key made the
+// request, else the person.
+func (p Principal) Actor() string {
+	if p.KeyID == uuid.Nil && p.UserID != uuid.Nil {
+		return "user:" + p.UserID.String()
+	}
+	return "api_key:" + p.KeyID.String()
+}
 
 type principalKey struct{}
 
@@ -76,9 +85,11 @@ func Authenticate(st *store.Store) echo.MiddlewareFunc {
 			if err != nil {
 				return fmt.Errorf("authenticate api key: %w", err)
 			}
-			ctx := WithPrincipal(c.Request().Context(), Principal{
-				KeyID: key.ID, WorkspaceID: key.WorkspaceID, Role: key.Role,
-			})
+			p := Principal{KeyID: key.ID, WorkspaceID: key.WorkspaceID, Role: key.Role}
+			if key.UserID != nil {
+				p.UserID = *key.UserID
+			}
+			ctx := WithPrincipal(c.Request().Context(), p)
 			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}

@@ -1,0 +1,168 @@
+package console
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"leadflow/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultSessionIdle = 12 * time.Hour
+	DefaultSessionMax  = 7 * 24 * time.Hour
+	// DefaultLinkTTL is how long an emailed sign-in link works.
+	DefaultLinkTTL = 15 * time.Minute
+	// DefaultResetTTL is how long a password reset link works.
+	DefaultResetTTL = time.Hour
+	// DefaultInviteTTL is how long an invitation (or the link `leadflow
+	// user create` prints) works.
+	DefaultInviteTTL = 7 * 24 * time.Hour
+	// DefaultAttemptsPerAddress and DefaultAttemptsPerIP bound sign-in
+	// attempts (passwords, link and reset requests) per AttemptWindow.
+	DefaultAttemptsPerAddress = 10
+	DefaultAttemptsPerIP      = 100
+	DefaultAttemptWindow      = 15 * time.Minute
+)
+
+// Config is what a Console needs.
+type Config struct {
+	Store *store.Store
+	// Redis keeps the sign-in rate limits, shared by every serve process.
+	Redis redis.UniversalClient
+	// BaseURL is where browsers reach leadflow; emailed links are absolute
+	// URLs on it, and an https one makes cookies Secure.
+	BaseURL string
+	// Mailer sends sign-in, reset and invitation emails; nil when no SMTP
+	// server is configured (the emails then fail and say so in the log).
+	Mailer Mailer
+	Logger *slog.Logger
+	// SessionIdle ends a session unused for this long; SessionMax ends any
+	// session this long after sign-in.
+	SessionIdle, SessionMax      time.Duration
+	LinkTTL, ResetTTL, InviteTTL time.Duration
+	// AttemptsPerAddress and AttemptsPerIP are how many sign-in attempts one
+	// address, and one client IP, may make per AttemptWindow.
+	AttemptsPerAddress, AttemptsPerIP int
+	AttemptWindow                     time.Duration
+	// PasswordParams are argon2id's costs (argon2id.DefaultParams when nil).
+	PasswordParams *argon2id.Params
+}
+
+// Console serves sign-in and the console's shell.
+type Console struct {
+	cfg      Config
+	store    *store.Store
+	log      *slog.Logger
+	baseURL  string
+	baseHost string
+	secure   bool
+	limiter  *limiter
+	hasher   hasher
+	style    asset
+	script   asset
+	pages    pages
+	navItems []navItem
+}
+
+// New checks cfg, applies its defaults and parses the templates.
+func New(cfg Config) (*Console, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("console: store is required")
+	}
+	if cfg.Redis == nil {
+		return nil, errors.New("console: redis is required")
+	}
+	u, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("console: base url %q: want an absolute http(s) URL", cfg.BaseURL)
+	}
+	cfg.SessionIdle = cmp.Or(cfg.SessionIdle, DefaultSessionIdle)
+	cfg.SessionMax = cmp.Or(cfg.SessionMax, DefaultSessionMax)
+	cfg.LinkTTL = cmp.Or(cfg.LinkTTL, DefaultLinkTTL)
+	cfg.ResetTTL = cmp.Or(cfg.ResetTTL, DefaultResetTTL)
+	cfg.InviteTTL = cmp.Or(cfg.InviteTTL, DefaultInviteTTL)
+	cfg.AttemptsPerAddress = cmp.Or(cfg.AttemptsPerAddress, DefaultAttemptsPerAddress)
+	cfg.AttemptsPerIP = cmp.Or(cfg.AttemptsPerIP, DefaultAttemptsPerIP)
+	cfg.AttemptWindow = cmp.Or(cfg.AttemptWindow, DefaultAttemptWindow)
+	if cfg.SessionIdle < 0 || cfg.SessionMax < 0 || cfg.SessionIdle > cfg.SessionMax {
+		return nil, errors.New("console: session idle expiry must be positive and at most the absolute expiry")
+	}
+	if cfg.AttemptsPerAddress < 0 || cfg.AttemptsPerIP < 0 || cfg.AttemptWindow < 0 {
+		return nil, errors.New("console: attempt limits cannot be negative")
+	}
+	log := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	pg, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h, err := newHasher(cmp.Or(cfg.PasswordParams, argon2id.DefaultParams))
+	if err != nil {
+		return nil, err
+	}
+	return &Console{
+		cfg:      cfg,
+		store:    cfg.Store,
+		log:      log,
+		baseURL:  u.String(),
+		baseHost: u.Host,
+		secure:   u.Scheme == "https",
+		limiter:  newLimiter(cfg.Redis, log, cfg.AttemptsPerAddress, cfg.AttemptsPerIP, cfg.AttemptWindow),
+		hasher:   h,
+		style:    newAsset("console", "css", "text/css; charset=utf-8", styleCSS),
+		script:   newAsset("console", "js", "text/javascript; charset=utf-8", scriptJS),
+		pages:    pg,
+		navItems: []navItem{
+			{Label: "Home", Path: "/console/"},
+			{Label: "People", Path: "/console/people", Roles: []string{store.UserAdmin}},
+		},
+	}, nil
+}
+
+// Nav adds a page to the navigation, shown to roles (to every role when
+// none is named; admins see every page). Pair it with Require on the page's
+// routes, so a page not shown is not reachable either. Call it before
+// serving.
+func (c *Console) Nav(label, path string, roles ...string) {
+	c.navItems = append(c.navItems, navItem{Label: label, Path: path, Roles: roles})
+}
+
+// Routes registers sign-in and the console's pages on e, and returns the
+// group (/console, signed in, CSRF-checked) other pages mount on.
+func (c *Console) Routes(e *echo.Echo) *echo.Group {
+	e.GET(c.style.path, c.style.serve)
+	e.GET(c.script.path, c.script.serve)
+
+	// Signing in and out; every post here refuses cross-site requests.
+	e.GET("/login", c.loginPage)
+	e.POST("/login", c.login, c.sameOrigin)
+	e.GET("/login/link", c.linkRequestPage)
+	e.POST("/login/link", c.sendLink, c.sameOrigin)
+	e.GET("/login/link/:token", c.linkPage)
+	e.POST("/login/link/:token", c.useLink, c.sameOrigin)
+	e.GET("/password/reset", c.resetRequestPage)
+	e.POST("/password/reset", c.sendReset, c.sameOrigin)
+	e.GET("/password/reset/:token", c.resetPage)
+	e.POST("/password/reset/:token", c.reset, c.sameOrigin)
+	e.POST("/logout", c.logout, c.sameOrigin, c.authenticate, c.checkCSRF)
+
+	g := e.Group("/console", c.sameOrigin, c.authenticate, c.checkCSRF)
+	g.GET("", c.home)
+	g.GET("/", c.home)
+	admin := c.Require(store.UserAdmin)
+	g.GET("/people", c.people, admin)
+	g.POST("/people", c.invite, admin)
+	g.POST("/people/:id/role", c.changeRole, admin)
+	g.POST("/people/:id/deactivate", c.deactivate, admin)
+	g.POST("/people/:id/reactivate", c.reactivate, admin)
+	return g
+}
