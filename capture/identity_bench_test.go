@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,8 +44,16 @@ type identityScore struct {
 // and contacts linked correctly (goal 100%). Run it alone, once:
 //
 //	go test -run '^$' -bench BenchmarkIdentityTraffic -benchtime 1x ./capture/
+//
+// LEADFLOW_IDENTITY_SEEDS picks the seeds (comma-separated, default 1,2,3);
+// LEADFLOW_IDENTITY_SPLITS=1 logs each split person's submissions and the
+// lead each one ended on, to see why they were not matched (run with -v).
 func BenchmarkIdentityTraffic(b *testing.B) {
-	for _, seed := range []uint64{1, 2, 3} {
+	seeds, err := identitySeeds(os.Getenv("LEADFLOW_IDENTITY_SEEDS"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, seed := range seeds {
 		b.Run(fmt.Sprintf("seed=%d", seed), func(b *testing.B) {
 			tr := traffic.Generate(traffic.Config{Seed: seed, People: 400})
 			var s identityScore
@@ -52,6 +63,21 @@ func BenchmarkIdentityTraffic(b *testing.B) {
 			reportIdentity(b, s)
 		})
 	}
+}
+
+func identitySeeds(list string) ([]uint64, error) {
+	if strings.TrimSpace(list) == "" {
+		return []uint64{1, 2, 3}, nil
+	}
+	var seeds []uint64
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("LEADFLOW_IDENTITY_SEEDS: %w", err)
+		}
+		seeds = append(seeds, n)
+	}
+	return seeds, nil
 }
 
 func reportIdentity(b *testing.B, s identityScore) {
@@ -103,6 +129,7 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 
 	b.StartTimer()
 	responsePerson := map[uuid.UUID]int{}
+	responseSub := map[uuid.UUID]int{}
 	// Responses that carry their person's contact's email or phone.
 	knowsContact := map[uuid.UUID]bool{}
 	carries := carriesContact(tr)
@@ -114,6 +141,7 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 		}
 		id := acceptedID(b, rec)
 		responsePerson[id] = sub.PersonID
+		responseSub[id] = i
 		knowsContact[id] = carries[i]
 	}
 	// One worker, so the submissions resolve in the order they came.
@@ -142,7 +170,59 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 	}
 	srv.Shutdown()
 	b.StopTimer()
-	return scoreIdentity(b, ib.store, tr, responsePerson, knowsContact, contactPerson, personContact)
+	sc := scoreIdentity(b, ib.store, tr, responsePerson, knowsContact, contactPerson, personContact)
+	if os.Getenv("LEADFLOW_IDENTITY_SPLITS") != "" {
+		logSplits(b, ib.store, tr, responseSub)
+	}
+	return sc
+}
+
+// logSplits logs every person whose submissions ended on several leads: the
+// person, then each submission in the order it was resolved with its lead.
+func logSplits(b *testing.B, s *store.Store, tr traffic.Traffic, responseSub map[uuid.UUID]int) {
+	ctx := context.Background()
+	type landed struct {
+		sub  int
+		lead uuid.UUID
+	}
+	byPerson := map[int][]landed{}
+	rows, err := s.Pool.Query(ctx, `SELECT id, lead_id FROM responses`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var id, lead uuid.UUID
+		if err := rows.Scan(&id, &lead); err != nil {
+			b.Fatal(err)
+		}
+		i := responseSub[id]
+		byPerson[tr.Submissions[i].PersonID] = append(byPerson[tr.Submissions[i].PersonID], landed{i, lead})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range tr.People {
+		subs := byPerson[p.ID]
+		leads := map[uuid.UUID]bool{}
+		for _, l := range subs {
+			leads[l.lead] = true
+		}
+		if len(leads) < 2 {
+			continue
+		}
+		slices.SortFunc(subs, func(x, y landed) int { return x.sub - y.sub })
+		var out strings.Builder
+		fmt.Fprintf(&out, "split person %d %s %s (%s) work=%s personal=%s mobile=%s office=%s ext=%s contact=%v twin_of=%d\n",
+			p.ID, p.FirstName, p.LastName, p.Company, p.WorkEmail, p.PersonalEmail, p.Mobile, p.Office, p.Extension,
+			p.IsContact, p.NameTwinOf)
+		for _, l := range subs {
+			v := tr.Submissions[l.sub].Values
+			fmt.Fprintf(&out, "  #%d lead=%s first=%q last=%q email=%q phone=%q company=%q\n", l.sub, l.lead.String()[:8],
+				v.Get("first_name"), v.Get("last_name"), v.Get("email"), v.Get("phone"), v.Get("company"))
+		}
+		b.Log(out.String())
+	}
 }
 
 func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePerson map[uuid.UUID]int,
