@@ -297,3 +297,34 @@ func TestLeadMadeForAContactIsFlaggedAgainstALookalike(t *testing.T) {
 		t.Errorf("the contact's lead flagged against its own contact %d times", n)
 	}
 }
+
+func TestPossibleDuplicatesSayWhy(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const office = "+442079460001"
+	ann := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann@victim.example", "Ann", "Lee", "Victim Ltd"), office)))
+	claim := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann.lee@elsewhere.example", "Ann", "Lee", ""), office)))
+	lookalike := b.process(t, b.newResponse(t, b.form, personFields(t, "annlee77@gmail.com", "Ann", "Lee", "")))
+	type flag struct{ Lead, Match, Reason string }
+	name := map[uuid.UUID]string{ann.LeadID: "ann", claim.LeadID: "claim", lookalike.LeadID: "lookalike"}
+	var got []flag
+	for _, id := range []uuid.UUID{claim.LeadID, lookalike.LeadID} {
+		dups, err := b.store.LeadPossibleDuplicates(b.ctx, b.ws.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dups {
+			if d.LeadID == id && d.MatchLeadID != nil {
+				got = append(got, flag{name[d.LeadID], name[*d.MatchLeadID], d.Reason})
+			}
+		}
+	}
+	want := []flag{
+		{"claim", "ann", store.DuplicateSharedPhone},
+		{"lookalike", "ann", store.DuplicateSimilarName},
+		{"lookalike", "claim", store.DuplicateSimilarName},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("possible duplicates and their reasons (-want +got):\n%s", diff)
+	}
+}

@@ -96,6 +96,9 @@ type PossibleDuplicate struct {
 	Similarity     float32    `db:"similarity" json:"similarity"`
 	Status         string     `db:"status" json:"status"`
 	CreatedAt      time.Time  `db:"created_at" json:"created_at"`
+	// Reason says why the pair was flagged: DuplicateSimilarName,
+	// DuplicateSharedPhone or DuplicateSharedIdentity.
+	Reason string `db:"reason"`
 }
 
 // Contact is a known person, from conversions and imports.
