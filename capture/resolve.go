@@ -42,6 +42,12 @@ const (
 	// joinedByEmailAndPhone: one submission named two leads of one person,
 	// its email the one's and its phone the other's.
 	joinedByEmailAndPhone = "email_and_phone"
+	// matchedByPhoneAndName: a new address came with the lead's own phone
+	// and full name (see phoneAndNameLead).
+	matchedByPhoneAndName = store.IdentityByPhoneAndName
+	// matchedByNameAndEmployer: the full name and the employer found the
+	// lead, one of the two giving no email (see matchByNameAndEmployer).
+	matchedByNameAndEmployer = "name_and_employer"
 )
 
 // process does Process's work inside its transaction.
@@ -147,6 +153,10 @@ type resolution struct {
 	// emailMatched: the lead answers to the submission's own email, so the
 	// submission may change its profile, not only fill its blanks.
 	emailMatched bool
+	// inferredIdentity: the submission's new address is tied to the lead by
+	// phone and name, not given as the lead's own: kept as an inferred
+	// identity, which finds the lead but never rewrites it.
+	inferredIdentity bool
 	// join is a second lead of the same person that this submission ties
 	// to lead safely: merged into it before the response is.
 	join *store.Lead
@@ -274,6 +284,14 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			r.matchedBy, r.emailMatched = matchedByEmail, true
 			if r.lead.EmailCanonical != email {
 				r.matchedBy = matchedByIdentity
+				// An address only inferred to be the lead's finds it, but
+				// what comes from it fills blanks: a phone and a name known
+				// to someone else must not lead to rewriting the lead.
+				by, err := r.q.LeadIdentityInferredBy(ctx, ws, email)
+				if err != nil {
+					return err
+				}
+				r.emailMatched = by == ""
 			}
 		}
 	}
@@ -302,6 +320,88 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			r.flagLead(l, store.DuplicateSharedPhone)
 		}
 	}
+	if r.lead == nil && r.contact == nil && email != "" {
+		if l := r.phoneAndNameLead(phoneLeads, byPhone); l != nil {
+			r.lead, r.matchedBy, r.inferredIdentity = l, matchedByPhoneAndName, true
+		}
+	}
+	if r.lead == nil && r.contact == nil {
+		return r.matchByNameAndEmployer(ctx)
+	}
+	return nil
+}
+
+// phoneAndNameLead picks the lead that a submission with an address no one
+// has is, by its phone and name: the lead with exactly its phone (the same
+// extension, or none on both), whose number no other lead or contact has
+// (not a switchboard), giving the same full name (folded, nicknames
+// allowed, no typos), not linked to a contact (a contact's addresses are
+// the contact's to know), and whose employer nothing contradicts (another
+// company, another work domain, another mailbox at its work domain: a
+// colleague of the same name). The address becomes an inferred identity of
+// the lead; the lead's own email never changes.
+func (r *resolution) phoneAndNameLead(phoneLeads []store.Lead, phoneContacts []store.Contact) *store.Lead {
+	p := r.person
+	if p.Phone == "" || len(phoneLeads) != 1 || len(phoneContacts) != 0 {
+		return nil
+	}
+	l := phoneLeads[0]
+	switch {
+	case l.Phone != p.Phone, l.EmailCanonical == "", l.ContactID != nil, l.MergedInto != nil,
+		!namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName),
+		employerOf(factsOf(l), factsOf(p)).contradicted:
+		return nil
+	}
+	return &l
+}
+
+// matchByNameAndEmployer finds the lead of a submission that matched no one
+// by email, phone or contact, when one of the two gives no email (a
+// call-back request, or a call-back lead later giving an address): the
+// one live lead with the same full name (folded, nicknames allowed, no
+// typos) at an employer something confirms (the same company typed, or a
+// company and its mail domain) and nothing contradicts. It finds nothing
+// when another lead or a contact of that name might be the person (their
+// employer unknown or the same), or when the lead is linked to a contact.
+// What comes through it only fills blanks.
+func (r *resolution) matchByNameAndEmployer(ctx context.Context) error {
+	p := r.person
+	if strings.TrimSpace(p.FirstName) == "" || strings.TrimSpace(p.LastName) == "" {
+		return nil
+	}
+	leads, contacts, err := r.q.NameCandidates(ctx, r.resp.WorkspaceID, p.FirstName+" "+p.LastName, fuzzyNameFloor)
+	if err != nil {
+		return err
+	}
+	var found *store.Lead
+	ambiguous := false
+	for _, l := range leads {
+		if !namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName) {
+			continue
+		}
+		switch e := employerOf(factsOf(l), factsOf(p)); {
+		case e.contradicted:
+			// Someone else of that name, elsewhere.
+		case e.confirmed && found == nil:
+			found = &l
+		default:
+			ambiguous = true
+		}
+	}
+	for _, c := range contacts {
+		if namesStrong(p.FirstName, p.LastName, c.FirstName, c.LastName) &&
+			!employerOf(leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company}, factsOf(p)).contradicted {
+			ambiguous = true
+		}
+	}
+	if found == nil || ambiguous || found.ContactID != nil || (p.EmailCanonical != "" && found.EmailCanonical != "") {
+		return nil
+	}
+	l, err := r.q.LockLead(ctx, r.resp.WorkspaceID, found.ID)
+	if err != nil || l.MergedInto != nil {
+		return err
+	}
+	r.lead, r.matchedBy = &l, matchedByNameAndEmployer
 	return nil
 }
 
@@ -559,7 +659,13 @@ func (r *resolution) mergeResponse(ctx context.Context) error {
 		e.NewValue = r.contact.ID.String()
 		entries = append(entries, e)
 	}
-	added, err := r.q.AddLeadIdentity(ctx, lead.WorkspaceID, lead.ID, person.Email, person.EmailCanonical, r.now)
+	add := r.q.AddLeadIdentity
+	if r.inferredIdentity {
+		add = func(ctx context.Context, ws, lead uuid.UUID, email, canonical string, at time.Time) (bool, error) {
+			return r.q.AddInferredLeadIdentity(ctx, ws, lead, email, canonical, store.IdentityByPhoneAndName, at)
+		}
+	}
+	added, err := add(ctx, lead.WorkspaceID, lead.ID, person.Email, person.EmailCanonical, r.now)
 	if err != nil {
 		return err
 	}
