@@ -3,6 +3,7 @@ package capture_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -222,6 +223,51 @@ func logSplits(b *testing.B, s *store.Store, tr traffic.Traffic, responseSub map
 				v.Get("first_name"), v.Get("last_name"), v.Get("email"), v.Get("phone"), v.Get("company"))
 		}
 		b.Log(out.String())
+	}
+
+	// Flags joining no common person, with whose leads they join.
+	leadPeople := map[uuid.UUID]map[int]bool{}
+	for p, subs := range byPerson {
+		for _, l := range subs {
+			if leadPeople[l.lead] == nil {
+				leadPeople[l.lead] = map[int]bool{}
+			}
+			leadPeople[l.lead][p] = true
+		}
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT d.lead_id, d.match_lead_id, d.match_contact_id, d.reason, d.similarity,
+			l.first_name || ' ' || l.last_name || ' <' || l.email || '> ' || l.company || ' ' || l.phone,
+			coalesce(m.first_name || ' ' || m.last_name || ' <' || m.email || '> ' || m.company || ' ' || m.phone,
+				c.first_name || ' ' || c.last_name || ' <' || c.email || '> ' || c.company || ' ' || c.phone)
+		FROM possible_duplicates d JOIN leads l ON l.id = d.lead_id
+		LEFT JOIN leads m ON m.id = d.match_lead_id LEFT JOIN contacts c ON c.id = d.match_contact_id
+		WHERE d.status = 'open'`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var lead uuid.UUID
+		var matchLead, matchContact *uuid.UUID
+		var reason, a, c string
+		var sim float32
+		if err := rows.Scan(&lead, &matchLead, &matchContact, &reason, &sim, &a, &c); err != nil {
+			b.Fatal(err)
+		}
+		if matchLead == nil {
+			continue
+		}
+		good := false
+		for p := range leadPeople[lead] {
+			good = good || leadPeople[*matchLead][p]
+		}
+		if !good {
+			b.Logf("wrong flag %s %.2f: %s %v | %s %v", reason, sim, a, slices.Sorted(maps.Keys(leadPeople[lead])),
+				c, slices.Sorted(maps.Keys(leadPeople[*matchLead])))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
 	}
 }
 
