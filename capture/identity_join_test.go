@@ -318,3 +318,23 @@ func TestNameAndEmployerFindNoLeadWhenAnythingDisagrees(t *testing.T) {
 		})
 	}
 }
+
+func TestLookalikeWeighedByTheEmployerOfItsSwitchboard(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const kaiju = "+14155550160"
+	weyland := b.process(t, b.newResponse(t, b.form, personFields(t, "omar.sato@weyland.example", "Omar", "Sato", "Weyland")))
+	atKaiju := b.process(t, b.newResponse(t, b.form, personFields(t, "omar.sato@kaijulabs.example", "Omar", "Sato", "Kaiju Labs")))
+	b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann@kaijulabs.example", "Ann", "Lee", "Kaiju Labs, Inc."), kaiju)))
+
+	// From a personal address, no company, but Kaiju Labs' switchboard: the
+	// Omar Sato of Kaiju Labs may be him, the one of Weyland is not.
+	home := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "omarsato65@yahoo.com", "Omar", "Sato", ""), kaiju)))
+	if home.Result != capture.OutcomeCreated {
+		t.Fatalf("outcome %+v, want a lead of its own", home)
+	}
+	got := map[string]int{"kaiju": b.openFlags(t, home.LeadID, atKaiju.LeadID), "weyland": b.openFlags(t, home.LeadID, weyland.LeadID)}
+	if diff := cmp.Diff(map[string]int{"kaiju": 1, "weyland": 0}, got); diff != "" {
+		t.Errorf("possible duplicates with each Omar Sato (-want +got):\n%s", diff)
+	}
+}

@@ -160,6 +160,8 @@ type resolution struct {
 	// join is a second lead of the same person that this submission ties
 	// to lead safely: merged into it before the response is.
 	join *store.Lead
+	// phoneLeads are the live leads with the submission's phone number.
+	phoneLeads []store.Lead
 	// others are leads and contacts that share the submission's phone but
 	// are not (safely) its person: flagged as possible duplicates.
 	others       []sharedIdentity
@@ -276,6 +278,7 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			return err
 		}
 	}
+	r.phoneLeads = phoneLeads
 	if email != "" {
 		if r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, email)); err != nil {
 			return err
@@ -563,6 +566,30 @@ func (r *resolution) joinLeads(ctx context.Context) error {
 	return nil
 }
 
+// employerFacts is what likeness weighs of the new lead. A lead that names
+// no employer (no company, no work address) but gave a phone other leads
+// have takes their company when they agree on one: a switchboard is one
+// employer's, and a number another lead gave tells where that lead works.
+// byPhone reports that the company came from the phone.
+func (r *resolution) employerFacts(l store.Lead) (f leadFacts, byPhone bool) {
+	f = factsOf(l)
+	if f.Company != "" || workDomain(f.EmailCanonical) != "" {
+		return f, false
+	}
+	company := ""
+	for _, o := range r.phoneLeads {
+		switch {
+		case o.ID == l.ID || compactCompany(o.Company) == "":
+		case company == "":
+			company = o.Company
+		case compactCompany(company) != compactCompany(o.Company):
+			return f, false
+		}
+	}
+	f.Company = company
+	return f, company != ""
+}
+
 // createLead makes the person's lead: from the response, completed from the
 // contact when there is one; or, matching no one, flagged against lookalikes.
 func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) error {
@@ -599,14 +626,21 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	if err != nil {
 		return err
 	}
+	facts, byPhone := r.employerFacts(lead)
 	var matches []store.FuzzyMatch
 	for _, c := range candidates {
 		if c.MatchContactID != nil && lead.ContactID != nil && *c.MatchContactID == *lead.ContactID {
 			// The lead's own contact: known, not a lookalike.
 			continue
 		}
-		score := likeness(factsOf(lead), leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
-			c.NameSimilarity, c.CompanySimilarity)
+		company := c.CompanySimilarity
+		if byPhone {
+			if company, err = r.q.CompanySimilarity(ctx, facts.Company, c.Company); err != nil {
+				return err
+			}
+		}
+		score := likeness(facts, leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+			c.NameSimilarity, company)
 		if score >= fuzzyThreshold {
 			matches = append(matches, store.FuzzyMatch{MatchLeadID: c.MatchLeadID, MatchContactID: c.MatchContactID,
 				Similarity: float32(score), Reason: store.DuplicateSimilarName})
