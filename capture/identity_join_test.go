@@ -100,7 +100,7 @@ func TestNewAddressWithALeadsPhoneStaysSeparateWhenAnythingDisagrees(t *testing.
 		{
 			name:  "a namesake colleague: another mailbox at her employer",
 			known: []lead{{email: "ann@acme.example", first: "Ann", last: "Lee", company: "Acme", phone: mobile}},
-			email: "a.lee@acme.example", first: "Ann", last: "Lee", company: "Acme", phone: mobile, flagged: true,
+			email: "a.lee@acme.example", first: "Ann", last: "Lee", company: "Acme", phone: mobile,
 		},
 		{
 			name:  "another company typed",
@@ -336,5 +336,59 @@ func TestLookalikeWeighedByTheEmployerOfItsSwitchboard(t *testing.T) {
 	got := map[string]int{"kaiju": b.openFlags(t, home.LeadID, atKaiju.LeadID), "weyland": b.openFlags(t, home.LeadID, weyland.LeadID)}
 	if diff := cmp.Diff(map[string]int{"kaiju": 1, "weyland": 0}, got); diff != "" {
 		t.Errorf("possible duplicates with each Omar Sato (-want +got):\n%s", diff)
+	}
+}
+
+func TestContactOnTheSwitchboardIsNotANamesakeColleague(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const office = "+13035550193"
+	c := b.newContact(t, b.ws, store.Contact{FirstName: "Katherine", LastName: "Harris", Email: "katherine2@cafe.example",
+		Phone: office, Company: "Café Lumière"})
+
+	// Another Katherine Harris at the same employer, her own mailbox, on
+	// the switchboard the contact gave: not the contact.
+	out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "katherine@cafe.example", "Katherine", "Harris", ""), office+";ext=264")))
+	if out.Result != capture.OutcomeCreated {
+		t.Fatalf("outcome %+v, want a lead of her own, not linked to the contact", out)
+	}
+	if got := b.lead(t, b.ws, out.LeadID).ContactID; got != nil {
+		t.Errorf("the namesake colleague's lead is linked to contact %v", *got)
+	}
+	// Two mailboxes at one employer are two colleagues, not a duplicate to
+	// review.
+	if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2`,
+		out.LeadID, c.ID); n != 0 {
+		t.Errorf("possible duplicates of her lead with the contact = %d, want 0", n)
+	}
+	// The contact herself still finds her contact.
+	own := b.process(t, b.newResponse(t, b.form, personFields(t, "katherine2@cafe.example", "Katherine", "Harris", "")))
+	if own.Result != capture.OutcomeLinkedContact || own.LeadID == out.LeadID {
+		t.Errorf("the contact's own address: %+v, want a lead of hers linked to the contact", own)
+	}
+}
+
+func TestSwitchboardOfTwoNamesakeContactsPicksNeither(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const office = "+16465550194"
+	first := b.newContact(t, b.ws, store.Contact{FirstName: "Katherine", LastName: "Dubois", Email: "katherine@virtucon.example",
+		Phone: office, Company: "Virtucon"})
+	second := b.newContact(t, b.ws, store.Contact{FirstName: "Katherine", LastName: "Dubois", Email: "katherine.dubois3@virtucon.example",
+		Phone: office, Company: "Virtucon"})
+
+	// From a personal address on the switchboard both gave: either of them.
+	out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "katherinedubois26@icloud.com", "Katherine", "Dubois", "Virtucon"), office)))
+	if out.Result != capture.OutcomeCreated {
+		t.Fatalf("outcome %+v, want a lead of her own, linked to neither contact", out)
+	}
+	if got := b.lead(t, b.ws, out.LeadID).ContactID; got != nil {
+		t.Errorf("lead linked to contact %v, want neither", *got)
+	}
+	for _, c := range []store.Contact{first, second} {
+		if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2 AND status = 'open'`,
+			out.LeadID, c.ID); n != 1 {
+			t.Errorf("possible duplicates of her lead with contact %s = %d, want 1", c.Email, n)
+		}
 	}
 }

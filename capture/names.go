@@ -339,3 +339,10 @@ func employerOf(a, b leadFacts) employerEvidence {
 	}
 	return e
 }
+
+// twoMailboxesAtOneDomain: two addresses at one employer's domain are two
+// people there, whatever their names.
+func twoMailboxesAtOneDomain(a, b string) bool {
+	d := workDomain(a)
+	return d != "" && d == workDomain(b) && a != b
+}

@@ -429,23 +429,32 @@ func (r *resolution) matchThroughContact(ctx context.Context) error {
 }
 
 // phoneContact picks, of the contacts with the submission's phone, the one
-// that is its person: the names agree, or nothing disagrees and there is no
-// second email to tell them apart. The others alike enough are flagged.
+// that is its person: the names agree and they are not two colleagues of
+// one name (two mailboxes at one work domain), or nothing disagrees and
+// there is no second email to tell them apart. When two contacts would do
+// (namesakes on one switchboard), it picks neither. The others alike enough
+// are flagged.
 func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
-	var found *store.Contact
 	p := r.person
+	var fits []store.Contact
 	for _, c := range contacts {
 		names := compareNames(p.FirstName, p.LastName, c.FirstName, c.LastName)
 		otherEmail := p.EmailCanonical != "" && c.EmailCanonical != "" && c.EmailCanonical != p.EmailCanonical
-		ok := names == namesSame || (names == namesUnknown && !otherEmail && c.Phone == p.Phone)
 		switch {
-		case ok && found == nil:
-			found = &c
+		case (names == namesSame && !twoMailboxesAtOneDomain(c.EmailCanonical, p.EmailCanonical)) ||
+			(names == namesUnknown && !otherEmail && c.Phone == p.Phone):
+			fits = append(fits, c)
 		case names != namesDifferent:
 			r.flagContact(c, store.DuplicateSharedPhone)
 		}
 	}
-	return found
+	if len(fits) == 1 {
+		return &fits[0]
+	}
+	for _, c := range fits {
+		r.flagContact(c, store.DuplicateSharedPhone)
+	}
+	return nil
 }
 
 // phoneFindsLead reports whether a lead with the submission's phone is the
@@ -490,10 +499,13 @@ func (r *resolution) canJoin(l store.Lead) bool {
 
 // flagLead notes a lead that shares an identity with the submission but is
 // not (safely) its person, for review; a lead whose name is clearly someone
-// else's is a colleague on the same number, not a duplicate.
+// else's is a colleague on the same number, not a duplicate, and so is one
+// with another mailbox at the submission's work domain (as likeness has it:
+// a person fills in forms from one work address).
 func (r *resolution) flagLead(l store.Lead, reason string) {
 	p := r.person
-	if compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) == namesDifferent {
+	if compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) == namesDifferent ||
+		twoMailboxesAtOneDomain(p.EmailCanonical, l.EmailCanonical) {
 		return
 	}
 	id := l.ID
@@ -504,6 +516,9 @@ func (r *resolution) flagLead(l store.Lead, reason string) {
 }
 
 func (r *resolution) flagContact(c store.Contact, reason string) {
+	if twoMailboxesAtOneDomain(r.person.EmailCanonical, c.EmailCanonical) {
+		return
+	}
 	id := c.ID
 	r.others = append(r.others, sharedIdentity{
 		FuzzyMatch: store.FuzzyMatch{MatchContactID: &id, Reason: reason},
