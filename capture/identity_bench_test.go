@@ -50,13 +50,30 @@ type identityScore struct {
 // LEADFLOW_IDENTITY_SPLITS=1 logs each split person's submissions and the
 // lead each one ended on, to see why they were not matched (run with -v).
 func BenchmarkIdentityTraffic(b *testing.B) {
+	benchIdentity(b, traffic.Config{People: 400})
+}
+
+// BenchmarkNamesakeColleagues is BenchmarkIdentityTraffic on traffic where
+// 5% of people share their name with a colleague, far more than real firms
+// have: it shows that no rule merges namesakes (persons wrongly merged, goal
+// 0) and that contacts stay linked to their own person. Its flag precision
+// is low by design: a namesake colleague writing from a personal address is
+// a pair a person has to look at.
+//
+//	go test -run '^$' -bench BenchmarkNamesakeColleagues -benchtime 1x ./capture/
+func BenchmarkNamesakeColleagues(b *testing.B) {
+	benchIdentity(b, traffic.Config{People: 400, NamesakeColleagues: 0.05})
+}
+
+func benchIdentity(b *testing.B, cfg traffic.Config) {
 	seeds, err := identitySeeds(os.Getenv("LEADFLOW_IDENTITY_SEEDS"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, seed := range seeds {
 		b.Run(fmt.Sprintf("seed=%d", seed), func(b *testing.B) {
-			tr := traffic.Generate(traffic.Config{Seed: seed, People: 400})
+			cfg.Seed = seed
+			tr := traffic.Generate(cfg)
 			var s identityScore
 			for range b.N {
 				s = runIdentityTraffic(b, tr)
@@ -234,6 +251,32 @@ func logSplits(b *testing.B, s *store.Store, tr traffic.Traffic, responseSub map
 			}
 			leadPeople[l.lead][p] = true
 		}
+	}
+	// Leads holding several people, with how each submission found them.
+	for lead, ps := range leadPeople {
+		if len(ps) < 2 {
+			continue
+		}
+		rows, err := s.Pool.Query(ctx, `SELECT r.id, coalesce(a.detail->>'matched_by', a.action) FROM responses r
+			JOIN lead_audit a ON a.response_id = r.id AND a.action IN ('created', 'response_merged', 'merged')
+			WHERE r.lead_id = $1 ORDER BY r.id`, lead)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out strings.Builder
+		fmt.Fprintf(&out, "wrongly merged lead %s persons %v\n", lead, slices.Sorted(maps.Keys(ps)))
+		for rows.Next() {
+			var id uuid.UUID
+			var how string
+			if err := rows.Scan(&id, &how); err != nil {
+				b.Fatal(err)
+			}
+			v := tr.Submissions[responseSub[id]].Values
+			fmt.Fprintf(&out, "  person %d %s: first=%q last=%q email=%q phone=%q company=%q\n", tr.Submissions[responseSub[id]].PersonID,
+				how, v.Get("first_name"), v.Get("last_name"), v.Get("email"), v.Get("phone"), v.Get("company"))
+		}
+		rows.Close()
+		b.Log(out.String())
 	}
 	rows, err = s.Pool.Query(ctx, `SELECT d.lead_id, d.match_lead_id, d.match_contact_id, d.reason, d.similarity,
 			l.first_name || ' ' || l.last_name || ' <' || l.email || '> ' || l.company || ' ' || l.phone,
