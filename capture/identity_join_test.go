@@ -392,3 +392,31 @@ func TestSwitchboardOfTwoNamesakeContactsPicksNeither(t *testing.T) {
 		}
 	}
 }
+
+func TestNamesakeOnAContactsSharedSwitchboardIsNotTheContact(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const office = "+16465550195"
+	c := b.newContact(t, b.ws, store.Contact{FirstName: "Katherine", LastName: "Dubois", Email: "katherine.dubois3@virtucon.example",
+		Phone: office, Company: "Virtucon"})
+	b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "bob@virtucon.example", "Bob", "Roe", "Virtucon"), office+";ext=12")))
+
+	// Her name from a personal address, on the switchboard Bob gives too.
+	out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "katherinedubois26@icloud.com", "Katherine", "Dubois", "Virtucon"), office)))
+	if out.Result != capture.OutcomeCreated {
+		t.Fatalf("outcome %+v, want a lead of her own", out)
+	}
+	if got := b.lead(t, b.ws, out.LeadID).ContactID; got != nil {
+		t.Errorf("lead linked to contact %v, want none", *got)
+	}
+	if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2 AND status = 'open'`,
+		out.LeadID, c.ID); n != 1 {
+		t.Errorf("possible duplicates of her lead with the contact = %d, want 1", n)
+	}
+	// With the contact's own extension, the number points at the contact.
+	b.newContact(t, b.ws, store.Contact{FirstName: "Lu", LastName: "Pym", Email: "lu@virtucon.example", Phone: office + ";ext=40"})
+	lu := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "lupym@gmail.com", "Lu", "Pym", ""), office+";ext=40")))
+	if lu.Result != capture.OutcomeLinkedContact {
+		t.Errorf("her name and her extension from another address: %+v, want linked to her contact", lu)
+	}
+}

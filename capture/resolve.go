@@ -431,17 +431,20 @@ func (r *resolution) matchThroughContact(ctx context.Context) error {
 // phoneContact picks, of the contacts with the submission's phone, the one
 // that is its person: the names agree and they are not two colleagues of
 // one name (two mailboxes at one work domain), or nothing disagrees and
-// there is no second email to tell them apart. When two contacts would do
-// (namesakes on one switchboard), it picks neither. The others alike enough
-// are flagged.
+// there is no second email to tell them apart. A submission with an address
+// of its own needs a number that points at the contact: the same extension,
+// or a number no one else gave; on a shared switchboard, a name from
+// another address may be a namesake. When two contacts would do, it picks
+// neither. The others alike enough are flagged.
 func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
 	p := r.person
 	var fits []store.Contact
 	for _, c := range contacts {
 		names := compareNames(p.FirstName, p.LastName, c.FirstName, c.LastName)
 		otherEmail := p.EmailCanonical != "" && c.EmailCanonical != "" && c.EmailCanonical != p.EmailCanonical
+		pointsAt := !otherEmail || (c.Phone == p.Phone && strings.Contains(p.Phone, ";")) || !r.sharedNumber(c, contacts)
 		switch {
-		case (names == namesSame && !twoMailboxesAtOneDomain(c.EmailCanonical, p.EmailCanonical)) ||
+		case (names == namesSame && pointsAt && !twoMailboxesAtOneDomain(c.EmailCanonical, p.EmailCanonical)) ||
 			(names == namesUnknown && !otherEmail && c.Phone == p.Phone):
 			fits = append(fits, c)
 		case names != namesDifferent:
@@ -455,6 +458,21 @@ func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
 		r.flagContact(c, store.DuplicateSharedPhone)
 	}
 	return nil
+}
+
+// sharedNumber reports whether the submission's number (whatever its
+// extension) is given by someone other than contact c: another contact, or
+// a lead not linked to c.
+func (r *resolution) sharedNumber(c store.Contact, contacts []store.Contact) bool {
+	if len(contacts) > 1 {
+		return true
+	}
+	for _, l := range r.phoneLeads {
+		if l.ContactID == nil || *l.ContactID != c.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // phoneFindsLead reports whether a lead with the submission's phone is the
