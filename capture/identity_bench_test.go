@@ -55,10 +55,10 @@ func BenchmarkIdentityTraffic(b *testing.B) {
 
 // BenchmarkNamesakeColleagues is BenchmarkIdentityTraffic on traffic where
 // 5% of people share their name with a colleague, far more than real firms
-// have: it shows that no rule merges namesakes (persons wrongly merged, goal
-// 0) and that contacts stay linked to their own person. Its flag precision
-// is low by design: a namesake colleague writing from a personal address is
-// a pair a person has to look at.
+// have: a stress of the rules that join by name (persons wrongly merged,
+// goal 0) and of contact links. Its flag precision is low by design: a
+// namesake colleague writing from a personal address is a pair a person has
+// to look at.
 //
 //	go test -run '^$' -bench BenchmarkNamesakeColleagues -benchtime 1x ./capture/
 func BenchmarkNamesakeColleagues(b *testing.B) {
