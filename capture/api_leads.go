@@ -142,6 +142,9 @@ type PossibleDuplicate struct {
 	Similarity     float32    `json:"similarity"`
 	Status         string     `json:"status"`
 	CreatedAt      time.Time  `json:"created_at"`
+	// Reason says why the pair was flagged: similar_name, shared_phone or
+	// shared_identity.
+	Reason string `json:"reason"`
 }
 
 func newPossibleDuplicate(r store.PossibleDuplicate) PossibleDuplicate {
@@ -153,6 +156,7 @@ func newPossibleDuplicate(r store.PossibleDuplicate) PossibleDuplicate {
 		Similarity:     r.Similarity,
 		Status:         r.Status,
 		CreatedAt:      r.CreatedAt,
+		Reason:         r.Reason,
 	}
 }
 

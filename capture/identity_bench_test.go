@@ -3,7 +3,11 @@ package capture_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -41,10 +45,35 @@ type identityScore struct {
 // and contacts linked correctly (goal 100%). Run it alone, once:
 //
 //	go test -run '^$' -bench BenchmarkIdentityTraffic -benchtime 1x ./capture/
+//
+// LEADFLOW_IDENTITY_SEEDS picks the seeds (comma-separated, default 1,2,3);
+// LEADFLOW_IDENTITY_SPLITS=1 logs each split person's submissions and the
+// lead each one ended on, to see why they were not matched (run with -v).
 func BenchmarkIdentityTraffic(b *testing.B) {
-	for _, seed := range []uint64{1, 2, 3} {
+	benchIdentity(b, traffic.Config{People: 400})
+}
+
+// BenchmarkNamesakeColleagues is BenchmarkIdentityTraffic on traffic where
+// 5% of people share their name with a colleague, far more than real firms
+// have: a stress of the rules that join by name (persons wrongly merged,
+// goal 0) and of contact links. Its flag precision is low by design: a
+// namesake colleague writing from a personal address is a pair a person has
+// to look at.
+//
+//	go test -run '^$' -bench BenchmarkNamesakeColleagues -benchtime 1x ./capture/
+func BenchmarkNamesakeColleagues(b *testing.B) {
+	benchIdentity(b, traffic.Config{People: 400, NamesakeColleagues: 0.05})
+}
+
+func benchIdentity(b *testing.B, cfg traffic.Config) {
+	seeds, err := identitySeeds(os.Getenv("LEADFLOW_IDENTITY_SEEDS"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, seed := range seeds {
 		b.Run(fmt.Sprintf("seed=%d", seed), func(b *testing.B) {
-			tr := traffic.Generate(traffic.Config{Seed: seed, People: 400})
+			cfg.Seed = seed
+			tr := traffic.Generate(cfg)
 			var s identityScore
 			for range b.N {
 				s = runIdentityTraffic(b, tr)
@@ -52,6 +81,21 @@ func BenchmarkIdentityTraffic(b *testing.B) {
 			reportIdentity(b, s)
 		})
 	}
+}
+
+func identitySeeds(list string) ([]uint64, error) {
+	if strings.TrimSpace(list) == "" {
+		return []uint64{1, 2, 3}, nil
+	}
+	var seeds []uint64
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("LEADFLOW_IDENTITY_SEEDS: %w", err)
+		}
+		seeds = append(seeds, n)
+	}
+	return seeds, nil
 }
 
 func reportIdentity(b *testing.B, s identityScore) {
@@ -103,6 +147,7 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 
 	b.StartTimer()
 	responsePerson := map[uuid.UUID]int{}
+	responseSub := map[uuid.UUID]int{}
 	// Responses that carry their person's contact's email or phone.
 	knowsContact := map[uuid.UUID]bool{}
 	carries := carriesContact(tr)
@@ -114,6 +159,7 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 		}
 		id := acceptedID(b, rec)
 		responsePerson[id] = sub.PersonID
+		responseSub[id] = i
 		knowsContact[id] = carries[i]
 	}
 	// One worker, so the submissions resolve in the order they came.
@@ -142,7 +188,130 @@ func runIdentityTraffic(b *testing.B, tr traffic.Traffic) identityScore {
 	}
 	srv.Shutdown()
 	b.StopTimer()
-	return scoreIdentity(b, ib.store, tr, responsePerson, knowsContact, contactPerson, personContact)
+	sc := scoreIdentity(b, ib.store, tr, responsePerson, knowsContact, contactPerson, personContact)
+	if os.Getenv("LEADFLOW_IDENTITY_SPLITS") != "" {
+		logSplits(b, ib.store, tr, responseSub)
+	}
+	return sc
+}
+
+// logSplits logs every person whose submissions ended on several leads: the
+// person, then each submission in the order it was resolved with its lead.
+func logSplits(b *testing.B, s *store.Store, tr traffic.Traffic, responseSub map[uuid.UUID]int) {
+	ctx := context.Background()
+	type landed struct {
+		sub  int
+		lead uuid.UUID
+	}
+	byPerson := map[int][]landed{}
+	rows, err := s.Pool.Query(ctx, `SELECT id, lead_id FROM responses`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var id, lead uuid.UUID
+		if err := rows.Scan(&id, &lead); err != nil {
+			b.Fatal(err)
+		}
+		i := responseSub[id]
+		byPerson[tr.Submissions[i].PersonID] = append(byPerson[tr.Submissions[i].PersonID], landed{i, lead})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range tr.People {
+		subs := byPerson[p.ID]
+		leads := map[uuid.UUID]bool{}
+		for _, l := range subs {
+			leads[l.lead] = true
+		}
+		if len(leads) < 2 {
+			continue
+		}
+		slices.SortFunc(subs, func(x, y landed) int { return x.sub - y.sub })
+		var out strings.Builder
+		fmt.Fprintf(&out, "split person %d %s %s (%s) work=%s personal=%s mobile=%s office=%s ext=%s contact=%v twin_of=%d\n",
+			p.ID, p.FirstName, p.LastName, p.Company, p.WorkEmail, p.PersonalEmail, p.Mobile, p.Office, p.Extension,
+			p.IsContact, p.NameTwinOf)
+		for _, l := range subs {
+			v := tr.Submissions[l.sub].Values
+			fmt.Fprintf(&out, "  #%d lead=%s first=%q last=%q email=%q phone=%q company=%q\n", l.sub, l.lead.String()[:8],
+				v.Get("first_name"), v.Get("last_name"), v.Get("email"), v.Get("phone"), v.Get("company"))
+		}
+		b.Log(out.String())
+	}
+
+	// Flags joining no common person, with whose leads they join.
+	leadPeople := map[uuid.UUID]map[int]bool{}
+	for p, subs := range byPerson {
+		for _, l := range subs {
+			if leadPeople[l.lead] == nil {
+				leadPeople[l.lead] = map[int]bool{}
+			}
+			leadPeople[l.lead][p] = true
+		}
+	}
+	// Leads holding several people, with how each submission found them.
+	for lead, ps := range leadPeople {
+		if len(ps) < 2 {
+			continue
+		}
+		rows, err := s.Pool.Query(ctx, `SELECT r.id, coalesce(a.detail->>'matched_by', a.action) FROM responses r
+			JOIN lead_audit a ON a.response_id = r.id AND a.action IN ('created', 'response_merged', 'merged')
+			WHERE r.lead_id = $1 ORDER BY r.id`, lead)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out strings.Builder
+		fmt.Fprintf(&out, "wrongly merged lead %s persons %v\n", lead, slices.Sorted(maps.Keys(ps)))
+		for rows.Next() {
+			var id uuid.UUID
+			var how string
+			if err := rows.Scan(&id, &how); err != nil {
+				b.Fatal(err)
+			}
+			v := tr.Submissions[responseSub[id]].Values
+			fmt.Fprintf(&out, "  person %d %s: first=%q last=%q email=%q phone=%q company=%q\n", tr.Submissions[responseSub[id]].PersonID,
+				how, v.Get("first_name"), v.Get("last_name"), v.Get("email"), v.Get("phone"), v.Get("company"))
+		}
+		rows.Close()
+		b.Log(out.String())
+	}
+	rows, err = s.Pool.Query(ctx, `SELECT d.lead_id, d.match_lead_id, d.match_contact_id, d.reason, d.similarity,
+			l.first_name || ' ' || l.last_name || ' <' || l.email || '> ' || l.company || ' ' || l.phone,
+			coalesce(m.first_name || ' ' || m.last_name || ' <' || m.email || '> ' || m.company || ' ' || m.phone,
+				c.first_name || ' ' || c.last_name || ' <' || c.email || '> ' || c.company || ' ' || c.phone)
+		FROM possible_duplicates d JOIN leads l ON l.id = d.lead_id
+		LEFT JOIN leads m ON m.id = d.match_lead_id LEFT JOIN contacts c ON c.id = d.match_contact_id
+		WHERE d.status = 'open'`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var lead uuid.UUID
+		var matchLead, matchContact *uuid.UUID
+		var reason, a, c string
+		var sim float32
+		if err := rows.Scan(&lead, &matchLead, &matchContact, &reason, &sim, &a, &c); err != nil {
+			b.Fatal(err)
+		}
+		if matchLead == nil {
+			continue
+		}
+		good := false
+		for p := range leadPeople[lead] {
+			good = good || leadPeople[*matchLead][p]
+		}
+		if !good {
+			b.Logf("wrong flag %s %.2f: %s %v | %s %v", reason, sim, a, slices.Sorted(maps.Keys(leadPeople[lead])),
+				c, slices.Sorted(maps.Keys(leadPeople[*matchLead])))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 func scoreIdentity(b *testing.B, s *store.Store, tr traffic.Traffic, responsePerson map[uuid.UUID]int,

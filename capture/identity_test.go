@@ -223,13 +223,26 @@ func TestContactPhoneMatchDoesNotAdoptColleague(t *testing.T) {
 	if diff := cmp.Diff(leadProfileOf(annBefore), leadProfileOf(b.lead(t, b.ws, ann.LeadID))); diff != "" {
 		t.Errorf("the contact's lead changed (-before +after):\n%s", diff)
 	}
-	// Ann from her personal address and the office number is Ann.
+	// Her name from a personal address on the switchboard Bob gave too:
+	// Ann from home, or another Ann Lee of the office; the number says
+	// nothing, so a person decides.
 	home := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann.lee@gmail.com", "Ann", "Lee", ""), office)))
-	if home.LeadID != ann.LeadID {
-		t.Errorf("the contact from another address with her name and number went to %v, want %v", home.LeadID, ann.LeadID)
+	if home.LeadID == ann.LeadID || home.Result != capture.OutcomeCreated {
+		t.Errorf("her name from another address on the shared switchboard: %+v, want a lead of its own", home)
+	}
+	if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2 AND status = 'open'`,
+		home.LeadID, c.ID); n != 1 {
+		t.Errorf("possible duplicates of that lead with the contact = %d, want 1", n)
 	}
 	if got := b.lead(t, b.ws, ann.LeadID).ContactID; got == nil || *got != c.ID {
 		t.Errorf("contact_id = %v, want %v", got, c.ID)
+	}
+	// On a number only the contact gave, her name from another address is
+	// her.
+	c2 := b.newContact(t, b.ws, store.Contact{FirstName: "Cy", LastName: "Orr", Email: "cy@acme.example", Phone: "+12125550177"})
+	cy := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "cy.orr@gmail.com", "Cy", "Orr", ""), "+12125550177")))
+	if got := b.lead(t, b.ws, cy.LeadID).ContactID; cy.Result != capture.OutcomeLinkedContact || got == nil || *got != c2.ID {
+		t.Errorf("her name from another address on the contact's own number: %+v, contact %v; want linked to %v", cy, got, c2.ID)
 	}
 }
 
@@ -295,5 +308,36 @@ func TestLeadMadeForAContactIsFlaggedAgainstALookalike(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM possible_duplicates WHERE lead_id = $1 AND match_contact_id = $2`, byEmail.LeadID, c.ID); n != 0 {
 		t.Errorf("the contact's lead flagged against its own contact %d times", n)
+	}
+}
+
+func TestPossibleDuplicatesSayWhy(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const office = "+442079460001"
+	ann := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann@victim.example", "Ann", "Lee", "Victim Ltd"), office)))
+	claim := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "ann.lee@elsewhere.example", "Ann", "Lee", ""), office)))
+	lookalike := b.process(t, b.newResponse(t, b.form, personFields(t, "annlee77@gmail.com", "Ann", "Lee", "")))
+	type flag struct{ Lead, Match, Reason string }
+	name := map[uuid.UUID]string{ann.LeadID: "ann", claim.LeadID: "claim", lookalike.LeadID: "lookalike"}
+	var got []flag
+	for _, id := range []uuid.UUID{claim.LeadID, lookalike.LeadID} {
+		dups, err := b.store.LeadPossibleDuplicates(b.ctx, b.ws.ID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dups {
+			if d.LeadID == id && d.MatchLeadID != nil {
+				got = append(got, flag{name[d.LeadID], name[*d.MatchLeadID], d.Reason})
+			}
+		}
+	}
+	want := []flag{
+		{"claim", "ann", store.DuplicateSharedPhone},
+		{"lookalike", "ann", store.DuplicateSimilarName},
+		{"lookalike", "claim", store.DuplicateSimilarName},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("possible duplicates and their reasons (-want +got):\n%s", diff)
 	}
 }

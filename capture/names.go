@@ -270,3 +270,79 @@ var freeMail = map[string]bool{
 	"protonmail.com": true, "gmx.de": true, "gmx.net": true, "web.de": true, "mail.com": true,
 	"yandex.ru": true, "qq.com": true, "163.com": true, "orange.fr": true, "free.fr": true,
 }
+
+// namesStrong reports whether two people give the same full name, word for
+// word once case, accents and punctuation are folded, a nickname counting as
+// its full name: "Jen DUBOIS" and "Jennifer Dubois". It is the name test of
+// joins made without an email to say so, so it allows no typo, no initial,
+// no swap and no missing part: a name only alike is for a person to review.
+func namesStrong(aFirst, aLast, bFirst, bLast string) bool {
+	af, al, bf, bl := nameTokens(aFirst), nameTokens(aLast), nameTokens(bFirst), nameTokens(bLast)
+	if len(af) == 0 || len(al) == 0 || len(af) != len(bf) || len(al) != len(bl) {
+		return false
+	}
+	for i := range af {
+		if nickname(af[i]) != nickname(bf[i]) {
+			return false
+		}
+	}
+	for i := range al {
+		if al[i] != bl[i] || len(al[i]) < 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// employerEvidence is what two people's addresses and companies say about
+// whether they work at one place: confirmed when something positively says
+// so (the same company typed, or one's company is the other's mail domain),
+// contradicted when anything says otherwise (two companies, two work
+// domains, or two mailboxes at one domain: colleagues).
+type employerEvidence struct {
+	confirmed, contradicted bool
+}
+
+func employerOf(a, b leadFacts) employerEvidence {
+	var e employerEvidence
+	note := func(v nameVerdict) {
+		switch v {
+		case namesSame:
+			e.confirmed = true
+		case namesDifferent:
+			e.contradicted = true
+		}
+	}
+	da, db := workDomain(a.EmailCanonical), workDomain(b.EmailCanonical)
+	ca, cb := compactCompany(a.Company), compactCompany(b.Company)
+	if da != "" && db != "" {
+		if da != db || a.EmailCanonical != b.EmailCanonical {
+			note(namesDifferent)
+		} else {
+			note(namesSame)
+		}
+	}
+	if ca != "" && cb != "" {
+		if ca == cb {
+			note(namesSame)
+		} else {
+			note(namesDifferent)
+		}
+	}
+	// A company of a letter or two is inside too many domains to say
+	// anything.
+	if len(ca) >= 3 && db != "" {
+		note(employerMatches(ca, db))
+	}
+	if len(cb) >= 3 && da != "" {
+		note(employerMatches(cb, da))
+	}
+	return e
+}
+
+// twoMailboxesAtOneDomain: two addresses at one employer's domain are two
+// people there, whatever their names.
+func twoMailboxesAtOneDomain(a, b string) bool {
+	d := workDomain(a)
+	return d != "" && d == workDomain(b) && a != b
+}

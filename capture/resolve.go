@@ -42,6 +42,12 @@ const (
 	// joinedByEmailAndPhone: one submission named two leads of one person,
 	// its email the one's and its phone the other's.
 	joinedByEmailAndPhone = "email_and_phone"
+	// matchedByPhoneAndName: a new address came with the lead's own phone
+	// and full name (see phoneAndNameLead).
+	matchedByPhoneAndName = store.IdentityByPhoneAndName
+	// matchedByNameAndEmployer: the full name and the employer found the
+	// lead, one of the two giving no email (see matchByNameAndEmployer).
+	matchedByNameAndEmployer = "name_and_employer"
 )
 
 // process does Process's work inside its transaction.
@@ -147,9 +153,15 @@ type resolution struct {
 	// emailMatched: the lead answers to the submission's own email, so the
 	// submission may change its profile, not only fill its blanks.
 	emailMatched bool
+	// inferredIdentity: the submission's new address is tied to the lead by
+	// phone and name, not given as the lead's own: kept as an inferred
+	// identity, which finds the lead but never rewrites it.
+	inferredIdentity bool
 	// join is a second lead of the same person that this submission ties
 	// to lead safely: merged into it before the response is.
 	join *store.Lead
+	// phoneLeads are the live leads with the submission's phone number.
+	phoneLeads []store.Lead
 	// others are leads and contacts that share the submission's phone but
 	// are not (safely) its person: flagged as possible duplicates.
 	others       []sharedIdentity
@@ -266,6 +278,7 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			return err
 		}
 	}
+	r.phoneLeads = phoneLeads
 	if email != "" {
 		if r.lead, err = optional(r.q.MatchLeadByEmail(ctx, ws, email)); err != nil {
 			return err
@@ -274,6 +287,14 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			r.matchedBy, r.emailMatched = matchedByEmail, true
 			if r.lead.EmailCanonical != email {
 				r.matchedBy = matchedByIdentity
+				// An address only inferred to be the lead's finds it, but
+				// what comes from it fills blanks: a phone and a name known
+				// to someone else must not lead to rewriting the lead.
+				by, err := r.q.LeadIdentityInferredBy(ctx, ws, email)
+				if err != nil {
+					return err
+				}
+				r.emailMatched = by == ""
 			}
 		}
 	}
@@ -302,6 +323,88 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			r.flagLead(l, store.DuplicateSharedPhone)
 		}
 	}
+	if r.lead == nil && r.contact == nil && email != "" {
+		if l := r.phoneAndNameLead(phoneLeads, byPhone); l != nil {
+			r.lead, r.matchedBy, r.inferredIdentity = l, matchedByPhoneAndName, true
+		}
+	}
+	if r.lead == nil && r.contact == nil {
+		return r.matchByNameAndEmployer(ctx)
+	}
+	return nil
+}
+
+// phoneAndNameLead picks the lead that a submission with an address no one
+// has is, by its phone and name: the lead with exactly its phone (the same
+// extension, or none on both), whose number no other lead or contact has
+// (not a switchboard), giving the same full name (folded, nicknames
+// allowed, no typos), not linked to a contact (a contact's addresses are
+// the contact's to know), and whose employer nothing contradicts (another
+// company, another work domain, another mailbox at its work domain: a
+// colleague of the same name). The address becomes an inferred identity of
+// the lead; the lead's own email never changes.
+func (r *resolution) phoneAndNameLead(phoneLeads []store.Lead, phoneContacts []store.Contact) *store.Lead {
+	p := r.person
+	if p.Phone == "" || len(phoneLeads) != 1 || len(phoneContacts) != 0 {
+		return nil
+	}
+	l := phoneLeads[0]
+	switch {
+	case l.Phone != p.Phone, l.EmailCanonical == "", l.ContactID != nil, l.MergedInto != nil,
+		!namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName),
+		employerOf(factsOf(l), factsOf(p)).contradicted:
+		return nil
+	}
+	return &l
+}
+
+// matchByNameAndEmployer finds the lead of a submission that matched no one
+// by email, phone or contact, when one of the two gives no email (a
+// call-back request, or a call-back lead later giving an address): the
+// one live lead with the same full name (folded, nicknames allowed, no
+// typos) at an employer something confirms (the same company typed, or a
+// company and its mail domain) and nothing contradicts. It finds nothing
+// when another lead or a contact of that name might be the person (their
+// employer unknown or the same), or when the lead is linked to a contact.
+// What comes through it only fills blanks.
+func (r *resolution) matchByNameAndEmployer(ctx context.Context) error {
+	p := r.person
+	if strings.TrimSpace(p.FirstName) == "" || strings.TrimSpace(p.LastName) == "" {
+		return nil
+	}
+	leads, contacts, err := r.q.NameCandidates(ctx, r.resp.WorkspaceID, p.FirstName+" "+p.LastName, fuzzyNameFloor)
+	if err != nil {
+		return err
+	}
+	var found *store.Lead
+	ambiguous := false
+	for _, l := range leads {
+		if !namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName) {
+			continue
+		}
+		switch e := employerOf(factsOf(l), factsOf(p)); {
+		case e.contradicted:
+			// Someone else of that name, elsewhere.
+		case e.confirmed && found == nil:
+			found = &l
+		default:
+			ambiguous = true
+		}
+	}
+	for _, c := range contacts {
+		if namesStrong(p.FirstName, p.LastName, c.FirstName, c.LastName) &&
+			!employerOf(leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company}, factsOf(p)).contradicted {
+			ambiguous = true
+		}
+	}
+	if found == nil || ambiguous || found.ContactID != nil || (p.EmailCanonical != "" && found.EmailCanonical != "") {
+		return nil
+	}
+	l, err := r.q.LockLead(ctx, r.resp.WorkspaceID, found.ID)
+	if err != nil || l.MergedInto != nil {
+		return err
+	}
+	r.lead, r.matchedBy = &l, matchedByNameAndEmployer
 	return nil
 }
 
@@ -326,23 +429,50 @@ func (r *resolution) matchThroughContact(ctx context.Context) error {
 }
 
 // phoneContact picks, of the contacts with the submission's phone, the one
-// that is its person: the names agree, or nothing disagrees and there is no
-// second email to tell them apart. The others alike enough are flagged.
+// that is its person: the names agree and they are not two colleagues of
+// one name (two mailboxes at one work domain), or nothing disagrees and
+// there is no second email to tell them apart. A submission with an address
+// of its own needs a number that points at the contact: the same extension,
+// or a number no one else gave; on a shared switchboard, a name from
+// another address may be a namesake. When two contacts would do, it picks
+// neither. The others alike enough are flagged.
 func (r *resolution) phoneContact(contacts []store.Contact) *store.Contact {
-	var found *store.Contact
 	p := r.person
+	var fits []store.Contact
 	for _, c := range contacts {
 		names := compareNames(p.FirstName, p.LastName, c.FirstName, c.LastName)
 		otherEmail := p.EmailCanonical != "" && c.EmailCanonical != "" && c.EmailCanonical != p.EmailCanonical
-		ok := names == namesSame || (names == namesUnknown && !otherEmail && c.Phone == p.Phone)
+		pointsAt := !otherEmail || (c.Phone == p.Phone && strings.Contains(p.Phone, ";")) || !r.sharedNumber(c, contacts)
 		switch {
-		case ok && found == nil:
-			found = &c
+		case (names == namesSame && pointsAt && !twoMailboxesAtOneDomain(c.EmailCanonical, p.EmailCanonical)) ||
+			(names == namesUnknown && !otherEmail && c.Phone == p.Phone):
+			fits = append(fits, c)
 		case names != namesDifferent:
 			r.flagContact(c, store.DuplicateSharedPhone)
 		}
 	}
-	return found
+	if len(fits) == 1 {
+		return &fits[0]
+	}
+	for _, c := range fits {
+		r.flagContact(c, store.DuplicateSharedPhone)
+	}
+	return nil
+}
+
+// sharedNumber reports whether the submission's number (whatever its
+// extension) is given by someone other than contact c: another contact, or
+// a lead not linked to c.
+func (r *resolution) sharedNumber(c store.Contact, contacts []store.Contact) bool {
+	if len(contacts) > 1 {
+		return true
+	}
+	for _, l := range r.phoneLeads {
+		if l.ContactID == nil || *l.ContactID != c.ID {
+			return true
+		}
+	}
+	return false
 }
 
 // phoneFindsLead reports whether a lead with the submission's phone is the
@@ -387,10 +517,13 @@ func (r *resolution) canJoin(l store.Lead) bool {
 
 // flagLead notes a lead that shares an identity with the submission but is
 // not (safely) its person, for review; a lead whose name is clearly someone
-// else's is a colleague on the same number, not a duplicate.
+// else's is a colleague on the same number, not a duplicate, and so is one
+// with another mailbox at the submission's work domain (as likeness has it:
+// a person fills in forms from one work address).
 func (r *resolution) flagLead(l store.Lead, reason string) {
 	p := r.person
-	if compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) == namesDifferent {
+	if compareNames(p.FirstName, p.LastName, l.FirstName, l.LastName) == namesDifferent ||
+		twoMailboxesAtOneDomain(p.EmailCanonical, l.EmailCanonical) {
 		return
 	}
 	id := l.ID
@@ -401,6 +534,9 @@ func (r *resolution) flagLead(l store.Lead, reason string) {
 }
 
 func (r *resolution) flagContact(c store.Contact, reason string) {
+	if twoMailboxesAtOneDomain(r.person.EmailCanonical, c.EmailCanonical) {
+		return
+	}
 	id := c.ID
 	r.others = append(r.others, sharedIdentity{
 		FuzzyMatch: store.FuzzyMatch{MatchContactID: &id, Reason: reason},
@@ -463,6 +599,30 @@ func (r *resolution) joinLeads(ctx context.Context) error {
 	return nil
 }
 
+// employerFacts is what likeness weighs of the new lead. A lead that names
+// no employer (no company, no work address) but gave a phone other leads
+// have takes their company when they agree on one: a switchboard is one
+// employer's, and a number another lead gave tells where that lead works.
+// byPhone reports that the company came from the phone.
+func (r *resolution) employerFacts(l store.Lead) (f leadFacts, byPhone bool) {
+	f = factsOf(l)
+	if f.Company != "" || workDomain(f.EmailCanonical) != "" {
+		return f, false
+	}
+	company := ""
+	for _, o := range r.phoneLeads {
+		switch {
+		case o.ID == l.ID || compactCompany(o.Company) == "":
+		case company == "":
+			company = o.Company
+		case compactCompany(company) != compactCompany(o.Company):
+			return f, false
+		}
+	}
+	f.Company = company
+	return f, company != ""
+}
+
 // createLead makes the person's lead: from the response, completed from the
 // contact when there is one; or, matching no one, flagged against lookalikes.
 func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) error {
@@ -499,14 +659,21 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	if err != nil {
 		return err
 	}
+	facts, byPhone := r.employerFacts(lead)
 	var matches []store.FuzzyMatch
 	for _, c := range candidates {
 		if c.MatchContactID != nil && lead.ContactID != nil && *c.MatchContactID == *lead.ContactID {
 			// The lead's own contact: known, not a lookalike.
 			continue
 		}
-		score := likeness(factsOf(lead), leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
-			c.NameSimilarity, c.CompanySimilarity)
+		company := c.CompanySimilarity
+		if byPhone {
+			if company, err = r.q.CompanySimilarity(ctx, facts.Company, c.Company); err != nil {
+				return err
+			}
+		}
+		score := likeness(facts, leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company},
+			c.NameSimilarity, company)
 		if score >= fuzzyThreshold {
 			matches = append(matches, store.FuzzyMatch{MatchLeadID: c.MatchLeadID, MatchContactID: c.MatchContactID,
 				Similarity: float32(score), Reason: store.DuplicateSimilarName})
@@ -559,7 +726,13 @@ func (r *resolution) mergeResponse(ctx context.Context) error {
 		e.NewValue = r.contact.ID.String()
 		entries = append(entries, e)
 	}
-	added, err := r.q.AddLeadIdentity(ctx, lead.WorkspaceID, lead.ID, person.Email, person.EmailCanonical, r.now)
+	add := r.q.AddLeadIdentity
+	if r.inferredIdentity {
+		add = func(ctx context.Context, ws, lead uuid.UUID, email, canonical string, at time.Time) (bool, error) {
+			return r.q.AddInferredLeadIdentity(ctx, ws, lead, email, canonical, store.IdentityByPhoneAndName, at)
+		}
+	}
+	added, err := add(ctx, lead.WorkspaceID, lead.ID, person.Email, person.EmailCanonical, r.now)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,7 +29,14 @@ type LeadIdentity struct {
 	LeadID         uuid.UUID `db:"lead_id"`
 	Email          string    `db:"email"`
 	CreatedAt      time.Time `db:"created_at"`
+	// InferredBy is how an address the lead never gave as its own was tied
+	// to it (IdentityByPhoneAndName); "" for one it gave or was merged with.
+	InferredBy string `db:"inferred_by"`
 }
+
+// IdentityByPhoneAndName: a new address came with the lead's own phone and
+// its full name, and nothing told them apart.
+const IdentityByPhoneAndName = "phone_and_name"
 
 // AddLeadIdentity records that the lead answers to this address. An address
 // already held, by this lead or another, is left where it is; it reports
@@ -44,10 +53,71 @@ func (q *Queries) AddLeadIdentity(ctx context.Context, workspaceID, leadID uuid.
 	return tag.RowsAffected() == 1, interpret(err, "add lead identity")
 }
 
+// AddInferredLeadIdentity records that the lead answers to an address it
+// was tied to by other evidence (how: inferredBy), not given as its own. An
+// address already held is left where it is, as it is; it reports whether
+// the address was added.
+func (q *Queries) AddInferredLeadIdentity(ctx context.Context, workspaceID, leadID uuid.UUID, email, emailCanonical, inferredBy string, at time.Time) (bool, error) {
+	if emailCanonical == "" {
+		return false, nil
+	}
+	tag, err := q.db.Exec(ctx, `
+		INSERT INTO lead_identities (workspace_id, email_canonical, lead_id, email, created_at, inferred_by)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT DO NOTHING`,
+		workspaceID, emailCanonical, leadID, email, timeOrNow(at), inferredBy)
+	return tag.RowsAffected() == 1, interpret(err, "add inferred lead identity")
+}
+
+// LeadIdentityInferredBy says how the address became one of a lead's
+// identities when the lead never gave it as its own ("" when it did, or
+// when no lead holds it).
+func (q *Queries) LeadIdentityInferredBy(ctx context.Context, workspaceID uuid.UUID, emailCanonical string) (string, error) {
+	rows, _ := q.db.Query(ctx, `SELECT inferred_by FROM lead_identities WHERE workspace_id = $1 AND email_canonical = $2`,
+		workspaceID, emailCanonical)
+	by, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return by, interpret(err, "lead identity inferred by")
+}
+
+// nameCandidateLimit bounds the records one name can name: past a handful,
+// a name tells no one apart.
+const nameCandidateLimit = 20
+
+// NameCandidates finds the live leads and the contacts of the workspace
+// whose folded name is trigram-similar to fullName (at or above floor), most
+// similar first, unlocked: the caller picks one and locks it. Run it in a
+// transaction: the threshold is set for the transaction so the trigram
+// indexes do the filtering.
+func (q *Queries) NameCandidates(ctx context.Context, workspaceID uuid.UUID, fullName string, floor float64) ([]Lead, []Contact, error) {
+	if _, err := q.db.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
+		strconv.FormatFloat(floor, 'f', -1, 64)); err != nil {
+		return nil, nil, interpret(err, "set similarity threshold")
+	}
+	rows, _ := q.db.Query(ctx, `
+		SELECT `+leadColumns+` FROM leads
+		WHERE workspace_id = $1 AND merged_into IS NULL AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
+		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
+		workspaceID, fullName, nameCandidateLimit)
+	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
+	if err != nil {
+		return nil, nil, interpret(err, "name candidate leads")
+	}
+	rows, _ = q.db.Query(ctx, `
+		SELECT `+contactColumns+` FROM contacts
+		WHERE workspace_id = $1 AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
+		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
+		workspaceID, fullName, nameCandidateLimit)
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
+	return ls, cs, interpret(err, "name candidate contacts")
+}
+
 // LeadIdentities lists the addresses a lead answers to, oldest first.
 func (q *Queries) LeadIdentities(ctx context.Context, workspaceID, leadID uuid.UUID) ([]LeadIdentity, error) {
 	rows, _ := q.db.Query(ctx, `
-		SELECT email_canonical, lead_id, email, created_at FROM lead_identities
+		SELECT email_canonical, lead_id, email, created_at, inferred_by FROM lead_identities
 		WHERE workspace_id = $1 AND lead_id = $2
 		ORDER BY created_at, email_canonical`, workspaceID, leadID)
 	ids, err := pgx.CollectRows(rows, pgx.RowToStructByName[LeadIdentity])

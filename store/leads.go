@@ -96,6 +96,9 @@ type PossibleDuplicate struct {
 	Similarity     float32    `db:"similarity"`
 	Status         string     `db:"status"`
 	CreatedAt      time.Time  `db:"created_at"`
+	// Reason says why the pair was flagged: DuplicateSimilarName,
+	// DuplicateSharedPhone or DuplicateSharedIdentity.
+	Reason string `db:"reason"`
 }
 
 // Contact is a known person, from conversions and imports.

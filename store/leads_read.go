@@ -73,7 +73,7 @@ func (q *Queries) LeadResponses(ctx context.Context, workspaceID, leadID uuid.UU
 }
 
 // duplicateReadColumns lists PossibleDuplicate's columns in struct order.
-const duplicateReadColumns = `id, lead_id, match_lead_id, match_contact_id, similarity, status, created_at`
+const duplicateReadColumns = `id, lead_id, match_lead_id, match_contact_id, similarity, status, created_at, reason`
 
 // LeadPossibleDuplicates returns the possible duplicates a lead takes part
 // in, on either side, oldest first.

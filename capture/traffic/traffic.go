@@ -9,7 +9,9 @@
 // extensions, and an office switchboard that colleagues share; typos,
 // nicknames, missing accents and first and last names swapped; company names
 // with and without their legal suffix; strangers who share a name; and
-// people who are already contacts.
+// people who are already contacts. On request it also holds colleagues who
+// share a name, far more of them than real firms have: traffic to test that
+// nobody is merged with a namesake.
 package traffic
 
 import (
@@ -27,19 +29,25 @@ type Config struct {
 	Seed uint64
 	// People is how many distinct people post; 400 by default.
 	People int
+	// NamesakeColleagues is the share of people (0..1, none by default)
+	// who take the name of an earlier person at that person's company.
+	NamesakeColleagues float64
 }
 
 // Person is one real person behind some submissions.
 type Person struct {
-	ID                    int
-	FirstName, LastName   string
-	Company               string
-	WorkEmail             string
-	PersonalEmail         string
-	Mobile                string
-	Office, Extension     string
-	IsContact             bool
-	NameTwinOf            int // another person's ID whose name this one shares; -1 when none
+	ID                  int
+	FirstName, LastName string
+	Company             string
+	WorkEmail           string
+	PersonalEmail       string
+	Mobile              string
+	Office, Extension   string
+	IsContact           bool
+	// NameTwinOf is another person's ID whose name this one shares, at
+	// another company (a stranger) or at the same one (a namesake
+	// colleague); -1 when none.
+	NameTwinOf            int
 	UsesPersonalAddress   bool
 	UsesOfficeSwitchboard bool
 }
@@ -77,6 +85,9 @@ func Generate(cfg Config) Traffic {
 	}
 	g := &gen{rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), usedPhones: map[string]bool{},
 		usedEmails: map[string]bool{}}
+	// Namesake colleagues are drawn from a stream of their own, so a seed's
+	// traffic without them is what it always was.
+	colleagues := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x2545f4914f6cdd1d))
 	var companies []company
 	for i, name := range companyNames {
 		companies = append(companies, company{
@@ -101,6 +112,11 @@ func Generate(cfg Config) Traffic {
 		} else {
 			p.FirstName = firstNames[g.rng.IntN(len(firstNames))]
 			p.LastName = lastNames[g.rng.IntN(len(lastNames))]
+		}
+		if p.NameTwinOf < 0 && id > 10 && colleagues.Float64() < cfg.NamesakeColleagues {
+			twin := t.People[colleagues.IntN(len(t.People))]
+			p.FirstName, p.LastName, p.NameTwinOf, p.Company = twin.FirstName, twin.LastName, twin.ID, twin.Company
+			c = companyNamed(companies, p.Company)
 		}
 		p.WorkEmail = g.uniqueEmail(workLocal(g, p), c.domain)
 		p.PersonalEmail = g.uniqueEmail(personalLocal(g, p), [...]string{"gmail.com", "yahoo.com", "outlook.com", "icloud.com"}[g.rng.IntN(4)])

@@ -31,6 +31,9 @@ func TestGenerateHasTheMessOfRealForms(t *testing.T) {
 	for _, p := range tr.People {
 		if p.NameTwinOf >= 0 {
 			twins++
+			if tr.People[p.NameTwinOf].Company == p.Company {
+				t.Errorf("person %d is a namesake colleague of %d, not asked for", p.ID, p.NameTwinOf)
+			}
 		}
 		if p.UsesPersonalAddress {
 			personal++
@@ -49,6 +52,26 @@ func TestGenerateHasTheMessOfRealForms(t *testing.T) {
 	}
 	if twins == 0 || personal == 0 || switchboard == 0 || len(seen) != 4 {
 		t.Errorf("twins %d, personal %d, switchboard %d, kinds of mess seen %v", twins, personal, switchboard, seen)
+	}
+}
+
+func TestGenerateNamesakeColleaguesOnRequest(t *testing.T) {
+	t.Parallel()
+	tr := traffic.Generate(traffic.Config{Seed: 1, People: 400, NamesakeColleagues: 0.05})
+	colleagues := 0
+	for _, p := range tr.People {
+		if p.NameTwinOf < 0 || tr.People[p.NameTwinOf].Company != p.Company {
+			continue
+		}
+		colleagues++
+		twin := tr.People[p.NameTwinOf]
+		if p.FirstName != twin.FirstName || p.LastName != twin.LastName || p.WorkEmail == twin.WorkEmail {
+			t.Errorf("person %d: %q %q <%s>, want %d's name %q %q and a mailbox of their own", p.ID, p.FirstName,
+				p.LastName, p.WorkEmail, twin.ID, twin.FirstName, twin.LastName)
+		}
+	}
+	if colleagues < 10 {
+		t.Errorf("namesake colleagues %d, want at least 10", colleagues)
 	}
 }
 
