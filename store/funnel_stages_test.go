@@ -331,6 +331,31 @@ func TestFunnelStagesMatchHistory(t *testing.T) {
 	other := newFunnelWorld(t, st, 2)
 	other.build(150)
 
+	// The triggers kept each lead's row as the source tables give it.
+	for _, ws := range []uuid.UUID{w.ws, other.ws} {
+		var missing, extra, total int
+		if err := st.Pool.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM (SELECT * FROM lead_funnel_source WHERE workspace_id = $1
+					EXCEPT SELECT * FROM lead_funnel WHERE workspace_id = $1) d),
+				(SELECT count(*) FROM (SELECT * FROM lead_funnel WHERE workspace_id = $1
+					EXCEPT SELECT * FROM lead_funnel_source WHERE workspace_id = $1) d),
+				(SELECT count(*) FROM lead_funnel WHERE workspace_id = $1)`, ws).Scan(&missing, &extra, &total); err != nil {
+			t.Fatal(err)
+		}
+		if missing != 0 || extra != 0 || total == 0 {
+			t.Errorf("lead_funnel of workspace %s: %d rows differ from the source, %d extra, %d in all", ws, missing, extra, total)
+		}
+	}
+	// Some leads reached a stage more than once.
+	var repeated int
+	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM lead_funnel WHERE workspace_id = $1
+		AND (nurturing_times IS NOT NULL OR marketing_qualified_times IS NOT NULL OR converted_times IS NOT NULL)`, w.ws).Scan(&repeated); err != nil {
+		t.Fatal(err)
+	}
+	if repeated < 20 {
+		t.Fatalf("only %d leads reached a stage twice", repeated)
+	}
+
 	type span struct{ from, to time.Time }
 	spans := []span{
 		{w.start.AddDate(-1, 0, 0), w.start.AddDate(3, 0, 0)}, // all time
