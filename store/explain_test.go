@@ -55,7 +55,7 @@ var hotQueries = []hotQuery{
 	}, []string{"responses_pending"}, nil, 0},
 	{"ClaimDueEnrollments", "nurture scheduler, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimDueEnrollments(ctx, bigNow, bigNow.Add(-time.Minute), 1000)
-	}, []string{"enrollments_due_sequence"}, nil, 3},
+	}, []string{"enrollments_due_new", "enrollments_due_lease"}, nil, 3},
 	{"ClaimQueuedMessages", "nurture scheduler, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimQueuedMessages(ctx, bigNow, bigNow.Add(-time.Minute), 1000)
 	}, []string{"messages_queued_new", "messages_queued_lease", "messages_pkey"}, nil, 4},

@@ -9,10 +9,16 @@
 -- backfill below and for the rare writes (a correction, a delete) that the
 -- triggers answer by recomputing one lead.
 --
+-- Also: the nurture scheduler's claim walks two index ranges that hold only
+-- claimable enrollments (never put on the queue; lease run out), so the
+-- enrollments on the queue right now are not read at every round.
+--
 -- Upgrading a big database: the backfill reads leads, lead_status_history,
 -- responses and opportunities once each (about a minute at a million leads
 -- on a small machine) and blocks their writes meanwhile; form capture's
--- inserts of responses wait too. Run it in a quiet hour.
+-- inserts of responses wait too. Run it in a quiet hour. The enrollments
+-- indexes can be built first with CREATE INDEX CONCURRENTLY under the same
+-- names (see the README).
 
 -- +goose Up
 CREATE TABLE lead_funnel (
@@ -234,7 +240,22 @@ RESET jit;
 CREATE INDEX lead_funnel_span ON lead_funnel (workspace_id, last_at, first_at) WHERE NOT merged;
 ANALYZE lead_funnel;
 
+-- The scheduler's two ranges per active sequence: due enrollments never put
+-- on the queue, by due time; and those put there, by when, so only the ones
+-- whose lease ran out are read.
+CREATE INDEX IF NOT EXISTS enrollments_due_new ON enrollments (sequence_id, next_run_at)
+    WHERE state = 'active' AND enqueued_at IS NULL;
+CREATE INDEX IF NOT EXISTS enrollments_due_lease ON enrollments (sequence_id, enqueued_at)
+    WHERE state = 'active' AND enqueued_at IS NOT NULL;
+-- Replaced by the two above: walking it read every due enrollment on the
+-- queue right now.
+DROP INDEX IF EXISTS enrollments_due_sequence;
+
 -- +goose Down
+CREATE INDEX IF NOT EXISTS enrollments_due_sequence ON enrollments (sequence_id, next_run_at)
+    WHERE state = 'active';
+DROP INDEX IF EXISTS enrollments_due_lease;
+DROP INDEX IF EXISTS enrollments_due_new;
 DROP TRIGGER lead_funnel_opportunity_delete ON opportunities;
 DROP TRIGGER lead_funnel_opportunity_update ON opportunities;
 DROP TRIGGER lead_funnel_opportunity_insert ON opportunities;
