@@ -327,10 +327,10 @@ func loadBig(tb testing.TB, n int) bigData {
 		FROM generate_series(1, 20) k`, ws, bigNow, n)
 	// What the funnel's triggers, off during the load, keep; as the
 	// migration fills it on an existing database.
-	exec("lead funnel", `ANALYZE leads, responses, lead_status_history, opportunities`)
-	exec("lead funnel", `SET jit = off`)
+	exec("analyze", `ANALYZE leads, responses, lead_status_history, opportunities`)
+	exec("session", `SET jit = off`)
 	exec("lead funnel", `INSERT INTO lead_funnel SELECT * FROM lead_funnel_source`)
-	exec("lead funnel", `RESET jit`)
+	exec("session", `RESET jit`)
 	exec("plan", `DROP TABLE bench_gen`)
 	exec("session", `RESET session_replication_role`)
 	for _, ix := range indexes {
@@ -342,6 +342,9 @@ func loadBig(tb testing.TB, n int) bigData {
 	// A live database is vacuumed and analysed by autovacuum; the planner's
 	// choices below depend on it.
 	exec("vacuum", `VACUUM (ANALYZE)`)
+	// The connection goes back to the pool: what runs on it next gets the
+	// server's settings, not the load's.
+	exec("session", `RESET ALL`)
 
 	d := bigData{st: st, ws: ws, leads: n, rows: map[string]int64{}}
 	for _, t := range bigTables {

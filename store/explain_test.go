@@ -82,7 +82,7 @@ var hotQueries = []hotQuery{
 	}, []string{"lead_funnel_span"}, nil, 0},
 	{"FunnelResponses", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelResponses(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
-	}, []string{"responses_received"}, nil, 0},
+	}, []string{"responses_received_counts"}, nil, 0},
 }
 
 func TestHotQueriesUseIndexes(t *testing.T) {
