@@ -74,10 +74,12 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 	}
 	// A stage was reached in the range when its first time is in it or, for
 	// a lead that reached it again, any of its times is; a reversed range
-	// holds nothing.
+	// holds nothing. The leads are sorted by group byte-wise (a locale's
+	// collation makes that sort several times slower); the few rows out
+	// are ordered as text always was.
 	sql := `
 		WITH m AS (
-			SELECT ` + g.lead + ` AS grp,
+			SELECT (` + g.lead + `) COLLATE "C" AS grp,
 				f.response_at AS t_response,
 				f.created_at AS t_lead,
 				f.created_at >= $2 AND f.created_at < $3 AS in_lead,
@@ -119,7 +121,7 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 		FROM m
 		WHERE in_lead OR in_nurturing OR in_mq OR in_sa OR in_converted OR in_opportunity
 		GROUP BY GROUPING SETS ((grp), ())
-		ORDER BY total, grp`
+		ORDER BY total, COALESCE(grp, '') COLLATE "default"`
 	var out []FunnelLeadRow
 	run := func(db DBTX) error {
 		rows, _ := db.Query(ctx, sql, workspaceID, from, to)
