@@ -206,32 +206,41 @@ type DueEnrollment struct {
 // (never put there, or put there before leaseCutoff and so presumed lost),
 // and marks them put there now. SKIP LOCKED lets several schedulers share
 // the work, and rows a step task holds are left to it. It walks active
-// sequences and each one's due rows (enrollments_due_sequence), so the
-// enrollments of a paused sequence are never read, however many wait; a
-// resumed sequence's due rows are claimed at the next round.
+// sequences and, in each, two index ranges that hold only claimable rows:
+// due ones never put on the queue (enrollments_due_new) and those whose
+// lease ran out (enrollments_due_lease). So the enrollments of a paused
+// sequence, and those on the queue right now, are never read; a resumed
+// sequence's due rows are claimed at the next round.
 func (q *Queries) ClaimDueEnrollments(ctx context.Context, now, leaseCutoff time.Time, limit int) ([]DueEnrollment, error) {
 	rows, _ := q.db.Query(ctx, `
 		WITH candidates AS (
 			SELECT c.id, c.next_run_at FROM sequences s
 			CROSS JOIN LATERAL (
-				SELECT e.id, e.next_run_at FROM enrollments e
-				WHERE e.sequence_id = s.id AND e.workspace_id = s.workspace_id
-				  AND e.state = 'active' AND e.next_run_at <= $1
-				  AND (e.enqueued_at IS NULL OR e.enqueued_at < $2)
-				ORDER BY e.next_run_at
-				LIMIT $3
+				(SELECT e.id, e.next_run_at FROM enrollments e
+				 WHERE e.sequence_id = s.id AND e.workspace_id = s.workspace_id
+				   AND e.state = 'active' AND e.enqueued_at IS NULL AND e.next_run_at <= $1
+				 ORDER BY e.next_run_at
+				 LIMIT $3)
+				UNION ALL
+				(SELECT e.id, e.next_run_at FROM enrollments e
+				 WHERE e.sequence_id = s.id AND e.workspace_id = s.workspace_id
+				   AND e.state = 'active' AND e.enqueued_at < $2 AND e.next_run_at <= $1
+				 ORDER BY e.enqueued_at
+				 LIMIT $3)
 			) c
 			WHERE s.status = 'active'
 		), due AS (
+			-- By primary key only: a condition on state here lets the planner
+			-- read a due index again, past every enrollment on the queue. The
+			-- update below checks the locked rows.
 			SELECT e.id FROM enrollments e JOIN candidates c ON c.id = e.id
-			WHERE e.state = 'active' AND e.next_run_at <= $1
-			  AND (e.enqueued_at IS NULL OR e.enqueued_at < $2)
 			ORDER BY c.next_run_at
 			LIMIT $3
 			FOR UPDATE OF e SKIP LOCKED
 		)
 		UPDATE enrollments e SET enqueued_at = $1
 		FROM due WHERE e.id = due.id
+		  AND e.state = 'active' AND e.next_run_at <= $1 AND (e.enqueued_at IS NULL OR e.enqueued_at < $2)
 		RETURNING e.id, e.workspace_id, e.step_key`,
 		now, leaseCutoff, limit)
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByName[DueEnrollment])
