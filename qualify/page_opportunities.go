@@ -64,6 +64,13 @@ func (p *Pages) opportunities(c echo.Context) error {
 	for _, u := range owners {
 		names[u.ID] = u.Name
 	}
+	rows := make([]oppRow, len(list.Items))
+	for i, o := range list.Items {
+		rows[i] = oppRow{Opportunity: o}
+		if o.OwnerID != nil {
+			rows[i].OwnerName = names[*o.OwnerID]
+		}
+	}
 	var next string
 	if list.NextCursor != nil {
 		q := url.Values{"cursor": {*list.NextCursor}}
@@ -76,15 +83,20 @@ func (p *Pages) opportunities(c echo.Context) error {
 		next = "/console/opportunities?" + q.Encode()
 	}
 	return p.con.Render(c, http.StatusOK, p.tpl.opportunities, "Opportunities", struct {
-		Items  []store.Opportunity
-		Names  map[uuid.UUID]string
+		Items  []oppRow
 		Owners []store.User
 		Stages []string
 		Stage  string
 		Owner  uuid.UUID
 		Next   string
 		Paged  bool
-	}{list.Items, names, owners, stages, f.Stage, f.OwnerID, next, page.Before != uuid.Nil})
+	}{rows, owners, stages, f.Stage, f.OwnerID, next, page.Before != uuid.Nil})
+}
+
+// oppRow is one line of the opportunities list.
+type oppRow struct {
+	store.Opportunity
+	OwnerName string
 }
 
 // column is one stage of the board.

@@ -297,12 +297,27 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		if n := tab.Count("section[data-stage=proposal] li"); n != 1 {
 			t.Errorf("the board's proposal column has %d cards, want 1", n)
 		}
+		// The list, filtered by stage through the form.
+		tab.Open("/console/opportunities")
+		tab.Choose("#filter-stage", store.StageProposal)
+		if status := tab.Click("main form[method=get] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("filter the opportunities: status %d", status)
+		}
+		if n := tab.Count("main tbody tr"); n != 1 || tab.Text("main tbody td:nth-child(5)") != rep.Name {
+			t.Errorf("opportunities in proposal: %d rows, want 1 owned by %s", n, rep.Name)
+		}
+		tab.Open("/console/opportunities?stage=" + store.StageClosedWon)
+		if n := tab.Count("main tbody tr"); n != 0 {
+			t.Errorf("opportunities closed won: %d rows, want none", n)
+		}
 	})
 
 	t.Run("a rejected lead shows as recycled", func(t *testing.T) {
 		t.Parallel()
 		team := app.team(t, "reject", 1)
-		h := app.handOff(t, team.ws, "Cy", "cy@initech.example", "Initech")
+		// A name from a public form is shown as text, never run.
+		const hostile = `<script>alert("x")</script>`
+		h := app.handOff(t, team.ws, hostile, "cy@initech.example", "Initech")
 		tab := browsers.Tab(t, app.base)
 		tab.SignIn(team.reps[0].Email, salesPassword, "/console/handoffs/"+h.ID.String())
 		if status := tab.Click("#reject-button"); status != http.StatusUnprocessableEntity {
@@ -326,6 +341,37 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		}
 		if l := app.leadRow(t, team.ws, h.LeadID); l.Status != store.LeadRecycled {
 			t.Errorf("lead is %s, want recycled", l.Status)
+		}
+		if got := tab.Text("#lead-name"); got != hostile+" Lee" {
+			t.Errorf("the lead's name reads %q, want it as typed", got)
+		}
+		if n := tab.Count("main script"); n != 0 {
+			t.Errorf("the lead's name became %d script elements", n)
+		}
+
+		// A recycled lead can be called again: the call form keeps what was
+		// typed and names each fault next to its field.
+		if status := tab.Click("a[href='/console/leads/" + h.LeadID.String() + "/qualification']"); status != http.StatusOK {
+			t.Fatalf("open the qualification call form: status %d", status)
+		}
+		tab.Do(chromedp.Click(chromedp.CSS("#outcome-maybe"), chromedp.NodeVisible))
+		tab.Type("#call-need", "A new line next year")
+		if status := tab.Click("#call-save"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("maybe without a follow-up date: status %d, want 422", status)
+		}
+		if n := tab.Count("#call-follow-up[aria-invalid=true][aria-describedby=call-follow-up-error]"); n != 1 || !strings.Contains(tab.Text("#call-follow-up-error"), "required") {
+			t.Errorf("the follow-up date is not marked as missing")
+		}
+		if n := tab.Count("#call-need[value='A new line next year']"); n != 1 {
+			t.Error("the form lost the need that was typed")
+		}
+		tab.Do(chromedp.SetValue(chromedp.CSS("#call-follow-up"), time.Now().AddDate(0, 1, 0).Format(time.DateOnly)))
+		tab.Shot("qualification-call")
+		if status := tab.Click("#call-save"); status != http.StatusOK {
+			t.Fatalf("record the call: status %d", status)
+		}
+		if l := app.leadRow(t, team.ws, h.LeadID); l.Status != store.LeadContacted || l.Need != "A new line next year" || l.FollowUpAt == nil {
+			t.Errorf("after a maybe call the lead is %s, need %q, follow-up %v", l.Status, l.Need, l.FollowUpAt)
 		}
 	})
 
