@@ -17,7 +17,7 @@ import (
 type salesWork struct {
 	*hoBundle
 	ann, bob, cat, meg, sue store.User
-	mine, other         store.Team
+	mine, other             store.Team
 }
 
 func setupSalesWork(t *testing.T) *salesWork {
