@@ -312,6 +312,39 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a sales admin puts an opportunity in the forecast", func(t *testing.T) {
+		t.Parallel()
+		team := app.team(t, "forecast", 1)
+		admin := app.person(t, "forecast", "sue@forecast.test", store.UserSalesAdmin, salesPassword)
+		h := app.handOff(t, team.ws, "Flo", "flo@wayne.example", "Wayne")
+		conv, err := app.eng.Accept(context.Background(), team.ws, h.ID, "test", qualify.AcceptInput{})
+		if err != nil || conv.Opportunity == nil {
+			t.Fatalf("accept: %v (opportunity %v)", err, conv.Opportunity)
+		}
+		o := conv.Opportunity
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn(admin.Email, salesPassword, "/console/opportunities/"+o.ID.String())
+		if n := tab.Count("#opp-forecast:not([disabled])"); n != 1 {
+			t.Fatal("a sales admin's forecast checkbox is read-only")
+		}
+		tab.Do(chromedp.Click(chromedp.CSS("#opp-forecast"), chromedp.NodeVisible))
+		tab.Type("#opp-amount", "abc")
+		if status := tab.Click("#opportunity-save"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("save a bad amount: status %d, want 422", status)
+		}
+		if n := tab.Count("#opp-amount[aria-invalid=true][aria-describedby=opp-amount-error]"); n != 1 {
+			t.Error("the bad amount is not marked next to its field")
+		}
+		tab.Type("#opp-amount", "1200.50")
+		if status := tab.Click("#opportunity-save"); status != http.StatusOK {
+			t.Fatalf("save: status %d", status)
+		}
+		got, err := app.st.GetOpportunity(context.Background(), team.ws, o.ID)
+		if err != nil || !got.InForecast || got.Amount != "1200.50" {
+			t.Errorf("after saving: in forecast %v, amount %q (err %v); want true, 1200.50", got.InForecast, got.Amount, err)
+		}
+	})
+
 	t.Run("a rejected lead shows as recycled", func(t *testing.T) {
 		t.Parallel()
 		team := app.team(t, "reject", 1)
