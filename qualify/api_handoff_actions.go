@@ -43,36 +43,21 @@ func (api *API) apiActor(c echo.Context) (httpapi.Principal, string, error) {
 	return httpapi.Principal{}, "", err
 }
 
-// mayWork checks that the request's key may decide on work (a handoff, an
-// opportunity) held by owner in team. An admin key, or a key acting as a
-// sales_admin, may act on everything; a sales_manager on their own work and
-// on the work of the teams they manage (the team given, or the team the
-// owner is a member of); anyone else (a sales_rep) on their own work only.
-// A sales key acting as no user decides nothing: it reads.
+// mayWork checks that the request's key may decide on work held by owner
+// in team (see Engine.MayWork); a refusal is 403.
 func (api *API) mayWork(c echo.Context, p httpapi.Principal, owner, team *uuid.UUID) error {
-	if p.Role == store.RoleAdmin {
-		return nil
+	return forbidden(api.engine.MayWork(c.Request().Context(), p.WorkspaceID, workerOf(p), owner, team))
+}
+
+// workerOf is the worker a request's principal is.
+func workerOf(p httpapi.Principal) Worker { return Worker{Role: p.Role, UserID: p.UserID} }
+
+// forbidden answers a *ForbiddenError with 403 and its reason.
+func forbidden(err error) error {
+	if fe, ok := errors.AsType[*ForbiddenError](err); ok {
+		return echo.NewHTTPError(http.StatusForbidden, fe.Reason)
 	}
-	ctx := c.Request().Context()
-	u, err := api.actingUser(ctx, p)
-	if errors.Is(err, store.ErrNotFound) {
-		return echo.NewHTTPError(http.StatusForbidden,
-			"this key acts as no user: create a key with --user to decide on handoffs and opportunities")
-	}
-	if err != nil {
-		return err
-	}
-	if u.Role == store.UserSalesAdmin || (owner != nil && *owner == u.ID) {
-		return nil
-	}
-	if u.Role == store.UserSalesManager {
-		ok, err := api.store.ManagesWork(ctx, p.WorkspaceID, u.ID, owner, team)
-		if err != nil || ok {
-			return err
-		}
-		return echo.NewHTTPError(http.StatusForbidden, "this belongs to a rep outside the teams you manage")
-	}
-	return echo.NewHTTPError(http.StatusForbidden, "this belongs to another owner")
+	return err
 }
 
 // mayDecideHandoff checks that the key may accept or reject the handoff; a
@@ -93,15 +78,7 @@ func (api *API) mayEditOpportunity(c echo.Context, p httpapi.Principal, id uuid.
 	if err != nil {
 		return err
 	}
-	var team *uuid.UUID
-	if o.HandoffID != nil {
-		h, err := api.store.GetHandoff(ctx, p.WorkspaceID, *o.HandoffID)
-		if err != nil {
-			return err
-		}
-		team = h.TeamID
-	}
-	return api.mayWork(c, p, o.OwnerID, team)
+	return forbidden(api.engine.MayWorkOpportunity(ctx, p.WorkspaceID, workerOf(p), o))
 }
 
 // Account is how the API shows a store.Account.

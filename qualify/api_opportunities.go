@@ -1,7 +1,6 @@
 package qualify
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -167,18 +166,5 @@ func (api *API) updateOpportunity(c echo.Context) error {
 
 // isSalesAdmin tells whether the request's key may decide the forecast.
 func (api *API) isSalesAdmin(c echo.Context, p httpapi.Principal) (bool, error) {
-	if p.Role == store.RoleAdmin {
-		return true, nil
-	}
-	if p.Role != store.RoleSales {
-		return false, nil
-	}
-	u, err := api.actingUser(c.Request().Context(), p)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return u.Role == store.UserSalesAdmin, nil
+	return api.engine.IsSalesAdmin(c.Request().Context(), p.WorkspaceID, workerOf(p))
 }

@@ -350,7 +350,7 @@ func TestHandOffRecordsNotifiesAndQueuesWebhooks(t *testing.T) {
 	}
 	var msgID, text string
 	b.st.Pool.QueryRow(b.ctx, `SELECT message_id, text_body FROM messages WHERE workspace_id = $1`, b.ws.ID).Scan(&msgID, &text)
-	if !strings.HasSuffix(msgID, "@leadflow.example") || strings.ContainsAny(msgID, "<>") || !strings.Contains(text, "https://leadflow.example/api/v1/handoffs/"+h.ID.String()) {
+	if !strings.HasSuffix(msgID, "@leadflow.example") || strings.ContainsAny(msgID, "<>") || !strings.Contains(text, "https://leadflow.example/console/handoffs/"+h.ID.String()) {
 		t.Errorf("message id %q, text %q: want the host of BaseURL and the handoff's link", msgID, text)
 	}
 	// One delivery, to the active webhook subscribed to handoff.created.

@@ -24,6 +24,8 @@ const (
 	noticeEscalated = "escalated"
 	// noticeTakenAway: your SLA passed; it went to someone else.
 	noticeTakenAway = "taken_away"
+	// noticeReassignedByManager: your team's manager gave it to you.
+	noticeReassignedByManager = "reassigned_by_manager"
 )
 
 // notice is one handoff email to one sales user.
@@ -99,6 +101,9 @@ func (e *Engine) renderNotice(n notice) (subject, text, html string, err error) 
 	case noticeReassignedToYou:
 		subject = "Lead reassigned to you: " + who
 		intro = "This qualified lead was not accepted in time by its previous owner and is now yours."
+	case noticeReassignedByManager:
+		subject = "Lead reassigned to you: " + who
+		intro = "Your team's manager has given this qualified lead to you."
 	case noticeEscalated:
 		subject = "Escalated lead: " + who
 		intro = "This qualified lead missed its deadline too many times and has been escalated to you as the team's manager."
@@ -115,9 +120,11 @@ func (e *Engine) renderNotice(n notice) (subject, text, html string, err error) 
 	v := noticeView{
 		To: n.to.Name, Intro: intro, Lead: name, Company: l.Company, Title: l.Title, Email: l.Email,
 		Phone: l.Phone, Country: l.Country, Interest: l.PrimaryInterest, Grade: l.Grade, Score: l.Score,
-		DueAt:      n.handoff.SLADueAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"),
-		HandoffID:  n.handoff.ID.String(),
-		HandoffURL: strings.TrimRight(e.cfg.BaseURL, "/") + "/api/v1/handoffs/" + n.handoff.ID.String(),
+		DueAt:     n.handoff.SLADueAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"),
+		HandoffID: n.handoff.ID.String(),
+		// The console's page for it: a person signs in there, lands back on
+		// it, and can accept or reject it.
+		HandoffURL: strings.TrimRight(e.cfg.BaseURL, "/") + "/console/handoffs/" + n.handoff.ID.String(),
 	}
 	if n.kind == noticeTakenAway {
 		v.DueAt = ""

@@ -185,3 +185,9 @@ func validRole(role string) bool {
 	}
 	return false
 }
+
+// RenderError answers a refusal (403, 404, 409...) as a page a person can
+// read, in the layout: how other domains' pages refuse.
+func (c *Console) RenderError(ec echo.Context, status int, text string) error {
+	return c.renderError(ec, status, text)
+}
