@@ -292,7 +292,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	nurture.BounceRoutes(v1, d.nurture, httpapi.RequireRole)
 	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
 	// The console, behind sign-in.
-	con.Routes(e)
+	pages := con.Routes(e)
+	if err := qualify.AdminConsoleRoutes(pages, con, d.qualify); err != nil {
+		return err
+	}
 	if opts.routes != nil {
 		opts.routes(e)
 	}
