@@ -33,7 +33,7 @@ type adminPages struct {
 func AdminConsoleRoutes(g *echo.Group, con *console.Console, engine *Engine) error {
 	p := &adminPages{con: con, engine: engine, store: engine.cfg.Store, tmpl: map[string]*template.Template{}}
 	var errs []error
-	for _, name := range []string{"funnel", "scoring", "criteria", "criteria_version", "webhooks"} {
+	for _, name := range []string{"funnel", "scoring", "criteria", "criteria_version", "webhooks", "teams", "team", "assignment"} {
 		src, err := consoleTemplates.ReadFile("templates/console/" + name + ".html")
 		if err == nil {
 			p.tmpl[name], err = console.Page(name, string(src))
@@ -62,6 +62,12 @@ func AdminConsoleRoutes(g *echo.Group, con *console.Console, engine *Engine) err
 	g.POST("/criteria/:id/activate", p.activateCriteria, marketing)
 
 	// Webhooks, teams and assignment: admins only.
+	g.GET("/teams", p.teams, admin)
+	g.POST("/teams", p.createTeam, admin)
+	g.GET("/teams/:id", p.team, admin)
+	g.POST("/teams/:id", p.updateTeam, admin)
+	g.GET("/assignment", p.assignment, admin)
+	g.POST("/assignment", p.putAssignment, admin)
 	g.GET("/webhooks", p.webhooks, admin)
 	g.POST("/webhooks", p.createWebhook, admin)
 	g.POST("/webhooks/:id/delete", p.deleteWebhook, admin)

@@ -296,6 +296,9 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err := qualify.AdminConsoleRoutes(pages, con, d.qualify); err != nil {
 		return err
 	}
+	if err := nurture.WorkspaceConsoleRoutes(pages, con, svc.store, log); err != nil {
+		return err
+	}
 	if opts.routes != nil {
 		opts.routes(e)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
 	"leadflow/embed/httpapi"
@@ -216,7 +217,7 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 		// The delivery guard refuses a private address at once, next to the
 		// field, and keeps what was typed.
 		tab.Type("#webhook-url", "http://127.0.0.1:9/hook")
-		tab.Click("input[name=events][value='handoff.created']")
+		tab.Do(chromedp.Click(chromedp.CSS("input[name=events][value='handoff.created']"), chromedp.NodeVisible))
 		if status := tab.Click("form[action='/console/webhooks'] button[type=submit]"); status != http.StatusUnprocessableEntity {
 			t.Fatalf("webhook to loopback: status %d, want 422", status)
 		}
@@ -251,6 +252,154 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an admin makes a team and sets its members' weights, caps and availability", func(t *testing.T) {
+		t.Parallel()
+		app.person(t, "teams-ws", "ada@teams.test", store.UserAdmin, password)
+		sam := app.person(t, "teams-ws", "sam@teams.test", store.UserSalesRep, "")
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn("ada@teams.test", password, "/console/teams")
+		tab.Type("#team-name", "West")
+		if status := tab.Click("form[action='/console/teams'] button[type=submit]"); status != http.StatusOK || !strings.HasPrefix(tab.Path(), "/console/teams/") {
+			t.Fatalf("make team: status %d at %s", status, tab.Path())
+		}
+		tab.Type("#email-0", "sam@teams.test")
+		tab.Type("#weight-0", "3")
+		tab.Type("#cap-0", "20")
+		tab.Do(chromedp.Click(chromedp.CSS("#available-0"), chromedp.NodeVisible))
+		tab.Type("#email-1", "nobody@teams.test")
+		if status := tab.Click("form[action^='/console/teams/'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("team with a stranger: status %d, want 422", status)
+		}
+		if got := tab.Text("#email-1-error"); !strings.Contains(got, "not a user") {
+			t.Errorf("stranger's error = %q", got)
+		}
+		if got := tab.Value("#weight-0"); got != "3" {
+			t.Errorf("weight typed = %q after the refusal, want 3 kept", got)
+		}
+		tab.Type("#email-1", "")
+		if status := tab.Click("form[action^='/console/teams/'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("save team: status %d", status)
+		}
+		tab.Shot("teams")
+		var weight, daily int
+		var available bool
+		if err := app.st.Pool.QueryRow(context.Background(), `SELECT m.weight, m.daily_cap, u.available FROM team_members m JOIN users u ON u.id = m.user_id
+			WHERE m.user_id = $1`, sam.ID).Scan(&weight, &daily, &available); err != nil {
+			t.Fatal(err)
+		}
+		if weight != 3 || daily != 20 || available {
+			t.Errorf("sam in the team: weight %d, cap %d, available %v; want 3, 20, false", weight, daily, available)
+		}
+	})
+
+	t.Run("a marketer changes scoring, a mistake shown next to its field, and starts a recompute", func(t *testing.T) {
+		t.Parallel()
+		app.person(t, "scoring-ws", "mia@scoring.test", store.UserMarketing, password)
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn("mia@scoring.test", password, "/console/scoring")
+		tab.Type("#points-email_clicked", "lots")
+		tab.Type("#grade-B", "90")
+		tab.Type("#grade-A", "80")
+		if status := tab.Click("form[action='/console/scoring'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad points: status %d, want 422", status)
+		}
+		if got := tab.Text("#points-email_clicked-error"); got == "" {
+			t.Error("no error next to email_clicked")
+		}
+		tab.Type("#points-email_clicked", "7")
+		if status := tab.Click("form[action='/console/scoring'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("B above A: status %d, want 422", status)
+		}
+		if got := tab.Text("#grade-B-error"); !strings.Contains(got, "below A") {
+			t.Errorf("grade B error = %q", got)
+		}
+		tab.Type("#grade-B", "60")
+		if status := tab.Click("form[action='/console/scoring'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("save scoring: status %d", status)
+		}
+		if got := tab.Value("#points-email_clicked"); got != "7" {
+			t.Errorf("email_clicked after saving = %q, want 7", got)
+		}
+		tab.Shot("scoring")
+		tab.Click("form[action='/console/scoring/recompute'] button")
+		if got := tab.Text(".job-status"); got != "running" && got != "done" {
+			t.Errorf("recompute status = %q", got)
+		}
+	})
+
+	t.Run("an admin sets assignment rules, the SLA and the requalify cooldown", func(t *testing.T) {
+		t.Parallel()
+		ada := app.person(t, "assign-ws", "ada@assign.test", store.UserAdmin, password)
+		team, err := app.st.InsertTeam(context.Background(), store.Team{WorkspaceID: ada.WorkspaceID, Name: "East"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn("ada@assign.test", password, "/console/assignment")
+		tab.Type("#sla", "soon")
+		tab.Type("#cooldown", "30d")
+		tab.Type("#country-0", "US")
+		tab.Choose("#team-0", team.ID.String())
+		if status := tab.Click("form[action='/console/assignment'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad SLA: status %d, want 422", status)
+		}
+		if got := tab.Text("#sla-error"); !strings.Contains(got, "duration") {
+			t.Errorf("SLA error = %q", got)
+		}
+		if got := tab.Value("#country-0"); got != "US" {
+			t.Errorf("rule country kept = %q", got)
+		}
+		tab.Type("#sla", "4h")
+		if status := tab.Click("form[action='/console/assignment'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("save assignment: status %d", status)
+		}
+		tab.Shot("assignment")
+		rules, err := app.st.AssignmentRules(context.Background(), ada.WorkspaceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := app.st.GetAssignmentSettings(context.Background(), ada.WorkspaceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rules) != 1 || rules[0].Country != "US" || rules[0].TeamID != team.ID || s.SLASeconds != 4*3600 || s.RequalifyCooldownSeconds != 30*86400 {
+			t.Errorf("saved rules %+v, settings %+v; want US to East, SLA 4h, cooldown 30d", rules, s)
+		}
+	})
+
+	t.Run("an admin changes the workspace's settings", func(t *testing.T) {
+		t.Parallel()
+		ada := app.person(t, "settings-ws", "ada@settings.test", store.UserAdmin, password)
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn("ada@settings.test", password, "/console/workspace")
+		tab.Type("#sender-name", "Acme Marketing")
+		tab.Type("#sender-email", "news@acme.test")
+		tab.Type("#postal-address", "1 Main St, Springfield")
+		tab.Type("#send-rate", "fast")
+		if status := tab.Click("form[action='/console/workspace'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("bad send rate: status %d, want 422", status)
+		}
+		if n := tab.Count("#send-rate[aria-invalid=true][aria-describedby=send-rate-error]"); n != 1 {
+			t.Errorf("send rate marked invalid = %d, want 1", n)
+		}
+		if got := tab.Value("#sender-name"); got != "Acme Marketing" {
+			t.Errorf("sender name kept = %q", got)
+		}
+		tab.Type("#send-rate", "5")
+		tab.Type("#timezone", "Europe/Paris")
+		if status := tab.Click("form[action='/console/workspace'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("save settings: status %d", status)
+		}
+		tab.Shot("workspace")
+		ws, err := app.st.GetWorkspace(context.Background(), ada.WorkspaceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := ws.WorkspaceSettings; s.SenderName != "Acme Marketing" || s.SenderEmail != "news@acme.test" || s.SendRatePerSecond != 5 || s.Timezone != "Europe/Paris" {
+			t.Errorf("settings saved = %+v", s)
+		}
+	})
+
 	t.Run("a marketer has no admin pages", func(t *testing.T) {
 		t.Parallel()
 		app.person(t, "roles-ws", "mia@roles.test", store.UserMarketing, password)
@@ -271,4 +420,4 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 }
 
 // adminPaths are the console's admin pages.
-var adminPaths = []string{"/console/people", "/console/api-keys", "/console/webhooks"}
+var adminPaths = []string{"/console/people", "/console/api-keys", "/console/webhooks", "/console/teams", "/console/assignment", "/console/workspace"}
