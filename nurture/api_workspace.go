@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -82,28 +83,44 @@ func (a *API) updateWorkspace(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	var out store.Workspace
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		// Locked, as activation locks it, so that a sequence cannot be
-		// activated between the check below and the update.
-		ws, err := q.LockWorkspace(ctx, p.WorkspaceID)
-		if err != nil {
-			return err
-		}
-		s := ws.WorkspaceSettings
-		if err := httpapi.Bind(members, map[string]any{
+	out, err := UpdateWorkspaceSettings(ctx, a.store, p.WorkspaceID, func(s *store.WorkspaceSettings) error {
+		return httpapi.Bind(members, map[string]any{
 			"sender_name":          &s.SenderName,
 			"sender_email":         &s.SenderEmail,
 			"postal_address":       &s.PostalAddress,
 			"send_rate_per_second": &s.SendRatePerSecond,
 			"require_consent":      &s.RequireConsent,
 			"timezone":             &s.Timezone,
-		}); err != nil {
+		})
+	})
+	if err != nil {
+		return err
+	}
+	a.log.InfoContext(ctx, "workspace_settings_updated", "workspace_id", out.ID, "actor", p.Actor())
+	return c.JSON(http.StatusOK, newWorkspace(out))
+}
+
+// checkSettings trims and validates sending settings, naming every field at
+// fault.
+// UpdateWorkspaceSettings changes the workspace's settings with change and
+// saves them if they are valid, in one transaction with the workspace
+// locked: what PATCH /workspace and the console's workspace page do. A
+// sender address and a postal address stay required while sequences are
+// active.
+func UpdateWorkspaceSettings(ctx context.Context, st *store.Store, workspaceID uuid.UUID, change func(*store.WorkspaceSettings) error) (store.Workspace, error) {
+	var out store.Workspace
+	err := st.InTx(ctx, func(q *store.Queries) error {
+		ws, err := q.LockWorkspace(ctx, workspaceID)
+		if err != nil {
+			return err
+		}
+		s := ws.WorkspaceSettings
+		if err := change(&s); err != nil {
 			return err
 		}
 		bad := checkSettings(&s)
 		if s.PostalAddress == "" || s.SenderEmail == "" {
-			active, err := q.CountActiveSequences(ctx, p.WorkspaceID)
+			active, err := q.CountActiveSequences(ctx, workspaceID)
 			if err != nil {
 				return err
 			}
@@ -120,18 +137,12 @@ func (a *API) updateWorkspace(c echo.Context) error {
 		if len(bad) > 0 {
 			return &ValidationError{Fields: bad}
 		}
-		out, err = q.UpdateWorkspaceSettings(ctx, p.WorkspaceID, s)
+		out, err = q.UpdateWorkspaceSettings(ctx, workspaceID, s)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	a.log.InfoContext(ctx, "workspace_settings_updated", "workspace_id", out.ID, "actor", p.Actor())
-	return c.JSON(http.StatusOK, newWorkspace(out))
+	return out, err
 }
 
-// checkSettings trims and validates sending settings, naming every field at
-// fault.
 func checkSettings(s *store.WorkspaceSettings) map[string]string {
 	bad := map[string]string{}
 	s.SenderName = strings.TrimSpace(s.SenderName)

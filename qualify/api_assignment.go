@@ -198,10 +198,20 @@ func (a *API) putAssignment(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	out, err := a.engine.putAssignment(c.Request().Context(), p.WorkspaceID, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// putAssignment validates and saves the workspace's assignment rules and
+// settings in one transaction, as PUT /assignment and the console's
+// assignment page do.
+func (e *Engine) putAssignment(ctx context.Context, workspaceID uuid.UUID, in apiAssignmentInput) (apiAssignment, error) {
 	var out apiAssignment
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		s, err := q.GetAssignmentSettings(ctx, p.WorkspaceID)
+	err := e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
+		s, err := q.GetAssignmentSettings(ctx, workspaceID)
 		if err != nil {
 			return err
 		}
@@ -216,16 +226,13 @@ func (a *API) putAssignment(c echo.Context) error {
 			return err
 		}
 		if rules != nil {
-			if _, err := q.ReplaceAssignmentRules(ctx, p.WorkspaceID, rules); err != nil {
+			if _, err := q.ReplaceAssignmentRules(ctx, workspaceID, rules); err != nil {
 				return err
 			}
 		}
-		stored, err := q.AssignmentRules(ctx, p.WorkspaceID)
+		stored, err := q.AssignmentRules(ctx, workspaceID)
 		out = assignmentOf(stored, s)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, out)
+	return out, err
 }

@@ -60,33 +60,45 @@ func (api *API) funnelReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	bad := map[string]string{}
-	to, ok := parseReportTime(c.QueryParam("to"), true)
-	if !ok {
-		bad["to"] = reportTimeHint
+	fq, err := ReadFunnelQuery(c.QueryParam("from"), c.QueryParam("to"), c.QueryParam("by"), api.engine.now())
+	if err != nil {
+		return err
 	}
-	from, ok := parseReportTime(c.QueryParam("from"), false)
-	if !ok {
-		bad["from"] = reportTimeHint
-	}
-	if len(bad) > 0 {
-		return &ValidationError{Fields: bad}
-	}
-	if to.IsZero() {
-		to = api.engine.now().UTC()
-	}
-	if from.IsZero() {
-		from = to.Add(-defaultFunnelRange)
-	}
-	by := c.QueryParam("by")
-	if by == "" {
-		by = FunnelGroupings[0]
-	}
-	r, err := api.engine.Funnel(c.Request().Context(), p.WorkspaceID, FunnelQuery{From: from, To: to, By: by})
+	r, err := api.engine.Funnel(c.Request().Context(), p.WorkspaceID, fq)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, newAPIFunnelReport(r))
+}
+
+// ReadFunnelQuery reads a funnel's range and grouping as people give them
+// (the API's query parameters, the console's form): from and to are RFC
+// 3339 times or dates (YYYY-MM-DD, UTC), a date as to including that whole
+// day; to defaults to now, from to 30 days before to, by to source. A bad
+// bound is a ValidationError on its name.
+func ReadFunnelQuery(fromText, toText, by string, now time.Time) (FunnelQuery, error) {
+	bad := map[string]string{}
+	to, ok := parseReportTime(toText, true)
+	if !ok {
+		bad["to"] = reportTimeHint
+	}
+	from, ok := parseReportTime(fromText, false)
+	if !ok {
+		bad["from"] = reportTimeHint
+	}
+	if len(bad) > 0 {
+		return FunnelQuery{}, &ValidationError{Fields: bad}
+	}
+	if to.IsZero() {
+		to = now.UTC()
+	}
+	if from.IsZero() {
+		from = to.Add(-defaultFunnelRange)
+	}
+	if by == "" {
+		by = FunnelGroupings[0]
+	}
+	return FunnelQuery{From: from, To: to, By: by}, nil
 }
 
 // parseReportTime reads a report bound; "" is the zero time. A date as the

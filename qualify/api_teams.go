@@ -217,27 +217,11 @@ func (a *API) createTeam(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var out []apiTeam
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		t := store.Team{WorkspaceID: p.WorkspaceID}
-		members, err := in.apply(ctx, q, &t)
-		if err != nil {
-			return err
-		}
-		if t, err = q.InsertTeam(ctx, t); err != nil {
-			return err
-		}
-		if err := q.ReplaceTeamMembers(ctx, p.WorkspaceID, t.ID, members); err != nil {
-			return err
-		}
-		out, err = apiTeamsOf(ctx, q, p.WorkspaceID, []store.Team{t})
-		return err
-	})
+	t, err := a.engine.saveTeam(c.Request().Context(), p.WorkspaceID, nil, in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, out[0])
+	return c.JSON(http.StatusCreated, t)
 }
 
 func (a *API) listTeams(c echo.Context) error {
@@ -295,30 +279,9 @@ func (a *API) updateTeam(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var out []apiTeam
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		t, err := q.GetTeam(ctx, p.WorkspaceID, id)
-		if err != nil {
-			return err
-		}
-		members, err := in.apply(ctx, q, &t)
-		if err != nil {
-			return err
-		}
-		if t, err = q.UpdateTeam(ctx, t); err != nil {
-			return err
-		}
-		if members != nil {
-			if err := q.ReplaceTeamMembers(ctx, p.WorkspaceID, t.ID, members); err != nil {
-				return err
-			}
-		}
-		out, err = apiTeamsOf(ctx, q, p.WorkspaceID, []store.Team{t})
-		return err
-	})
+	t, err := a.engine.saveTeam(c.Request().Context(), p.WorkspaceID, &id, in)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, out[0])
+	return c.JSON(http.StatusOK, t)
 }

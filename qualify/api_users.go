@@ -165,18 +165,7 @@ func (a *API) updateUser(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	var u store.User
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		if u, err = q.GetUser(ctx, p.WorkspaceID, id); err != nil {
-			return err
-		}
-		if err := in.apply(&u); err != nil {
-			return err
-		}
-		u, err = q.UpdateUser(ctx, u)
-		return apiEmailTaken(err)
-	})
+	u, err := a.engine.updateUser(c.Request().Context(), p.WorkspaceID, id, in)
 	if err != nil {
 		return err
 	}

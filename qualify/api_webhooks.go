@@ -111,15 +111,10 @@ func (a *API) createWebhook(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
 		return err
 	}
-	w, err := in.validate(c.Request().Context(), p.WorkspaceID, a.engine.guard)
+	w, err := a.engine.CreateWebhook(c.Request().Context(), p.WorkspaceID, in.URL, in.Events)
 	if err != nil {
 		return err
 	}
-	w.Secret = newWebhookSecret()
-	if w, err = a.store.InsertWebhook(c.Request().Context(), w); err != nil {
-		return err
-	}
-	a.log.Info("webhook_created", "webhook_id", w.ID, "workspace_id", w.WorkspaceID, "events", strings.Join(w.Events, ","))
 	return c.JSON(http.StatusCreated, apiCreatedWebhook{Webhook: newWebhook(w), Secret: w.Secret})
 }
 

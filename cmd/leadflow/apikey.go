@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,21 +10,15 @@ import (
 
 	"github.com/google/uuid"
 
+	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
 
-// apiKeyPrefix starts every key, so a leaked key is easy to recognise and
-// secret scanners can match it.
-const apiKeyPrefix = "lf_"
+// apiKeyPrefix starts every key.
+const apiKeyPrefix = httpapi.APIKeyStart
 
-// newAPIKeySecret returns a fresh key: the prefix and 256 random bits.
-func newAPIKeySecret() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on Linux
-	}
-	return apiKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
-}
+// newAPIKeySecret returns a fresh key, made as the console makes them.
+func newAPIKeySecret() string { return httpapi.NewAPIKeySecret() }
 
 // validAPIKeySecret accepts a key a script chose (dev --api-key) only if it
 // is long enough to be a secret.
@@ -56,11 +48,7 @@ func createAPIKey(ctx context.Context, st *store.Store, workspace string, role s
 			}
 			userID = &u.ID
 		}
-		prefix := secret
-		if len(prefix) > len(apiKeyPrefix)+6 {
-			prefix = prefix[:len(apiKeyPrefix)+6]
-		}
-		key, err = q.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: role, Name: name, Prefix: prefix, UserID: userID}, secret)
+		key, err = q.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: role, Name: name, Prefix: httpapi.APIKeyPrefix(secret), UserID: userID}, secret)
 		return err
 	})
 	return key, err

@@ -298,6 +298,12 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	// The console, behind sign-in.
 	pages := con.Routes(e)
 	qualify.ConsoleRoutes(pages, con, qualifyPages)
+	if err := qualify.AdminConsoleRoutes(pages, con, d.qualify); err != nil {
+		return err
+	}
+	if err := nurture.WorkspaceConsoleRoutes(pages, con, svc.store, log); err != nil {
+		return err
+	}
 	if opts.routes != nil {
 		opts.routes(e)
 	}

@@ -123,7 +123,15 @@ func New(cfg Config) (*Console, error) {
 		pages:    pg,
 		navItems: []navItem{
 			{Label: "Home", Path: "/console/"},
+			{Label: "Funnel", Path: "/console/funnel", Roles: []string{store.UserMarketing, store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin}},
+			{Label: "Scoring", Path: "/console/scoring", Roles: []string{store.UserMarketing}},
+			{Label: "Criteria", Path: "/console/criteria", Roles: []string{store.UserMarketing}},
 			{Label: "People", Path: "/console/people", Roles: []string{store.UserAdmin}},
+			{Label: "Workspace", Path: "/console/workspace", Roles: []string{store.UserAdmin}},
+			{Label: "Teams", Path: "/console/teams", Roles: []string{store.UserAdmin}},
+			{Label: "Assignment", Path: "/console/assignment", Roles: []string{store.UserAdmin}},
+			{Label: "Webhooks", Path: "/console/webhooks", Roles: []string{store.UserAdmin}},
+			{Label: "API keys", Path: "/console/api-keys", Roles: []string{store.UserAdmin}},
 		},
 	}, nil
 }
@@ -164,5 +172,8 @@ func (c *Console) Routes(e *echo.Echo) *echo.Group {
 	g.POST("/people/:id/role", c.changeRole, admin)
 	g.POST("/people/:id/deactivate", c.deactivate, admin)
 	g.POST("/people/:id/reactivate", c.reactivate, admin)
+	g.GET("/api-keys", c.apiKeys, admin)
+	g.POST("/api-keys", c.createAPIKey, admin)
+	g.POST("/api-keys/:id/revoke", c.revokeAPIKey, admin)
 	return g
 }

@@ -40,6 +40,7 @@ var (
 // pages are the parsed templates, each the layout plus one page.
 type pages struct {
 	login, linkRequest, link, reset, message, home, people *template.Template
+	apiKeys                                                *template.Template
 }
 
 // funcs are the helpers every page may call.
@@ -75,6 +76,7 @@ func parsePages() (pages, error) {
 	p.message = parse("message", messageHTML)
 	p.home = parse("home", homeHTML)
 	p.people = parse("people", peopleHTML)
+	p.apiKeys = parse("apikeys", apiKeysHTML)
 	if len(errs) > 0 {
 		return pages{}, errs[0]
 	}
