@@ -266,6 +266,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
+	nurturePages, err := nurture.NewPages(nurture.PagesConfig{Console: con, API: nurtureAPI, Engine: d.nurture, Logger: log})
+	if err != nil {
+		return err
+	}
 	intake.Start()
 	e := newEcho(log, cfg.TrustedProxies)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -292,7 +296,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	nurture.BounceRoutes(v1, d.nurture, httpapi.RequireRole)
 	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
 	// The console, behind sign-in.
-	con.Routes(e)
+	pages := con.Routes(e)
+	nurture.ConsoleRoutes(pages, nurturePages)
 	if opts.routes != nil {
 		opts.routes(e)
 	}

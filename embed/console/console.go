@@ -124,6 +124,8 @@ func New(cfg Config) (*Console, error) {
 		navItems: []navItem{
 			{Label: "Home", Path: "/console/"},
 			{Label: "People", Path: "/console/people", Roles: []string{store.UserAdmin}},
+			{Label: "Templates", Path: "/console/templates", Roles: []string{store.UserMarketing}},
+			{Label: "Sequences", Path: "/console/sequences", Roles: []string{store.UserMarketing}},
 		},
 	}, nil
 }
