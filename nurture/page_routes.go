@@ -105,6 +105,13 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 	g.POST("/sequences/:id/pause", p.setSequenceStatus, marketing)
 	g.POST("/sequences/:id/resume", p.setSequenceStatus, marketing)
 	g.POST("/sequences/:id/enroll", p.enrollLead, marketing)
+
+	g.GET("/nurture/failed", p.listFailed, marketing)
+	g.POST("/nurture/failed/enrollments/:id/retry", p.retryEnrollment, marketing)
+	g.POST("/nurture/failed/messages/:id/retry", p.retryMessage, marketing)
+
+	g.GET("/suppressions", p.listSuppressions, marketing)
+	g.POST("/suppressions", p.addSuppression, marketing)
 }
 
 // fieldErrors are a domain error's messages by field, or nil when err is

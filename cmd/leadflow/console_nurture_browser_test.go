@@ -195,15 +195,44 @@ func TestNurturePagesInBrowser(t *testing.T) {
 		tab.Shot("nurture-sequence-builder")
 	})
 
+	t.Run("a marketer suppresses an address and finds it listed", func(t *testing.T) {
+		t.Parallel()
+		app.person(t, "nurture-sup-ws", "mo@nurture.test", store.UserMarketing, password)
+		tab := browsers.Tab(t, app.base)
+		tab.SignIn("mo@nurture.test", password, "/console/suppressions")
+		// No address: the error is next to the field.
+		if st := tab.Click("form[action='/console/suppressions'] button[type=submit]"); st != http.StatusUnprocessableEntity {
+			t.Fatalf("suppressing no address answered %d, want 422", st)
+		}
+		if n := tab.Count("#sup-email[aria-invalid=true][aria-describedby=sup-email-error]"); n != 1 {
+			t.Errorf("email inputs marked invalid = %d, want 1", n)
+		}
+		tab.Type("#sup-email", "Gone@Example.COM")
+		tab.Choose("#sup-type", "complaint")
+		if st := tab.Click("form[action='/console/suppressions'] button[type=submit]"); st != http.StatusOK {
+			t.Fatalf("suppressing answered %d", st)
+		}
+		if got := tab.Text("#lookup-result"); !strings.Contains(got, "gone@example.com is suppressed (complained)") {
+			t.Errorf("lookup after suppressing says %q", got)
+		}
+		if got := tab.Text("#suppressions tbody th"); got != "gone@example.com" {
+			t.Errorf("suppressed addresses list %q, want gone@example.com", got)
+		}
+		tab.Shot("nurture-suppressions")
+		if st := tab.Open("/console/nurture/failed"); st != http.StatusOK {
+			t.Errorf("failed sends page answered %d", st)
+		}
+	})
+
 	t.Run("a sales rep has no nurture pages", func(t *testing.T) {
 		t.Parallel()
 		app.person(t, "nurture-sales-ws", "sam@nurture.test", store.UserSalesRep, password)
 		tab := browsers.Tab(t, app.base)
 		tab.SignIn("sam@nurture.test", password, "/console/")
-		if n := tab.Count("nav a[href='/console/templates'], nav a[href='/console/sequences']"); n != 0 {
+		if n := tab.Count("nav a[href='/console/templates'], nav a[href='/console/sequences'], nav a[href='/console/suppressions'], nav a[href='/console/nurture/failed']"); n != 0 {
 			t.Errorf("nurture links in a sales rep's navigation = %d, want 0", n)
 		}
-		for _, p := range []string{"/console/templates", "/console/templates/new", "/console/sequences", "/console/sequences/new"} {
+		for _, p := range []string{"/console/templates", "/console/templates/new", "/console/sequences", "/console/sequences/new", "/console/suppressions", "/console/nurture/failed"} {
 			if st := tab.Open(p); st != http.StatusForbidden {
 				t.Errorf("a sales rep opening %s = %d, want 403", p, st)
 			}

@@ -126,6 +126,8 @@ func New(cfg Config) (*Console, error) {
 			{Label: "People", Path: "/console/people", Roles: []string{store.UserAdmin}},
 			{Label: "Templates", Path: "/console/templates", Roles: []string{store.UserMarketing}},
 			{Label: "Sequences", Path: "/console/sequences", Roles: []string{store.UserMarketing}},
+			{Label: "Failed sends", Path: "/console/nurture/failed", Roles: []string{store.UserMarketing}},
+			{Label: "Suppressions", Path: "/console/suppressions", Roles: []string{store.UserMarketing}},
 		},
 	}, nil
 }
