@@ -295,3 +295,4 @@ func (q *Queries) QueueWebhookEvent(ctx context.Context, workspaceID uuid.UUID, 
 		workspaceID, event, dedupeKey, payload, timeOrNow(at), ids, hooks)
 	return tag.RowsAffected(), interpret(err, "queue webhook event")
 }
+
