@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -100,30 +101,36 @@ func (a *API) enrollLead(c echo.Context) error {
 	if err := httpapi.Bind(members, map[string]any{"lead_id": &body.LeadID}); err != nil {
 		return err
 	}
-	bad := map[string]string{}
-	leadID := apiID("lead_id", body.LeadID, bad)
-	if len(bad) > 0 {
-		return &ValidationError{Fields: bad}
-	}
-	ctx := c.Request().Context()
-	if _, err := a.store.GetSequence(ctx, p.WorkspaceID, id); err != nil {
-		return err
-	}
-	// Checked here so that a lead of another workspace is a field at fault
-	// rather than a missing sequence.
-	if _, err := a.store.GetLead(ctx, p.WorkspaceID, leadID); errors.Is(err, store.ErrNotFound) {
-		return &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
-	} else if err != nil {
-		return err
-	}
-	e, err := a.enroller.EnrollManual(ctx, p.WorkspaceID, id, leadID, p.Actor())
-	if errors.Is(err, store.ErrConflict) {
-		return errors.Join(err, &ValidationError{Fields: map[string]string{"lead_id": "the lead is already active in this sequence"}})
-	}
+	e, err := a.enroll(c.Request().Context(), p, id, body.LeadID)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, newEnrollment(e))
+}
+
+// enroll enrolls the lead leadID (as sent) of p's workspace in a sequence
+// by hand, as p; the API and the console's sequence page enroll through it.
+func (a *API) enroll(ctx context.Context, p httpapi.Principal, sequenceID uuid.UUID, leadID string) (store.Enrollment, error) {
+	bad := map[string]string{}
+	id := apiID("lead_id", leadID, bad)
+	if len(bad) > 0 {
+		return store.Enrollment{}, &ValidationError{Fields: bad}
+	}
+	if _, err := a.store.GetSequence(ctx, p.WorkspaceID, sequenceID); err != nil {
+		return store.Enrollment{}, err
+	}
+	// Checked here so that a lead of another workspace is a field at fault
+	// rather than a missing sequence.
+	if _, err := a.store.GetLead(ctx, p.WorkspaceID, id); errors.Is(err, store.ErrNotFound) {
+		return store.Enrollment{}, &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
+	} else if err != nil {
+		return store.Enrollment{}, err
+	}
+	e, err := a.enroller.EnrollManual(ctx, p.WorkspaceID, sequenceID, id, p.Actor())
+	if errors.Is(err, store.ErrConflict) {
+		return store.Enrollment{}, errors.Join(err, &ValidationError{Fields: map[string]string{"lead_id": "the lead is already active in this sequence"}})
+	}
+	return e, err
 }
 
 // apiEnrollmentView is one of a lead's enrollments with every step of its

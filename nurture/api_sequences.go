@@ -90,25 +90,35 @@ func (a *API) createSequence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	ws, err := a.store.GetWorkspace(ctx, p.WorkspaceID)
+	s, err := a.newSequence(c.Request().Context(), p.WorkspaceID, members)
 	if err != nil {
 		return err
 	}
+	return a.sequenceJSON(c, http.StatusCreated, s)
+}
+
+// newSequence makes a draft sequence of the workspace from the members of
+// a body (the console's builder sends the same members), with the
+// workspace's time zone and the default exit criteria unless they are sent.
+func (a *API) newSequence(ctx context.Context, workspaceID uuid.UUID, members map[string]json.RawMessage) (store.Sequence, error) {
+	ws, err := a.store.GetWorkspace(ctx, workspaceID)
+	if err != nil {
+		return store.Sequence{}, err
+	}
 	base := store.Sequence{
-		ID: store.NewID(), WorkspaceID: p.WorkspaceID, Status: store.SequenceDraft,
+		ID: store.NewID(), WorkspaceID: workspaceID, Status: store.SequenceDraft,
 		Timezone: ws.Timezone, ExitCriteria: slices.Clone(DefaultExitCriteria), Version: 1,
 	}
 	s, err := a.checkSequence(ctx, a.store.Queries, base, members, true)
 	if err != nil {
-		return err
+		return store.Sequence{}, err
 	}
 	s, err = a.store.InsertSequence(ctx, s)
 	if err != nil {
-		return err
+		return store.Sequence{}, err
 	}
 	a.log.InfoContext(ctx, "sequence_created", "sequence_id", s.ID, "workspace_id", s.WorkspaceID)
-	return a.sequenceJSON(c, http.StatusCreated, s)
+	return s, nil
 }
 
 func (a *API) listSequences(c echo.Context) error {
@@ -158,12 +168,21 @@ func (a *API) updateSequence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	out, err := a.editSequence(c.Request().Context(), p.WorkspaceID, id, members)
+	if err != nil {
+		return err
+	}
+	return a.sequenceJSON(c, http.StatusOK, out)
+}
+
+// editSequence applies the members of a body onto a stored sequence, as
+// updateSequence describes.
+func (a *API) editSequence(ctx context.Context, workspaceID, id uuid.UUID, members map[string]json.RawMessage) (store.Sequence, error) {
 	var out store.Sequence
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
+	err := a.store.InTx(ctx, func(q *store.Queries) error {
 		// Locked, so that two edits cannot both pass the check of the
 		// steps leads wait at and each remove a different one.
-		old, err := q.LockSequence(ctx, p.WorkspaceID, id)
+		old, err := q.LockSequence(ctx, workspaceID, id)
 		if err != nil {
 			return err
 		}
@@ -181,10 +200,10 @@ func (a *API) updateSequence(c echo.Context) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return store.Sequence{}, err
 	}
 	a.log.InfoContext(ctx, "sequence_updated", "sequence_id", out.ID, "workspace_id", out.WorkspaceID, "version", out.Version)
-	return a.sequenceJSON(c, http.StatusOK, out)
+	return out, nil
 }
 
 // checkRemovedSteps refuses an edit that removes a step at which active
@@ -409,7 +428,12 @@ func (a *API) checkSteps(ctx context.Context, q *store.Queries, base store.Seque
 // leads from now on. It needs at least one step and the workspace's sender
 // address and postal address, which every marketing email carries.
 func (a *API) activateSequence(c echo.Context) error {
-	return a.setStatus(c, "sequence_activated", func(s store.Sequence) error { return nil })
+	return a.statusJSON(c, a.activate)
+}
+
+// activate starts a draft or paused sequence, as activateSequence describes.
+func (a *API) activate(ctx context.Context, workspaceID, id uuid.UUID) (store.Sequence, error) {
+	return a.setStatus(ctx, workspaceID, id, "sequence_activated", func(s store.Sequence) error { return nil })
 }
 
 // pauseSequence stops an active sequence: no step runs and no lead is
@@ -419,10 +443,18 @@ func (a *API) pauseSequence(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	out, err := a.pause(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
+	}
+	return a.sequenceJSON(c, http.StatusOK, out)
+}
+
+// pause stops an active sequence, as pauseSequence describes.
+func (a *API) pause(ctx context.Context, workspaceID, id uuid.UUID) (store.Sequence, error) {
 	var out store.Sequence
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
-		s, err := q.LockSequence(ctx, p.WorkspaceID, id)
+	err := a.store.InTx(ctx, func(q *store.Queries) error {
+		s, err := q.LockSequence(ctx, workspaceID, id)
 		if err != nil {
 			return err
 		}
@@ -434,20 +466,25 @@ func (a *API) pauseSequence(c echo.Context) error {
 			return fmt.Errorf("pause sequence: %w: %w", store.ErrConflict,
 				&ValidationError{Fields: map[string]string{"status": "a draft sequence is not running: activate it first"}})
 		}
-		out, err = q.SetSequenceStatus(ctx, p.WorkspaceID, id, store.SequencePaused)
+		out, err = q.SetSequenceStatus(ctx, workspaceID, id, store.SequencePaused)
 		return err
 	})
 	if err != nil {
-		return err
+		return store.Sequence{}, err
 	}
 	a.log.InfoContext(ctx, "sequence_paused", "sequence_id", out.ID, "workspace_id", out.WorkspaceID)
-	return a.sequenceJSON(c, http.StatusOK, out)
+	return out, nil
 }
 
 // resumeSequence restarts a paused sequence; enrollments carry on from
 // their step, and steps that fell due while paused run now.
 func (a *API) resumeSequence(c echo.Context) error {
-	return a.setStatus(c, "sequence_resumed", func(s store.Sequence) error {
+	return a.statusJSON(c, a.resume)
+}
+
+// resume restarts a paused sequence, as resumeSequence describes.
+func (a *API) resume(ctx context.Context, workspaceID, id uuid.UUID) (store.Sequence, error) {
+	return a.setStatus(ctx, workspaceID, id, "sequence_resumed", func(s store.Sequence) error {
 		if s.Status == store.SequenceDraft {
 			return fmt.Errorf("resume sequence: %w: %w", store.ErrConflict,
 				&ValidationError{Fields: map[string]string{"status": "a draft sequence has not started: activate it"}})
@@ -458,22 +495,17 @@ func (a *API) resumeSequence(c echo.Context) error {
 
 // setStatus makes a sequence active after check and the checks every live
 // sequence needs. An active sequence is answered as it is.
-func (a *API) setStatus(c echo.Context, event string, check func(store.Sequence) error) error {
-	p, id, err := httpapi.Record(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
+func (a *API) setStatus(ctx context.Context, workspaceID, id uuid.UUID, event string, check func(store.Sequence) error) (store.Sequence, error) {
 	var out store.Sequence
 	changed := false
-	err = a.store.InTx(ctx, func(q *store.Queries) error {
+	err := a.store.InTx(ctx, func(q *store.Queries) error {
 		// The workspace is locked first, as PATCH /workspace does, so a
 		// postal address cannot be cleared while this checks it.
-		ws, err := q.LockWorkspace(ctx, p.WorkspaceID)
+		ws, err := q.LockWorkspace(ctx, workspaceID)
 		if err != nil {
 			return err
 		}
-		s, err := q.LockSequence(ctx, p.WorkspaceID, id)
+		s, err := q.LockSequence(ctx, workspaceID, id)
 		if err != nil {
 			return err
 		}
@@ -501,15 +533,28 @@ func (a *API) setStatus(c echo.Context, event string, check func(store.Sequence)
 		if len(bad) > 0 {
 			return &ValidationError{Fields: bad}
 		}
-		out, err = q.SetSequenceStatus(ctx, p.WorkspaceID, id, store.SequenceActive)
+		out, err = q.SetSequenceStatus(ctx, workspaceID, id, store.SequenceActive)
 		changed = true
 		return err
 	})
 	if err != nil {
-		return err
+		return store.Sequence{}, err
 	}
 	if changed {
 		a.log.InfoContext(ctx, event, "sequence_id", out.ID, "workspace_id", out.WorkspaceID)
+	}
+	return out, nil
+}
+
+// statusJSON answers a status change of the sequence the path names.
+func (a *API) statusJSON(c echo.Context, change func(ctx context.Context, workspaceID, id uuid.UUID) (store.Sequence, error)) error {
+	p, id, err := httpapi.Record(c)
+	if err != nil {
+		return err
+	}
+	out, err := change(c.Request().Context(), p.WorkspaceID, id)
+	if err != nil {
+		return err
 	}
 	return a.sequenceJSON(c, http.StatusOK, out)
 }

@@ -1,6 +1,7 @@
 package nurture
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -63,15 +64,25 @@ func (a *API) createTemplate(c echo.Context) error {
 	if err := httpapi.Bind(members, templateTargets(&t)); err != nil {
 		return err
 	}
-	t.Name = strings.TrimSpace(t.Name)
-	if err := ValidateTemplate(t); err != nil {
-		return err
-	}
-	t, err = a.store.InsertTemplate(c.Request().Context(), t)
+	t, err = a.saveTemplate(c.Request().Context(), t, true)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusCreated, newTemplate(t))
+}
+
+// saveTemplate checks t, its name trimmed, and stores it: a new template
+// when create, else over the stored one. The API and the console both save
+// through it.
+func (a *API) saveTemplate(ctx context.Context, t store.Template, create bool) (store.Template, error) {
+	t.Name = strings.TrimSpace(t.Name)
+	if err := ValidateTemplate(t); err != nil {
+		return store.Template{}, err
+	}
+	if create {
+		return a.store.InsertTemplate(ctx, t)
+	}
+	return a.store.UpdateTemplate(ctx, t)
 }
 
 func (a *API) listTemplates(c echo.Context) error {
@@ -126,11 +137,7 @@ func (a *API) updateTemplate(c echo.Context) error {
 	if err := httpapi.Bind(members, templateTargets(&t)); err != nil {
 		return err
 	}
-	t.Name = strings.TrimSpace(t.Name)
-	if err := ValidateTemplate(t); err != nil {
-		return err
-	}
-	t, err = a.store.UpdateTemplate(ctx, t)
+	t, err = a.saveTemplate(ctx, t, false)
 	if err != nil {
 		return err
 	}
@@ -183,34 +190,41 @@ func (a *API) previewTemplate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ws, err := a.store.GetWorkspace(ctx, p.WorkspaceID)
+	r, err := a.preview(ctx, t, body.LeadID)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, apiPreview{Subject: r.Subject, HTML: r.HTML, Text: r.Text, Links: r.Links})
+}
+
+// preview renders t as the lead leadID of t's workspace would get it, or a
+// sample lead when leadID is "", with stand-in links. The API and the
+// console's editor both preview through it, with the sender's renderer.
+func (a *API) preview(ctx context.Context, t store.Template, leadID string) (Rendered, error) {
+	ws, err := a.store.GetWorkspace(ctx, t.WorkspaceID)
+	if err != nil {
+		return Rendered{}, err
 	}
 	data := MergeData{Lead: sampleLead, Workspace: ws, Extra: map[string]string{
 		"event_name": "Sample event", "event_starts_at": "1 January, 10:00",
 		"confirm_url": a.baseURL + "/t/preview/confirm",
 	}}
-	if body.LeadID != "" {
+	if leadID != "" {
 		bad := map[string]string{}
-		leadID := apiID("lead_id", body.LeadID, bad)
+		id := apiID("lead_id", leadID, bad)
 		if len(bad) > 0 {
-			return &ValidationError{Fields: bad}
+			return Rendered{}, &ValidationError{Fields: bad}
 		}
-		lead, err := a.store.GetLead(ctx, p.WorkspaceID, leadID)
+		lead, err := a.store.GetLead(ctx, t.WorkspaceID, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
+			return Rendered{}, &ValidationError{Fields: map[string]string{"lead_id": "no such lead"}}
 		}
 		if err != nil {
-			return err
+			return Rendered{}, err
 		}
 		// A real lead's preview shows what the lead would get; fields only
 		// some emails fill keep to the template's defaults.
 		data = MergeData{Lead: lead, Workspace: ws}
 	}
-	r, err := Render(t, data, previewURLs{base: a.baseURL})
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, apiPreview{Subject: r.Subject, HTML: r.HTML, Text: r.Text, Links: r.Links})
+	return Render(t, data, previewURLs{base: a.baseURL})
 }

@@ -267,6 +267,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		return err
 	}
 	qualifyPages, err := qualify.NewPages(qualify.PagesConfig{Engine: d.qualify, Console: con, Logger: log})
+	nurturePages, err := nurture.NewPages(nurture.PagesConfig{Console: con, API: nurtureAPI, Engine: d.nurture, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -304,6 +305,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err := nurture.WorkspaceConsoleRoutes(pages, con, svc.store, log); err != nil {
 		return err
 	}
+	nurture.ConsoleRoutes(pages, nurturePages)
 	if opts.routes != nil {
 		opts.routes(e)
 	}

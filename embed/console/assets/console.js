@@ -19,3 +19,30 @@ document.addEventListener("submit", function (event) {
     window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
   }
 })();
+// --- Nurture: the template editor's preview follows what is typed. ---
+// The editor posts itself to its preview URL (as the Preview button does)
+// a moment after the last keystroke and swaps in the preview section of
+// the page that comes back; without this, Preview does the same by a post.
+(function () {
+  var form = document.getElementById("template-form");
+  if (!form || !window.fetch || !window.DOMParser) {
+    return;
+  }
+  var timer = null;
+  form.addEventListener("input", function () {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(function () {
+      fetch(form.getAttribute("data-preview"), {method: "POST", body: new FormData(form), credentials: "same-origin"})
+        .then(function (r) { return r.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("template-preview");
+          var old = document.getElementById("template-preview");
+          if (fresh && old) {
+            old.replaceWith(fresh);
+          }
+        })
+        .catch(function () {});
+    }, 600);
+  });
+})();
+// --- end nurture ---
