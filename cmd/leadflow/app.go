@@ -266,6 +266,13 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	if err != nil {
 		return err
 	}
+	capturePages, err := capture.NewPages(captureAPI, con, func(f store.Form) (string, error) {
+		sn, err := site.Snippet(f)
+		return sn.HTML, err
+	})
+	if err != nil {
+		return err
+	}
 	intake.Start()
 	e := newEcho(log, cfg.TrustedProxies)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
@@ -292,7 +299,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	nurture.BounceRoutes(v1, d.nurture, httpapi.RequireRole)
 	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
 	// The console, behind sign-in.
-	con.Routes(e)
+	pages := con.Routes(e)
+	capture.ConsoleRoutes(pages, capturePages)
 	if opts.routes != nil {
 		opts.routes(e)
 	}
