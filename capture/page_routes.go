@@ -17,7 +17,8 @@ import (
 // SnippetFunc renders the HTML a website pastes to capture a form.
 type SnippetFunc func(store.Form) (html string, err error)
 
-// Pages are capture's console pages: forms, responses, leads and contacts.
+// Pages are capture's console pages: forms, events, responses, leads and
+// contacts.
 // They call the same methods as the API's handlers, so a rule holds alike
 // whichever face a person uses.
 type Pages struct {
@@ -28,7 +29,7 @@ type Pages struct {
 }
 
 type pageTemplates struct {
-	forms, form, responses, response, leads, lead, contacts, contact *template.Template
+	forms, form, events, event, responses, response, leads, lead, contacts, contact *template.Template
 }
 
 var (
@@ -36,6 +37,10 @@ var (
 	formsHTML string
 	//go:embed templates/console/form.html
 	formHTML string
+	//go:embed templates/console/events.html
+	eventsHTML string
+	//go:embed templates/console/event.html
+	eventHTML string
 	//go:embed templates/console/responses.html
 	responsesHTML string
 	//go:embed templates/console/response.html
@@ -67,6 +72,8 @@ func NewPages(api *API, con *console.Console, snippet SnippetFunc) (*Pages, erro
 	p := &Pages{api: api, con: con, snippet: snippet, t: pageTemplates{
 		forms:     parse("forms", formsHTML),
 		form:      parse("form", formHTML),
+		events:    parse("events", eventsHTML),
+		event:     parse("event", eventHTML),
 		responses: parse("responses", responsesHTML),
 		response:  parse("response", responseHTML),
 		leads:     parse("leads", leadsHTML),
@@ -94,6 +101,11 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 	g.POST("/forms", p.createForm, marketing)
 	g.GET("/forms/:id", p.formPage, marketing)
 	g.POST("/forms/:id", p.updateForm, marketing)
+
+	p.con.Nav("Events", "/console/events", store.UserMarketing)
+	g.GET("/events", p.eventsPage, marketing)
+	g.POST("/events", p.createEvent, marketing)
+	g.GET("/events/:id", p.eventPage, marketing)
 
 	p.con.Nav("Responses", "/console/responses", store.UserMarketing)
 	g.GET("/responses", p.responsesPage, marketing)

@@ -178,3 +178,27 @@ func (q *Queries) ContactLeads(ctx context.Context, workspaceID, contactID uuid.
 	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
 	return ls, interpret(err, "contact leads")
 }
+
+// EventAttendee is a lead registered for an event, or on its waitlist.
+type EventAttendee struct {
+	LeadID    uuid.UUID `db:"lead_id"`
+	FirstName string    `db:"first_name"`
+	LastName  string    `db:"last_name"`
+	Email     string    `db:"email"`
+	Company   string    `db:"company"`
+	Status    string    `db:"status"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// EventAttendees returns up to limit of an event's registrations with the
+// given status, in the order they came (a waitlist's order is its queue).
+func (q *Queries) EventAttendees(ctx context.Context, workspaceID, eventID uuid.UUID, status string, limit int) ([]EventAttendee, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT r.lead_id, l.first_name, l.last_name, l.email, l.company, r.status, r.created_at
+		FROM event_registrations r JOIN leads l ON l.workspace_id = r.workspace_id AND l.id = r.lead_id
+		WHERE r.workspace_id = $1 AND r.event_id = $2 AND r.status = $3
+		ORDER BY r.created_at, r.id LIMIT $4`,
+		workspaceID, eventID, status, max(limit, 1))
+	as, err := pgx.CollectRows(rows, pgx.RowToStructByName[EventAttendee])
+	return as, interpret(err, "event attendees")
+}

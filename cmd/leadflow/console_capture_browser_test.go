@@ -348,6 +348,56 @@ func TestCaptureConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("an event made in the browser fills up, then its waitlist", func(t *testing.T) {
+		t.Parallel()
+		me := app.person(t, "events-ws", "eve@events.test", store.UserMarketing, password)
+		tab := browsers.Tab(t, app.base)
+		tab.Name = "events"
+		tab.SignIn("eve@events.test", password, "/console/events")
+		tab.Type("#e-name", "Launch party")
+		tab.Type("#e-capacity", "0")
+		if status := tab.Click("form[action='/console/events'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("an event of 0 places: status %d, want 422", status)
+		}
+		if n := tab.Count("#e-capacity[aria-invalid=true]"); n != 1 || !strings.Contains(tab.Text("#e-capacity-error"), "more than 0") {
+			t.Errorf("the capacity's error is not beside it")
+		}
+		tab.Type("#e-capacity", "1")
+		if status := tab.Click("form[action='/console/events'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("create the event: status %d", status)
+		}
+		evs, err := app.st.ListEvents(ctx, me.WorkspaceID, store.Page{Limit: 2})
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("events stored: %v, %v", evs, err)
+		}
+		f, err := app.st.InsertForm(ctx, store.Form{WorkspaceID: me.WorkspaceID, Name: "RSVP", Kind: store.FormEventRegistration, EventID: &evs[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{"first", "second"} {
+			resp, err := http.PostForm(app.base+"/f/"+f.Key, url.Values{"first_name": {who}, "last_name": {"Guest"}, "email": {who + "@guest.test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// One at a time, so the first to come is the one registered.
+			waitFor(t, who+"'s registration", 30*time.Second, func() bool {
+				c, err := app.st.EventRegistrationCounts(ctx, me.WorkspaceID, evs[0].ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c.Registered+c.Waitlisted == map[string]int{"first": 1, "second": 2}[who]
+			})
+		}
+		tab.Open("/console/events/" + evs[0].ID.String())
+		if got := tab.Text("#registered-count") + "/" + tab.Text("#waitlist-count"); got != "1/1" {
+			t.Errorf("registered/waitlisted %s, want 1/1", got)
+		}
+		if got := tab.Text("section[aria-labelledby=waitlist-heading] tbody td:nth-child(2)"); got != "second@guest.test" {
+			t.Errorf("the waitlist shows %q", got)
+		}
+	})
+
 	t.Run("sales reads leads but neither forms, responses nor merges", func(t *testing.T) {
 		t.Parallel()
 		rep := app.person(t, "sales-ws", "sam@sales.test", store.UserSalesRep, password)
