@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -14,8 +15,12 @@ import (
 	"leadflow/store"
 )
 
-// pageFormChoices bounds the forms a filter select offers.
-const pageFormChoices = 200
+// pageFormChoices bounds the forms a filter select offers; pageIntakeForms
+// the forms today's intake lists.
+const (
+	pageFormChoices = 200
+	pageIntakeForms = 20
+)
 
 var (
 	pageVerdicts = []string{store.VerdictOK, store.VerdictSpam, store.VerdictReleased}
@@ -24,14 +29,14 @@ var (
 )
 
 type responsesView struct {
-	Responses  []store.Response
-	FormNames  map[uuid.UUID]string
-	Forms      []choice
-	Verdicts   []choice
-	Statuses   []choice
-	NextQuery  string
-	Notice     string
-	FilterForm string
+	Responses []store.Response
+	FormNames map[uuid.UUID]string
+	Forms     []choice
+	Verdicts  []choice
+	Statuses  []choice
+	NextQuery string
+	// Today is today's intake (since midnight UTC), busiest forms first.
+	Today []store.IntakeByForm
 }
 
 func options(values []string, chosen string) []choice {
@@ -82,8 +87,14 @@ func (p *Pages) responsesPage(ec echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("responses page: %w", err)
 	}
+	now := time.Now().UTC()
+	today, err := p.api.store.IntakeSince(ec.Request().Context(), pr.WorkspaceID,
+		time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), pageIntakeForms)
+	if err != nil {
+		return fmt.Errorf("responses page: %w", err)
+	}
 	rs, next := pageOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID })
-	v := responsesView{Responses: rs, FormNames: names, Verdicts: options(pageVerdicts, f.Verdict), Statuses: options(pageStatuses, f.Status)}
+	v := responsesView{Today: today, Responses: rs, FormNames: names, Verdicts: options(pageVerdicts, f.Verdict), Statuses: options(pageStatuses, f.Status)}
 	chosen := ""
 	if f.FormID != uuid.Nil {
 		chosen = f.FormID.String()

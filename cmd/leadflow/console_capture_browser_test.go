@@ -222,7 +222,7 @@ func TestCaptureConsoleInBrowser(t *testing.T) {
 		}
 		tab.Name = "responses"
 		tab.Open("/console/responses")
-		if n := tab.Count("main tbody tr"); n != 1 {
+		if n := tab.Count("table:not(#today) tbody tr"); n != 1 {
 			t.Errorf("responses listed: %d, want 1", n)
 		}
 	})
@@ -310,11 +310,14 @@ func TestCaptureConsoleInBrowser(t *testing.T) {
 		tab := browsers.Tab(t, app.base)
 		tab.Name = "spam"
 		tab.SignIn("sol@spam.test", password, "/console/responses?verdict=spam")
-		if n := tab.Count("main tbody tr"); n != 1 {
+		if n := tab.Count("table:not(#today) tbody tr"); n != 1 {
 			t.Fatalf("spam responses listed: %d, want 1", n)
 		}
+		if got := tab.Text("#today tbody tr td:nth-child(3)"); got != "1" {
+			t.Errorf("today's intake shows %q spam held, want 1", got)
+		}
 		tab.Open("/console/responses?verdict=ok")
-		if n := tab.Count("main tbody tr"); n != 0 {
+		if n := tab.Count("table:not(#today) tbody tr"); n != 0 {
 			t.Errorf("responses with verdict ok: %d, want 0", n)
 		}
 		tab.Open("/console/responses/" + r.ID.String())
