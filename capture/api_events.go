@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -68,28 +69,7 @@ func (a *API) createEvent(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
-	e := store.Event{WorkspaceID: p.WorkspaceID, Name: strings.TrimSpace(b.Name), Capacity: b.Capacity}
-	bad := map[string]string{}
-	switch {
-	case e.Name == "":
-		bad["name"] = "is required"
-	case len(e.Name) > apiMaxTextLen:
-		bad["name"] = fmt.Sprintf("must be at most %d characters", apiMaxTextLen)
-	}
-	if b.StartsAt != nil && *b.StartsAt != "" {
-		t, err := time.Parse(time.RFC3339, *b.StartsAt)
-		if err != nil {
-			bad["starts_at"] = "must be an RFC 3339 time such as 2030-05-01T18:00:00Z"
-		}
-		e.StartsAt = &t
-	}
-	if b.Capacity != nil && *b.Capacity <= 0 {
-		bad["capacity"] = "must be more than 0, or null for no limit"
-	}
-	if len(bad) > 0 {
-		return &ValidationError{Fields: bad}
-	}
-	e, err = a.store.InsertEvent(c.Request().Context(), e)
+	e, err := a.addEvent(c.Request().Context(), p.WorkspaceID, b)
 	if err != nil {
 		return err
 	}
@@ -131,4 +111,31 @@ func (a *API) getEvent(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, apiEventView{Event: newEvent(e), EventCounts: newEventCounts(counts)})
+}
+
+// addEvent checks b and stores it as a new event of the workspace: what the
+// API and the console both create events with.
+func (a *API) addEvent(ctx context.Context, workspaceID uuid.UUID, b apiEvent) (store.Event, error) {
+	e := store.Event{WorkspaceID: workspaceID, Name: strings.TrimSpace(b.Name), Capacity: b.Capacity}
+	bad := map[string]string{}
+	switch {
+	case e.Name == "":
+		bad["name"] = "is required"
+	case len(e.Name) > apiMaxTextLen:
+		bad["name"] = fmt.Sprintf("must be at most %d characters", apiMaxTextLen)
+	}
+	if b.StartsAt != nil && *b.StartsAt != "" {
+		t, err := time.Parse(time.RFC3339, *b.StartsAt)
+		if err != nil {
+			bad["starts_at"] = "must be an RFC 3339 time such as 2030-05-01T18:00:00Z"
+		}
+		e.StartsAt = &t
+	}
+	if b.Capacity != nil && *b.Capacity <= 0 {
+		bad["capacity"] = "must be more than 0, or null for no limit"
+	}
+	if len(bad) > 0 {
+		return store.Event{}, &ValidationError{Fields: bad}
+	}
+	return a.store.InsertEvent(ctx, e)
 }

@@ -149,23 +149,54 @@ func (a *API) createForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	b := apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes,
-		RateLimitPerMinute: DefaultFormRateLimitPerMinute,
-		MaxCustomFields:    store.DefaultFormMaxCustomFields, MaxCustomValueChars: store.DefaultFormMaxCustomValueChars}
+	b := newFormSettings()
 	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	f := store.Form{ID: store.NewID(), WorkspaceID: p.WorkspaceID}
-	if err := a.checkForm(ctx, p.WorkspaceID, &b, &f); err != nil {
+	f, err := a.addForm(c.Request().Context(), p.WorkspaceID, b)
+	if err != nil {
 		return err
 	}
-	// Left blank, the key is generated: a random one cannot be guessed.
-	f, err = a.store.InsertForm(ctx, f)
-	if err != nil {
-		return apiFormKeyTaken(err)
-	}
 	return c.JSON(http.StatusCreated, newForm(f))
+}
+
+// newFormSettings are a new form's settings before anyone chooses them.
+func newFormSettings() apiForm {
+	return apiForm{DefaultRegion: store.DefaultFormRegion, MaxBodyBytes: store.DefaultFormMaxBodyBytes,
+		RateLimitPerMinute: DefaultFormRateLimitPerMinute,
+		MaxCustomFields:    store.DefaultFormMaxCustomFields, MaxCustomValueChars: store.DefaultFormMaxCustomValueChars}
+}
+
+// addForm checks b and stores it as a new form of the workspace: what the
+// API and the console both create forms with.
+func (a *API) addForm(ctx context.Context, workspaceID uuid.UUID, b apiForm) (store.Form, error) {
+	f := store.Form{ID: store.NewID(), WorkspaceID: workspaceID}
+	if err := a.checkForm(ctx, workspaceID, &b, &f); err != nil {
+		return store.Form{}, err
+	}
+	// Left blank, the key is generated: a random one cannot be guessed.
+	f, err := a.store.InsertForm(ctx, f)
+	if err != nil {
+		return store.Form{}, apiFormKeyTaken(err)
+	}
+	return f, nil
+}
+
+// changeForm checks b and stores it over f: what the API and the console
+// both edit forms with.
+func (a *API) changeForm(ctx context.Context, f store.Form, b apiForm) (store.Form, error) {
+	if err := a.checkForm(ctx, f.WorkspaceID, &b, &f); err != nil {
+		return store.Form{}, err
+	}
+	if f.Key == "" {
+		// A blank key asks for a new random one: how a leaked key is rotated.
+		f.Key = store.NewFormKey()
+	}
+	f, err := a.store.UpdateForm(ctx, f)
+	if err != nil {
+		return store.Form{}, apiFormKeyTaken(err)
+	}
+	return f, nil
 }
 
 func (a *API) listForms(c echo.Context) error {
@@ -226,16 +257,8 @@ func (a *API) updateForm(c echo.Context) error {
 	if err := httpapi.Unmarshal(data, members, &b); err != nil {
 		return err
 	}
-	if err := a.checkForm(ctx, p.WorkspaceID, &b, &f); err != nil {
+	if f, err = a.changeForm(ctx, f, b); err != nil {
 		return err
-	}
-	if f.Key == "" {
-		// A blank key asks for a new random one: how a leaked key is rotated.
-		f.Key = store.NewFormKey()
-	}
-	f, err = a.store.UpdateForm(ctx, f)
-	if err != nil {
-		return apiFormKeyTaken(err)
 	}
 	return c.JSON(http.StatusOK, newForm(f))
 }

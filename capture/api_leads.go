@@ -233,17 +233,8 @@ func (a *API) mergeLeads(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
-	other, err := uuid.Parse(b.OtherID)
-	switch {
-	case b.OtherID == "":
-		return &ValidationError{Fields: map[string]string{"other_id": "is required"}}
-	case err != nil:
-		return &ValidationError{Fields: map[string]string{"other_id": "is not a valid id"}}
-	case other == id:
-		return &ValidationError{Fields: map[string]string{"other_id": "must name another lead"}}
-	}
 	ctx := c.Request().Context()
-	kept, err := a.merger.MergeLeads(ctx, p.WorkspaceID, id, other, p.Actor())
+	kept, err := a.merge(ctx, p.WorkspaceID, id, b.OtherID, p.Actor())
 	if err != nil {
 		return err
 	}
@@ -287,4 +278,19 @@ func apiCanonicalEmail(s string) string {
 		return canonical
 	}
 	return strings.ToLower(strings.TrimSpace(s))
+}
+
+// merge merges the lead named by otherID into keepID: what the API and the
+// console both merge with.
+func (a *API) merge(ctx context.Context, workspaceID, keepID uuid.UUID, otherID, actor string) (store.Lead, error) {
+	other, err := uuid.Parse(otherID)
+	switch {
+	case otherID == "":
+		return store.Lead{}, &ValidationError{Fields: map[string]string{"other_id": "is required"}}
+	case err != nil:
+		return store.Lead{}, &ValidationError{Fields: map[string]string{"other_id": "is not a valid id"}}
+	case other == keepID:
+		return store.Lead{}, &ValidationError{Fields: map[string]string{"other_id": "must name another lead"}}
+	}
+	return a.merger.MergeLeads(ctx, workspaceID, keepID, other, actor)
 }

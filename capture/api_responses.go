@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -163,13 +164,9 @@ func (a *API) releaseResponse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	r, err := a.releaser.Release(ctx, p.WorkspaceID, id, p.Actor())
+	r, err := a.release(c.Request().Context(), p.WorkspaceID, id, p.Actor())
 	if err != nil {
 		return err
-	}
-	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
-		a.log.Warn("release_enqueue_failed", "response_id", r.ID, "err", err)
 	}
 	return c.JSON(http.StatusOK, newResponse(r))
 }
@@ -187,10 +184,32 @@ func (a *API) retryResponse(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	r, err := a.retrier.Retry(ctx, p.WorkspaceID, id)
+	r, err := a.retry(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {
 		return err
+	}
+	return c.JSON(http.StatusOK, newResponse(r))
+}
+
+// release lets a response held as spam be processed and queues it: what the
+// API and the console both release with.
+func (a *API) release(ctx context.Context, workspaceID, id uuid.UUID, actor string) (store.Response, error) {
+	r, err := a.releaser.Release(ctx, workspaceID, id, actor)
+	if err != nil {
+		return store.Response{}, err
+	}
+	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
+		a.log.Warn("release_enqueue_failed", "response_id", r.ID, "err", err)
+	}
+	return r, nil
+}
+
+// retry puts a failed response back into processing and queues it: what the
+// API and the console both retry with.
+func (a *API) retry(ctx context.Context, workspaceID, id uuid.UUID) (store.Response, error) {
+	r, err := a.retrier.Retry(ctx, workspaceID, id)
+	if err != nil {
+		return store.Response{}, err
 	}
 	if err := a.tasks.DeleteTask(Queue, processTaskID(r.ID)); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) && !errors.Is(err, asynq.ErrQueueNotFound) {
 		a.log.Warn("retry_task_delete_failed", "response_id", r.ID, "err", err)
@@ -198,5 +217,5 @@ func (a *API) retryResponse(c echo.Context) error {
 	if err := EnqueueProcess(ctx, a.enqueuer, r.ID); err != nil {
 		a.log.Warn("retry_enqueue_failed", "response_id", r.ID, "err", err)
 	}
-	return c.JSON(http.StatusOK, newResponse(r))
+	return r, nil
 }

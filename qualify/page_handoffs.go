@@ -183,7 +183,7 @@ type handoffView struct {
 	Score     ScoreExplanation
 	Decision  *store.QualificationDecision
 	Eval      Evaluation
-	Timeline  []store.TimelineEntry
+	Timeline  []store.TimelineItem
 	Events    []store.HandoffDecisionEvent
 	Preview   *AcceptPreview
 	Accept    acceptForm

@@ -181,7 +181,7 @@ func TestLeadTimelineIsNewestFirstAndBounded(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	for i, e := range es {
-		kinds[e.Kind+":"+e.What]++
+		kinds[e.Kind+":"+e.Title]++
 		if i > 0 && e.At.After(es[i-1].At) {
 			t.Errorf("entry %d (%v) is newer than the one before (%v)", i, e.At, es[i-1].At)
 		}

@@ -267,7 +267,17 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		return err
 	}
 	qualifyPages, err := qualify.NewPages(qualify.PagesConfig{Engine: d.qualify, Console: con, Logger: log})
+	if err != nil {
+		return err
+	}
 	nurturePages, err := nurture.NewPages(nurture.PagesConfig{Console: con, API: nurtureAPI, Engine: d.nurture, Logger: log})
+	if err != nil {
+		return err
+	}
+	capturePages, err := capture.NewPages(captureAPI, con, func(f store.Form) (string, error) {
+		sn, err := site.Snippet(f)
+		return sn.HTML, err
+	})
 	if err != nil {
 		return err
 	}
@@ -298,6 +308,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	qualify.APIRoutes(v1, qualifyAPI, httpapi.RequireRole)
 	// The console, behind sign-in.
 	pages := con.Routes(e)
+	capture.ConsoleRoutes(pages, capturePages)
 	qualify.ConsoleRoutes(pages, con, qualifyPages)
 	if err := qualify.AdminConsoleRoutes(pages, con, d.qualify); err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,7 +146,14 @@ func New(cfg Config) (*Console, error) {
 // routes, so a page not shown is not reachable either. Call it before
 // serving.
 func (c *Console) Nav(label, path string, roles ...string) {
-	c.navItems = append(c.navItems, navItem{Label: label, Path: path, Roles: roles})
+	it := navItem{Label: label, Path: path, Roles: roles}
+	// Everyday pages first, the admin's own pages last.
+	i := slices.IndexFunc(c.navItems, func(n navItem) bool { return slices.Equal(n.Roles, []string{store.UserAdmin}) })
+	if i < 0 || slices.Equal(roles, []string{store.UserAdmin}) {
+		c.navItems = append(c.navItems, it)
+		return
+	}
+	c.navItems = slices.Insert(c.navItems, i, it)
 }
 
 // Routes registers sign-in and the console's pages on e, and returns the

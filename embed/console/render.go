@@ -127,7 +127,11 @@ func (c *Console) Render(ec echo.Context, status int, page *template.Template, t
 		return fmt.Errorf("render %s: %w", page.Name(), err)
 	}
 	h := ec.Response().Header()
-	h.Set("Content-Security-Policy", csp)
+	if framesSelf, _ := ec.Get(selfFramesKey).(bool); framesSelf {
+		h.Set("Content-Security-Policy", csp+"; frame-src 'self'")
+	} else {
+		h.Set("Content-Security-Policy", csp)
+	}
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	// One-time links carry their token in the path: never send it to
@@ -138,6 +142,12 @@ func (c *Console) Render(ec echo.Context, status int, page *template.Template, t
 	}
 	return ec.HTMLBlob(status, buf.Bytes())
 }
+
+const selfFramesKey = "console_self_frames"
+
+// AllowSelfFrames lets the page being rendered frame this site's own pages
+// (a preview of a hosted form page); every other page frames nothing.
+func AllowSelfFrames(ec echo.Context) { ec.Set(selfFramesKey, true) }
 
 // message is what message.html shows.
 type message struct {
