@@ -53,6 +53,42 @@ func startConsoleApp(t *testing.T) *consoleApp {
 	return &consoleApp{base: base, st: st, sink: sink}
 }
 
+// startRunApp runs `leadflow run` (the web server and the workers in
+// one process) on loopback with PostgreSQL, Redis and an SMTP server of its
+// own: a form posted to it becomes a lead without anything else running.
+func startRunApp(t *testing.T) *consoleApp {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := storetest.DatabaseURL(t)
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	sink, err := local.StartSMTPSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := startCommand(t, map[string]string{
+		"LEADFLOW_DATABASE_URL": dbURL,
+		"LEADFLOW_REDIS_URL":    storetest.RedisURL(t),
+		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
+		"LEADFLOW_ADDR":         addr,
+		"LEADFLOW_SMTP_URL":     "smtp://" + sink.Addr() + "?tls=none",
+	}, "run")
+	waitFor(t, "run listening", 30*time.Second, func() bool {
+		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
+	})
+	return &consoleApp{base: "http://" + addr, st: st, sink: sink}
+}
+
 // startServe runs `leadflow serve` on a free loopback port and returns its
 // base URL.
 func startServe(t *testing.T, dbURL, redisURL, smtpURL string) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,47 +12,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"leadflow/deploy/local"
 	"leadflow/embed/console/consoletest"
 	"leadflow/store"
-	"leadflow/store/storetest"
 )
-
-// startCaptureApp runs `leadflow run` (the web server and the workers in
-// one process) on loopback with PostgreSQL, Redis and an SMTP server of its
-// own: a form posted to it becomes a lead without anything else running.
-func startCaptureApp(t *testing.T) *consoleApp {
-	t.Helper()
-	ctx := context.Background()
-	dbURL := storetest.DatabaseURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	sink, err := local.StartSMTPSink("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := startCommand(t, map[string]string{
-		"LEADFLOW_DATABASE_URL": dbURL,
-		"LEADFLOW_REDIS_URL":    storetest.RedisURL(t),
-		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
-		"LEADFLOW_ADDR":         addr,
-		"LEADFLOW_SMTP_URL":     "smtp://" + sink.Addr() + "?tls=none",
-	}, "run")
-	waitFor(t, "run listening", 30*time.Second, func() bool {
-		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
-	})
-	return &consoleApp{base: "http://" + addr, st: st, sink: sink}
-}
 
 // acceptDialogs makes the tab's page answer yes to confirm(), as a person
 // clicking OK would.
@@ -110,7 +71,7 @@ func TestCaptureConsoleInBrowser(t *testing.T) {
 	if _, err := consoletest.ChromiumPath(); err != nil {
 		t.Fatal(err)
 	}
-	app := startCaptureApp(t)
+	app := startRunApp(t)
 	const password = "correct horse battery"
 	ctx := context.Background()
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,47 +10,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"leadflow/deploy/local"
 	"leadflow/embed/console/consoletest"
 	"leadflow/store"
-	"leadflow/store/storetest"
 )
-
-// startNurtureApp is a real `leadflow run` (the web server and the
-// workers, so emails go out) on loopback, with PostgreSQL, Redis and an
-// SMTP server of its own.
-func startNurtureApp(t *testing.T) *consoleApp {
-	t.Helper()
-	ctx := context.Background()
-	dbURL := storetest.DatabaseURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	sink, err := local.StartSMTPSink("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := startCommand(t, map[string]string{
-		"LEADFLOW_DATABASE_URL": dbURL,
-		"LEADFLOW_REDIS_URL":    storetest.RedisURL(t),
-		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
-		"LEADFLOW_ADDR":         addr,
-		"LEADFLOW_SMTP_URL":     "smtp://" + sink.Addr() + "?tls=none",
-	}, "run")
-	waitFor(t, "leadflow run listening", 30*time.Second, func() bool {
-		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
-	})
-	return &consoleApp{base: "http://" + addr, st: st, sink: sink}
-}
 
 // TestNurturePagesInBrowser: a marketer builds a template and a three-step
 // sequence from nothing in the browser, and a lead enrolled in it gets the
@@ -60,7 +21,7 @@ func TestNurturePagesInBrowser(t *testing.T) {
 	if _, err := consoletest.ChromiumPath(); err != nil {
 		t.Fatal(err)
 	}
-	app := startNurtureApp(t)
+	app := startRunApp(t)
 	const password = "correct horse battery"
 
 	t.Run("a marketer builds a template and a sequence, and a lead gets its first email", func(t *testing.T) {
