@@ -151,8 +151,15 @@ func TestMarketerJourneyInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The form post scores the lead (the workspace's default rules).
+	if stored.Score <= 0 {
+		t.Errorf("the lead's stored score is %d, want more than 0 after a form post", stored.Score)
+	}
 	if got := tab.Text("#lead-score"); !strings.HasPrefix(got, fmt.Sprint(stored.Score)) {
 		t.Errorf("the lead page shows score %q, want the stored %d", got, stored.Score)
+	}
+	if got := tab.Text("#timeline li.tl-score"); !strings.Contains(got, fmt.Sprintf("scored %d", stored.Score)) {
+		t.Errorf("the timeline's score reads %q, want the stored %d", got, stored.Score)
 	}
 	tab.Shot("journey-lead")
 }
