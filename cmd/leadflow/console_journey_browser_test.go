@@ -23,7 +23,7 @@ func TestMarketerJourneyInBrowser(t *testing.T) {
 	if _, err := consoletest.ChromiumPath(); err != nil {
 		t.Fatal(err)
 	}
-	app := startCaptureApp(t)
+	app := startRunApp(t)
 	ctx := context.Background()
 	const password = "correct horse battery"
 	me := app.person(t, "journey-ws", "june@journey.test", store.UserMarketing, password)
