@@ -33,6 +33,9 @@ type consoleApp struct {
 	base string
 	st   *store.Store
 	sink *local.SMTPSink
+	// redisURL is the app's Redis (each storetest.RedisURL call allocates
+	// a new database, so a test that needs the same one reads it here).
+	redisURL string
 }
 
 func startConsoleApp(t *testing.T) *consoleApp {
@@ -59,7 +62,7 @@ func startConsoleApp(t *testing.T) *consoleApp {
 func startRunApp(t *testing.T) *consoleApp {
 	t.Helper()
 	ctx := context.Background()
-	dbURL := storetest.DatabaseURL(t)
+	dbURL, redisURL := storetest.DatabaseURL(t), storetest.RedisURL(t)
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +81,7 @@ func startRunApp(t *testing.T) *consoleApp {
 	ln.Close()
 	cmd := startCommand(t, map[string]string{
 		"LEADFLOW_DATABASE_URL": dbURL,
-		"LEADFLOW_REDIS_URL":    storetest.RedisURL(t),
+		"LEADFLOW_REDIS_URL":    redisURL,
 		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
 		"LEADFLOW_ADDR":         addr,
 		"LEADFLOW_SMTP_URL":     "smtp://" + sink.Addr() + "?tls=none",
@@ -86,7 +89,7 @@ func startRunApp(t *testing.T) *consoleApp {
 	waitFor(t, "run listening", 30*time.Second, func() bool {
 		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
 	})
-	return &consoleApp{base: "http://" + addr, st: st, sink: sink}
+	return &consoleApp{base: "http://" + addr, st: st, sink: sink, redisURL: redisURL}
 }
 
 // startServe runs `leadflow serve` on a free loopback port and returns its

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"regexp"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"leadflow/embed/console/consoletest"
 	"leadflow/qualify"
 	"leadflow/store"
-	"leadflow/store/storetest"
 )
 
 // salesApp is a real `leadflow run` (the console and the workers that send
@@ -33,46 +31,18 @@ type salesApp struct {
 
 func startSalesApp(t *testing.T) *salesApp {
 	t.Helper()
-	ctx := context.Background()
-	dbURL, redisURL := storetest.DatabaseURL(t), storetest.RedisURL(t)
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(st.Close)
-	sink, err := local.StartSMTPSink("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := startCommand(t, map[string]string{
-		"LEADFLOW_DATABASE_URL": dbURL,
-		"LEADFLOW_REDIS_URL":    redisURL,
-		"LEADFLOW_SECRET_KEY":   strings.Repeat("k", 40),
-		"LEADFLOW_ADDR":         addr,
-		"LEADFLOW_SMTP_URL":     "smtp://" + sink.Addr() + "?tls=none",
-	}, "run")
-	waitFor(t, "run listening", 30*time.Second, func() bool {
-		return cmd.running(t) && strings.Contains(cmd.stderr.String(), "http_listening")
-	})
-	base := "http://" + addr
-	opt, err := redis.ParseURL(redisURL)
+	app := startRunApp(t)
+	opt, err := redis.ParseURL(app.redisURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
-	eng, err := qualify.New(qualify.Config{Store: st, Queue: asynq.NewClientFromRedisClient(rdb), BaseURL: base})
+	eng, err := qualify.New(qualify.Config{Store: app.st, Queue: asynq.NewClientFromRedisClient(rdb), BaseURL: app.base})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &salesApp{consoleApp: &consoleApp{base: base, st: st, sink: sink}, eng: eng}
+	return &salesApp{consoleApp: app, eng: eng}
 }
 
 // consoleSalesTeam is a workspace with a manager and reps who sign in by password,
