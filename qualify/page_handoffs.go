@@ -37,6 +37,26 @@ func worker(c echo.Context) (httpapi.Principal, Worker, error) {
 	return p, Worker{Role: p.Role, UserID: p.UserID}, err
 }
 
+// workedHandoff is the handoff of the request's :id, with who asks, when
+// that person may work on it (as the API decides on a decision); refuse
+// turns its errors into pages.
+func (p *Pages) workedHandoff(c echo.Context) (httpapi.Principal, Worker, store.Handoff, error) {
+	pr, w, err := worker(c)
+	if err != nil {
+		return pr, w, store.Handoff{}, err
+	}
+	ctx := c.Request().Context()
+	id, err := httpapi.PathID(c)
+	if err != nil {
+		return pr, w, store.Handoff{}, err
+	}
+	h, err := p.store.GetHandoff(ctx, pr.WorkspaceID, id)
+	if err != nil {
+		return pr, w, h, err
+	}
+	return pr, w, h, p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID)
+}
+
 // refuse answers the errors a person can act on as pages: not found,
 // forbidden; anything else goes to the error handler.
 func (p *Pages) refuse(c echo.Context, err error) error {
@@ -211,22 +231,11 @@ func (p *Pages) handoff(c echo.Context) error {
 // it; a person who may not work on it gets 403, as the API would refuse
 // their decision.
 func (p *Pages) renderHandoff(c echo.Context, status int, v handoffView) error {
-	pr, w, err := worker(c)
+	pr, w, h, err := p.workedHandoff(c)
 	if err != nil {
-		return err
+		return p.refuse(c, err)
 	}
 	ctx := c.Request().Context()
-	id, err := httpapi.PathID(c)
-	if err != nil {
-		return p.refuse(c, err)
-	}
-	h, err := p.store.GetHandoff(ctx, pr.WorkspaceID, id)
-	if err != nil {
-		return p.refuse(c, err)
-	}
-	if err := p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID); err != nil {
-		return p.refuse(c, err)
-	}
 	v.Handoff, v.Open, v.Stages = h, h.Status == store.HandoffOpen, stages
 	if v.Lead, err = p.store.GetLead(ctx, pr.WorkspaceID, h.LeadID); err != nil {
 		return err
@@ -336,22 +345,11 @@ func (p *Pages) conversionOf(c echo.Context, workspaceID uuid.UUID, events []sto
 // accept converts the handoff's lead as the API's accept does, with the
 // opportunity's fields from the form (or none).
 func (p *Pages) accept(c echo.Context) error {
-	pr, w, err := worker(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	id, err := httpapi.PathID(c)
+	pr, _, h, err := p.workedHandoff(c)
 	if err != nil {
 		return p.refuse(c, err)
 	}
-	h, err := p.store.GetHandoff(ctx, pr.WorkspaceID, id)
-	if err != nil {
-		return p.refuse(c, err)
-	}
-	if err := p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID); err != nil {
-		return p.refuse(c, err)
-	}
+	ctx, id := c.Request().Context(), h.ID
 	f := acceptForm{
 		NoOpportunity: c.FormValue("no_opportunity") != "",
 		Name:          strings.TrimSpace(c.FormValue("name")),
@@ -415,22 +413,11 @@ func workerActor(p httpapi.Principal) string {
 
 // reject recycles the handoff's lead; the reason is required.
 func (p *Pages) reject(c echo.Context) error {
-	pr, w, err := worker(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	id, err := httpapi.PathID(c)
+	pr, _, h, err := p.workedHandoff(c)
 	if err != nil {
 		return p.refuse(c, err)
 	}
-	h, err := p.store.GetHandoff(ctx, pr.WorkspaceID, id)
-	if err != nil {
-		return p.refuse(c, err)
-	}
-	if err := p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID); err != nil {
-		return p.refuse(c, err)
-	}
+	ctx, id := c.Request().Context(), h.ID
 	reason := strings.TrimSpace(c.FormValue("reason"))
 	_, err = p.engine.Reject(ctx, pr.WorkspaceID, id, workerActor(pr), RejectInput{Reason: reason, Owner: h.OwnerID})
 	if err == nil {
