@@ -384,4 +384,34 @@ func TestCaptureConsoleInBrowser(t *testing.T) {
 			t.Errorf("sales rep on a lead page: status %d", status)
 		}
 	})
+
+	t.Run("contacts are found by search and open as a page, their names as text", func(t *testing.T) {
+		t.Parallel()
+		mk := app.person(t, "contacts-ws", "maya@contacts.test", store.UserMarketing, password)
+		hostile := `<img src=x onerror=alert(1)>`
+		c, err := app.st.InsertContact(ctx, store.Contact{WorkspaceID: mk.WorkspaceID, FirstName: hostile, LastName: "Byron",
+			Email: "ada@byron.test", EmailCanonical: "ada@byron.test", Company: "Analytical Engines"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := app.st.InsertContact(ctx, store.Contact{WorkspaceID: mk.WorkspaceID, FirstName: "Charles", LastName: "Babbage",
+			Email: "charles@babbage.test", EmailCanonical: "charles@babbage.test", Company: "Difference Works"}); err != nil {
+			t.Fatal(err)
+		}
+		tab := browsers.Tab(t, app.base)
+		tab.Name = "contacts"
+		tab.SignIn("maya@contacts.test", password, "/console/contacts?q="+url.QueryEscape("byron"))
+		if n := tab.Count("main tbody tr"); n != 1 {
+			t.Errorf("searching contacts for byron lists %d rows, want 1", n)
+		}
+		if status := tab.Click("main tbody a[href='/console/contacts/" + c.ID.String() + "']"); status != http.StatusOK {
+			t.Fatalf("contact page: status %d", status)
+		}
+		if got := tab.Text("main h1"); !strings.Contains(got, hostile) {
+			t.Errorf("contact page heading %q does not show the name as typed", got)
+		}
+		if n := tab.Count("main img"); n != 0 {
+			t.Errorf("the contact's name became %d image elements", n)
+		}
+	})
 }
