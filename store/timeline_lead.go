@@ -157,11 +157,14 @@ func (q *Queries) SearchLeads(ctx context.Context, workspaceID uuid.UUID, f Lead
 	return ls, interpret(err, "search leads")
 }
 
-// IntakeByForm is one form's responses since a moment.
+// IntakeByForm is one form's responses since a moment. Leads counts the
+// responses that made a new lead (created, or linked to a known contact);
+// one merged into an existing lead is not a new lead.
 type IntakeByForm struct {
 	FormID   uuid.UUID `db:"form_id"`
 	FormName string    `db:"form_name"`
 	Total    int       `db:"total"`
+	Leads    int       `db:"leads"`
 	Spam     int       `db:"spam"`
 	Failed   int       `db:"failed"`
 }
@@ -171,6 +174,7 @@ type IntakeByForm struct {
 func (q *Queries) IntakeSince(ctx context.Context, workspaceID uuid.UUID, since time.Time, limit int) ([]IntakeByForm, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT r.form_id, coalesce(nullif(f.name, ''), f.key, '') AS form_name, count(*)::int AS total,
+		       (count(*) FILTER (WHERE r.outcome IN ('created', 'linked_contact')))::int AS leads,
 		       (count(*) FILTER (WHERE r.verdict = 'spam'))::int AS spam,
 		       (count(*) FILTER (WHERE r.status = 'failed'))::int AS failed
 		FROM responses r LEFT JOIN forms f ON f.id = r.form_id
