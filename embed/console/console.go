@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -73,6 +74,8 @@ type Console struct {
 	script   asset
 	pages    pages
 	navItems []navItem
+	// homes are the home pages of the roles that have one of their own.
+	homes map[string]echo.HandlerFunc
 }
 
 // New checks cfg, applies its defaults and parses the templates.
@@ -122,6 +125,7 @@ func New(cfg Config) (*Console, error) {
 		style:    newAsset("console", "css", "text/css; charset=utf-8", styleCSS),
 		script:   newAsset("console", "js", "text/javascript; charset=utf-8", scriptJS),
 		pages:    pg,
+		homes:    map[string]echo.HandlerFunc{},
 		navItems: []navItem{
 			{Label: "Home", Path: "/console/"},
 			{Label: "Funnel", Path: "/console/funnel", Roles: []string{store.UserMarketing, store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin}},
@@ -154,6 +158,21 @@ func (c *Console) Nav(label, path string, roles ...string) {
 		return
 	}
 	c.navItems = slices.Insert(c.navItems, i, it)
+}
+
+// Home makes h the home page (/console/) of roles, in place of the page
+// listing their jobs: the domain whose work a role does most decides what
+// it sees first. Only the console's home is replaced: a sign-in that asked
+// for another page still lands there. Call it before serving.
+func (c *Console) Home(h echo.HandlerFunc, roles ...string) {
+	for _, r := range roles {
+		c.homes[r] = h
+	}
+}
+
+// SeeOther is a home that is another page: it redirects there (303).
+func SeeOther(path string) echo.HandlerFunc {
+	return func(ec echo.Context) error { return ec.Redirect(http.StatusSeeOther, path) }
 }
 
 // Routes registers sign-in and the console's pages on e, and returns the

@@ -26,12 +26,27 @@ var jobs = map[string][]string{
 	store.UserSalesAdmin:   {"Opportunities and the forecast.", "Handoffs and qualification calls."},
 }
 
+// Welcome is how a home page greets its person: who they are, where, as
+// what, and what their role does in the console.
+type Welcome struct {
+	Name, Workspace, RoleLabel string
+	Jobs                       []string
+}
+
+// WelcomeOf greets the signed-in person, for a home page of another domain.
+func WelcomeOf(ec echo.Context) Welcome {
+	p, _ := SignedIn(ec)
+	return Welcome{Name: p.Name, Workspace: p.WorkspaceName, RoleLabel: roleLabel(p.Role), Jobs: jobs[p.Role]}
+}
+
+// home is the role's own home page when a domain gave it one (Home), and
+// otherwise the page listing the role's jobs.
 func (c *Console) home(ec echo.Context) error {
 	p, _ := SignedIn(ec)
-	return c.Render(ec, http.StatusOK, c.pages.home, "Home", struct {
-		Name, Workspace, RoleLabel string
-		Jobs                       []string
-	}{p.Name, p.WorkspaceName, roleLabel(p.Role), jobs[p.Role]})
+	if h, ok := c.homes[p.Role]; ok {
+		return h(ec)
+	}
+	return c.Render(ec, http.StatusOK, c.pages.home, "Home", WelcomeOf(ec))
 }
 
 // inviteForm is the invitation form as posted, with its errors by field.
