@@ -16,9 +16,9 @@ import (
 //go:embed templates/console
 var consoleTemplates embed.FS
 
-// adminPages are marketing's and the admin's console pages: the funnel,
-// scoring, criteria, teams, assignment and webhooks. They call the engine
-// methods the API handlers call.
+// adminPages are marketing's and the admin's console pages: their home,
+// the funnel, scoring, criteria, teams, assignment and webhooks. They call
+// the engine methods the API handlers call.
 type adminPages struct {
 	con    *console.Console
 	engine *Engine
@@ -27,17 +27,15 @@ type adminPages struct {
 }
 
 // AdminConsoleRoutes registers marketing's and the admin's pages on g (the
-// console's signed-in, CSRF-checked group). Roles are the API's: the
-// funnel is for marketing and sales, scoring and criteria for marketing,
-// teams, assignment and webhooks for admins.
+// console's signed-in, CSRF-checked group), and each role's home. Roles are
+// the API's: the funnel is for marketing and sales, scoring and criteria
+// for marketing, teams, assignment and webhooks for admins.
 func AdminConsoleRoutes(g *echo.Group, con *console.Console, engine *Engine) error {
 	p := &adminPages{con: con, engine: engine, store: engine.cfg.Store, tmpl: map[string]*template.Template{}}
 	var errs []error
-	for _, name := range []string{"funnel", "scoring", "criteria", "criteria_version", "webhooks", "teams", "team", "assignment"} {
-		src, err := consoleTemplates.ReadFile("templates/console/" + name + ".html")
-		if err == nil {
-			p.tmpl[name], err = console.Page(name, string(src))
-		}
+	for _, name := range []string{"funnel", "home", "scoring", "criteria", "criteria_version", "webhooks", "teams", "team", "assignment"} {
+		t, err := adminPage(name)
+		p.tmpl[name] = t
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -46,6 +44,11 @@ func AdminConsoleRoutes(g *echo.Group, con *console.Console, engine *Engine) err
 	people := con.Require(store.UserMarketing, store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
 	marketing := con.Require(store.UserMarketing)
 	admin := con.Require(store.UserAdmin)
+
+	// Each role's home (/console/): marketing and admins see today's intake
+	// and the funnel; sales land on their handoffs.
+	con.Home(p.home, store.UserMarketing, store.UserAdmin)
+	con.Home(console.SeeOther("/console/handoffs"), store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
 
 	// The funnel, for marketing and sales alike.
 	g.GET("/funnel", p.funnel, people)
@@ -72,6 +75,30 @@ func AdminConsoleRoutes(g *echo.Group, con *console.Console, engine *Engine) err
 	g.POST("/webhooks", p.createWebhook, admin)
 	g.POST("/webhooks/:id/delete", p.deleteWebhook, admin)
 	return nil
+}
+
+// funnelPages are the pages that draw the funnel with its partial.
+var funnelPages = map[string]bool{"funnel": true, "home": true}
+
+// adminPage parses a page's template into the console's layout, with the
+// funnel's partial on the pages that draw it.
+func adminPage(name string) (*template.Template, error) {
+	src, err := consoleTemplates.ReadFile("templates/console/" + name + ".html")
+	if err != nil {
+		return nil, err
+	}
+	t, err := console.Page(name, string(src))
+	if err != nil || !funnelPages[name] {
+		return t, err
+	}
+	partial, err := consoleTemplates.ReadFile("templates/console/funnel_report.html")
+	if err == nil {
+		_, err = t.Parse(string(partial))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("console: parse %s: %w", name, err)
+	}
+	return t, nil
 }
 
 // fieldErrors are a domain error's messages by field, or nil when err is

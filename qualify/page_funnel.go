@@ -7,9 +7,12 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/console"
 	"leadflow/embed/httpapi"
+	"leadflow/store"
 )
 
 // funnelStageLabels are the stages as people read them.
@@ -46,18 +49,21 @@ type funnelGroupRow struct {
 }
 
 type funnelView struct {
-	From, To, By string
-	Groupings    []string
-	Errors       map[string]string
-	Chart        string
-	Bars         []funnelBar
-	Height       int
-	Stages       []string
-	Groups       []funnelGroupRow
-	More         int
-	TotalLink    string
-	AtTotal      bool
-	Forecast     Forecast
+	// Action is the page the period form asks again (the funnel page or
+	// the home); Heading names the period's card there.
+	Action, Heading string
+	From, To, By    string
+	Groupings       []string
+	Errors          map[string]string
+	Chart           string
+	Bars            []funnelBar
+	Height          int
+	Stages          []string
+	Groups          []funnelGroupRow
+	More            int
+	TotalLink       string
+	AtTotal         bool
+	Forecast        Forecast
 }
 
 // funnel draws the funnel of a period as bars: the report GET
@@ -67,21 +73,40 @@ func (p *adminPages) funnel(ec echo.Context) error {
 	if err != nil {
 		return err
 	}
+	v, err := p.funnelReport(ec, pr.WorkspaceID, "/console/funnel", "Period")
+	if err != nil {
+		return fmt.Errorf("funnel page: %w", err)
+	}
+	return p.con.Render(ec, funnelStatus(v), p.tmpl["funnel"], "Funnel", v)
+}
+
+// funnelStatus is 422 when the period asked does not read, else 200.
+func funnelStatus(v funnelView) int {
+	if v.Errors != nil {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
+// funnelReport is the funnel of the period ec's query asks for (the last
+// 30 days by source when it asks none), laid out for the page at action.
+// A period that does not read comes back with its Errors, and no error.
+func (p *adminPages) funnelReport(ec echo.Context, workspaceID uuid.UUID, action, heading string) (funnelView, error) {
 	q := ec.QueryParams()
-	v := funnelView{From: q.Get("from"), To: q.Get("to"), By: q.Get("by"), Groupings: FunnelGroupings}
+	v := funnelView{Action: action, Heading: heading, From: q.Get("from"), To: q.Get("to"), By: q.Get("by"), Groupings: FunnelGroupings}
 	for _, s := range FunnelStages {
 		v.Stages = append(v.Stages, funnelStageLabels[s])
 	}
 	fq, err := ReadFunnelQuery(v.From, v.To, v.By, p.engine.now())
 	var r FunnelReport
 	if err == nil {
-		r, err = p.engine.Funnel(ec.Request().Context(), pr.WorkspaceID, fq)
+		r, err = p.engine.Funnel(ec.Request().Context(), workspaceID, fq)
 	}
 	if v.Errors = fieldErrors(err); v.Errors != nil {
-		return p.con.Render(ec, http.StatusUnprocessableEntity, p.tmpl["funnel"], "Funnel", v)
+		return v, nil
 	}
 	if err != nil {
-		return fmt.Errorf("funnel page: %w", err)
+		return v, err
 	}
 	if v.From == "" {
 		v.From = fq.From.Format(time.DateOnly)
@@ -95,7 +120,7 @@ func (p *adminPages) funnel(ec echo.Context) error {
 		if group != nil {
 			u.Set("group", *group)
 		}
-		return "/console/funnel?" + u.Encode()
+		return action + "?" + u.Encode()
 	}
 	v.TotalLink, v.Forecast = link(nil), newForecast(r.Forecast)
 	shown, chosen := r.Total, q.Has("group")
@@ -116,7 +141,63 @@ func (p *adminPages) funnel(ec echo.Context) error {
 		v.Groups = append(v.Groups, row)
 	}
 	v.Bars, v.Height = funnelBars(shown.Stages)
-	return p.con.Render(ec, http.StatusOK, p.tmpl["funnel"], "Funnel", v)
+	return v, nil
+}
+
+// maxIntakeForms bounds the forms today's intake lists, busiest first.
+const maxIntakeForms = 20
+
+type homeView struct {
+	console.Welcome
+	// Intake is today's responses by form, since Since (midnight in Zone).
+	Intake []store.IntakeByForm
+	Since  time.Time
+	Zone   string
+	// ZoneSet is false when the workspace names no time zone (or one this
+	// system does not know), and today is UTC's.
+	ZoneSet bool
+	Admin   bool
+	Funnel  funnelView
+}
+
+// home is marketing's (and the admin's) home page: today's intake by form,
+// since midnight in the workspace's time zone, and the funnel of a period
+// drawn as on the funnel page.
+func (p *adminPages) home(ec echo.Context) error {
+	pr, err := httpapi.PrincipalOf(ec)
+	if err != nil {
+		return err
+	}
+	ctx := ec.Request().Context()
+	ws, err := p.store.GetWorkspace(ctx, pr.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("home page: %w", err)
+	}
+	loc, zoneSet := workspaceZone(ws.Timezone)
+	now := p.engine.now().In(loc)
+	me, _ := console.SignedIn(ec)
+	v := homeView{Welcome: console.WelcomeOf(ec), Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc),
+		Zone: loc.String(), ZoneSet: zoneSet, Admin: me.Role == store.UserAdmin}
+	if v.Intake, err = p.store.IntakeSince(ctx, pr.WorkspaceID, v.Since, maxIntakeForms); err != nil {
+		return fmt.Errorf("home page: %w", err)
+	}
+	if v.Funnel, err = p.funnelReport(ec, pr.WorkspaceID, "/console/", "Funnel"); err != nil {
+		return fmt.Errorf("home page: %w", err)
+	}
+	return p.con.Render(ec, funnelStatus(v.Funnel), p.tmpl["home"], "Home", v)
+}
+
+// workspaceZone is the workspace's time zone, and whether it names one
+// this system knows; UTC otherwise (as assignment's daily caps read it).
+func workspaceZone(name string) (*time.Location, bool) {
+	if name == "" {
+		return time.UTC, false
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC, false
+	}
+	return loc, true
 }
 
 func groupName(g FunnelGroup) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 
+	"leadflow/capture"
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
@@ -162,21 +163,63 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 		tab.Shot("criteria-diff")
 	})
 
-	t.Run("the funnel of a period is drawn; a bad date is shown next to its field", func(t *testing.T) {
+	t.Run("a marketer's home is today's intake and the funnel; the funnel page draws a period, a bad date shown next to its field", func(t *testing.T) {
 		t.Parallel()
+		ctx := context.Background()
 		p := app.person(t, "funnel-ws", "mia@funnel.test", store.UserMarketing, password)
+		contact, err := app.st.InsertForm(ctx, store.Form{WorkspaceID: p.WorkspaceID, Name: "Contact us", Kind: store.FormContactUs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		webinar, err := app.st.InsertForm(ctx, store.Form{WorkspaceID: p.WorkspaceID, Name: "Webinar", Kind: store.FormContactUs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Three leads, each made by a response today; and a response held
+		// as spam.
 		for i, src := range []string{"Web", "Web", "Ads"} {
 			status := store.LeadNew
 			if i == 0 {
 				status = store.LeadNurturing
 			}
-			if _, err := app.st.InsertLead(context.Background(), store.Lead{WorkspaceID: p.WorkspaceID, Email: src + string(rune('a'+i)) + "@f.test",
-				Status: status, LeadSource: src}); err != nil {
+			l, err := app.st.InsertLead(ctx, store.Lead{WorkspaceID: p.WorkspaceID, Email: src + string(rune('a'+i)) + "@f.test",
+				Status: status, LeadSource: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := store.Response{ID: store.NewID(), WorkspaceID: p.WorkspaceID, FormID: contact.ID, ReceivedAt: time.Now(), LeadSource: src}
+			if src == "Ads" {
+				r.FormID = webinar.ID
+			}
+			if err := app.st.InsertResponses(ctx, []store.Response{r}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := app.st.MarkResponseProcessed(ctx, p.WorkspaceID, r.ID, l.ID, capture.OutcomeCreated, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
+		if err := app.st.InsertResponses(ctx, []store.Response{{ID: store.NewID(), WorkspaceID: p.WorkspaceID, FormID: contact.ID, ReceivedAt: time.Now(),
+			Verdict: store.VerdictSpam, VerdictReason: "honeypot", Status: store.ResponseHeld}}, nil); err != nil {
+			t.Fatal(err)
+		}
 		tab := browsers.Tab(t, app.base)
-		tab.SignIn("mia@funnel.test", password, "/console/funnel")
+		tab.SignIn("mia@funnel.test", password, "/console/")
+		tab.Shot("home-funnel")
+		// Received, new leads, spam held, failed.
+		if got := strings.Join(strings.Fields(tab.Text("#today tbody tr:nth-child(1)")), " "); got != "Contact us 3 2 1 0" {
+			t.Errorf("today's intake, first form: %q, want Contact us with 3 responses, 2 new leads, 1 spam held", got)
+		}
+		if got := strings.Join(strings.Fields(tab.Text("#today tbody tr:nth-child(2)")), " "); got != "Webinar 1 1 0 0" {
+			t.Errorf("today's intake, second form: %q, want Webinar with 1 response, 1 new lead", got)
+		}
+		if n := tab.Count("svg.funnel-chart rect.bar"); n != 7 {
+			t.Errorf("bars on the home = %d, want 7 (one per stage)", n)
+		}
+		if got := tab.Text("table.funnel-steps tr:nth-child(2) td"); got != "3" {
+			t.Errorf("leads of the last 30 days on the home = %q, want 3", got)
+		}
+
+		tab.Open("/console/funnel")
 		today := time.Now().UTC()
 		from, to := today.AddDate(0, 0, -7).Format(time.DateOnly), today.Format(time.DateOnly)
 		tab.Choose("#funnel-from", from) // a date input takes its value, not keystrokes in the locale's order
@@ -184,7 +227,7 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 		if status := tab.Click("form[action='/console/funnel'] button[type=submit]"); status != http.StatusOK {
 			t.Fatalf("funnel: status %d", status)
 		}
-		tab.Shot("home-funnel")
+		tab.Shot("funnel")
 		if n := tab.Count("svg.funnel-chart rect.bar"); n != 7 {
 			t.Errorf("bars = %d, want 7 (one per stage)", n)
 		}
@@ -205,7 +248,7 @@ func TestConsoleAdminInBrowser(t *testing.T) {
 			t.Errorf("from field = %q, want what was typed", got)
 		}
 		tab.Phone()
-		tab.Open("/console/funnel?from=" + from + "&to=" + to)
+		tab.Open("/console/")
 		tab.Shot("home-funnel-phone")
 	})
 

@@ -189,7 +189,7 @@ func TestNurturePagesInBrowser(t *testing.T) {
 		t.Parallel()
 		app.person(t, "nurture-sales-ws", "sam@nurture.test", store.UserSalesRep, password)
 		tab := browsers.Tab(t, app.base)
-		tab.SignIn("sam@nurture.test", password, "/console/")
+		tab.SignIn("sam@nurture.test", password, "/console/handoffs")
 		if n := tab.Count("nav a[href='/console/templates'], nav a[href='/console/sequences'], nav a[href='/console/suppressions'], nav a[href='/console/nurture/failed']"); n != 0 {
 			t.Errorf("nurture links in a sales rep's navigation = %d, want 0", n)
 		}

@@ -383,7 +383,7 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		team := app.team(t, "roles", 1)
 		app.person(t, "roles", "maya@roles.test", store.UserMarketing, salesPassword)
 		rep := browsers.Tab(t, app.base)
-		rep.SignIn(team.reps[0].Email, salesPassword, "/console/")
+		rep.SignIn(team.reps[0].Email, salesPassword, "/console/handoffs")
 		for _, path := range []string{"/console/handoffs", "/console/opportunities"} {
 			if n := rep.Count("nav a[href='" + path + "']"); n != 1 {
 				t.Errorf("a rep's navigation links %s %d times, want 1", path, n)
@@ -461,7 +461,7 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		// The former owner may no longer open it.
 		old := browsers.Tab(t, app.base)
 		old.Name = "former-owner"
-		old.SignIn(from.Email, salesPassword, "/console/")
+		old.SignIn(from.Email, salesPassword, "/console/handoffs")
 		if status := old.Open("/console/handoffs/" + h.ID.String()); status != http.StatusForbidden {
 			t.Errorf("the former owner opening the handoff: status %d, want 403", status)
 		}
