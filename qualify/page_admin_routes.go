@@ -96,7 +96,7 @@ func adminPage(name string) (*template.Template, error) {
 		_, err = t.Parse(string(partial))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("console: parse %s: %w", name, err)
+		return nil, fmt.Errorf("parse %s with the funnel: %w", name, err)
 	}
 	return t, nil
 }

@@ -24,9 +24,9 @@ type homeClient struct {
 	c    *http.Client
 }
 
-// signIn posts the login form with next and returns the client and the
-// path it landed on.
-func signIn(t *testing.T, base, email, password, next string) (*homeClient, string) {
+// signInOverHTTP posts the login form with next and returns the signed-in
+// client and the path it landed on.
+func signInOverHTTP(t *testing.T, base, email, password, next string) (*homeClient, string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	h := &homeClient{t: t, base: base, c: &http.Client{Jar: jar}}
@@ -71,8 +71,8 @@ func (h *homeClient) firstRedirect(path string) (int, string) {
 	return resp.StatusCode, resp.Header.Get("Location")
 }
 
-// find returns the nodes under n that match.
-func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
+// htmlFind returns the nodes under n that match.
+func htmlFind(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	var out []*html.Node
 	for d := range n.Descendants() {
 		if match(d) {
@@ -82,7 +82,7 @@ func find(n *html.Node, match func(*html.Node) bool) []*html.Node {
 	return out
 }
 
-func attr(n *html.Node, key string) string {
+func htmlAttr(n *html.Node, key string) string {
 	for _, a := range n.Attr {
 		if a.Key == key {
 			return a.Val
@@ -91,9 +91,9 @@ func attr(n *html.Node, key string) string {
 	return ""
 }
 
-// element matches a tag whose attribute key holds a value with the word
-// (class lists) or equal to it (when word is "").
-func element(tag, key, value string) func(*html.Node) bool {
+// htmlElement matches a tag whose attribute key is value (for class: has
+// value among its words); with no key, any such tag.
+func htmlElement(tag, key, value string) func(*html.Node) bool {
 	return func(n *html.Node) bool {
 		if n.Type != html.ElementNode || n.Data != tag {
 			return false
@@ -102,13 +102,14 @@ func element(tag, key, value string) func(*html.Node) bool {
 			return true
 		}
 		if key == "class" {
-			return strings.Contains(" "+attr(n, key)+" ", " "+value+" ")
+			return strings.Contains(" "+htmlAttr(n, key)+" ", " "+value+" ")
 		}
-		return attr(n, key) == value
+		return htmlAttr(n, key) == value
 	}
 }
 
-func text(n *html.Node) string {
+// htmlText is n's text, its spaces collapsed.
+func htmlText(n *html.Node) string {
 	var b strings.Builder
 	for d := range n.Descendants() {
 		if d.Type == html.TextNode {
@@ -118,17 +119,17 @@ func text(n *html.Node) string {
 	return strings.Join(strings.Fields(b.String()), " ")
 }
 
-// bodyRows are a table's body rows, as the text of their cells.
-func bodyRows(table *html.Node) [][]string {
+// htmlBodyRows are a table's body rows, as the text of their cells.
+func htmlBodyRows(table *html.Node) [][]string {
 	var rows [][]string
-	for _, tr := range find(table, element("tr", "", "")) {
+	for _, tr := range htmlFind(table, htmlElement("tr", "", "")) {
 		if tr.Parent == nil || tr.Parent.Data != "tbody" {
 			continue
 		}
 		var cells []string
 		for c := tr.FirstChild; c != nil; c = c.NextSibling {
 			if c.Type == html.ElementNode && (c.Data == "td" || c.Data == "th") {
-				cells = append(cells, text(c))
+				cells = append(cells, htmlText(c))
 			}
 		}
 		rows = append(rows, cells)
@@ -136,10 +137,10 @@ func bodyRows(table *html.Node) [][]string {
 	return rows
 }
 
-// one is the only node under doc that matches, or fails the test.
-func one(t *testing.T, doc *html.Node, what string, match func(*html.Node) bool) *html.Node {
+// htmlOne is the only node under doc that matches, or fails the test.
+func htmlOne(t *testing.T, doc *html.Node, what string, match func(*html.Node) bool) *html.Node {
 	t.Helper()
-	ns := find(doc, match)
+	ns := htmlFind(doc, match)
 	if len(ns) != 1 {
 		t.Fatalf("%d %s on the page, want 1", len(ns), what)
 	}
@@ -245,7 +246,7 @@ func TestConsoleHomeByRole(t *testing.T) {
 	}
 
 	t.Run("a marketer's home shows today's intake and the funnel", func(t *testing.T) {
-		h, landed := signIn(t, app.base, "mia@home.test", password, "/console/")
+		h, landed := signInOverHTTP(t, app.base, "mia@home.test", password, "/console/")
 		if landed != "/console/" {
 			t.Fatalf("signed in to /console/, landed on %s", landed)
 		}
@@ -253,7 +254,7 @@ func TestConsoleHomeByRole(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("home: status %d", status)
 		}
-		if got := text(one(t, doc, "zones", element("span", "id", "today-zone"))); got != zone {
+		if got := htmlText(htmlOne(t, doc, "zones", htmlElement("span", "id", "today-zone"))); got != zone {
 			t.Errorf("today's intake is counted in %q, want the workspace's %q", got, zone)
 		}
 		// Form, received, new leads, spam held, failed; busiest first.
@@ -262,14 +263,14 @@ func TestConsoleHomeByRole(t *testing.T) {
 			received, spam = "5", "2"
 		}
 		want := [][]string{{"Contact us", received, "2", spam, "0"}, {"Webinar", "2", "1", "0", "1"}}
-		today := one(t, doc, "intake tables", element("table", "id", "today"))
-		if diff := cmp.Diff(want, bodyRows(today)); diff != "" {
+		today := htmlOne(t, doc, "intake tables", htmlElement("table", "id", "today"))
+		if diff := cmp.Diff(want, htmlBodyRows(today)); diff != "" {
 			t.Errorf("today's intake (-want +got):\n%s", diff)
 		}
 		// Each count leads to the responses it counts.
 		var links []string
-		for _, a := range find(today, element("a", "", "")) {
-			links = append(links, attr(a, "href"))
+		for _, a := range htmlFind(today, htmlElement("a", "", "")) {
+			links = append(links, htmlAttr(a, "href"))
 		}
 		wantLinks := []string{
 			"/console/responses?form_id=" + contact.ID.String(),
@@ -282,18 +283,18 @@ func TestConsoleHomeByRole(t *testing.T) {
 		}
 		// The funnel of the last 30 days: a bar per stage; spam is no
 		// response, a merge no new lead.
-		if n := len(find(doc, element("rect", "class", "bar"))); n != 7 {
+		if n := len(htmlFind(doc, htmlElement("rect", "class", "bar"))); n != 7 {
 			t.Errorf("funnel bars = %d, want 7", n)
 		}
-		steps := bodyRows(one(t, doc, "funnel step tables", element("table", "class", "funnel-steps")))
+		steps := htmlBodyRows(htmlOne(t, doc, "funnel step tables", htmlElement("table", "class", "funnel-steps")))
 		if len(steps) != 7 {
 			t.Fatalf("funnel steps = %v, want 7 stages", steps)
 		}
 		if got := [][]string{steps[0][:2], steps[1][:2]}; !cmp.Equal(got, [][]string{{"Responses", "5"}, {"Leads", "3"}}) {
 			t.Errorf("funnel's first stages = %v, want 5 responses and 3 leads", got)
 		}
-		if form := one(t, doc, "period forms", element("form", "method", "get")); attr(form, "action") != "/console/" {
-			t.Errorf("the period form asks %q, want the home again", attr(form, "action"))
+		if form := htmlOne(t, doc, "period forms", htmlElement("form", "method", "get")); htmlAttr(form, "action") != "/console/" {
+			t.Errorf("the period form asks %q, want the home again", htmlAttr(form, "action"))
 		}
 		// Another period and grouping, asked on the home, is drawn there.
 		from := now.AddDate(0, 0, -400).Format(time.DateOnly)
@@ -301,41 +302,41 @@ func TestConsoleHomeByRole(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("home of another period: status %d", status)
 		}
-		steps = bodyRows(one(t, doc, "funnel step tables", element("table", "class", "funnel-steps")))
+		steps = htmlBodyRows(htmlOne(t, doc, "funnel step tables", htmlElement("table", "class", "funnel-steps")))
 		if steps[0][1] != "0" {
 			t.Errorf("responses a year ago = %s, want 0", steps[0][1])
 		}
-		if got := text(one(t, doc, "chart headings", element("h2", "id", "chart-heading"))); !strings.HasPrefix(got, "All forms, "+from) {
+		if got := htmlText(htmlOne(t, doc, "chart headings", htmlElement("h2", "id", "chart-heading"))); !strings.HasPrefix(got, "All forms, "+from) {
 			t.Errorf("chart heading %q, want all forms from %s", got, from)
 		}
-		if status, _, doc := h.get("/console/?from=2026-13-45"); status != http.StatusUnprocessableEntity || len(find(doc, element("p", "id", "funnel-from-error"))) != 1 {
+		if status, _, doc := h.get("/console/?from=2026-13-45"); status != http.StatusUnprocessableEntity || len(htmlFind(doc, htmlElement("p", "id", "funnel-from-error"))) != 1 {
 			t.Errorf("home with a bad date: status %d, want 422 with the error next to the field", status)
 		}
 	})
 
 	t.Run("an admin's home has their jobs, the intake and the funnel", func(t *testing.T) {
-		h, _ := signIn(t, app.base, "ada@admin.home.test", password, "/console/")
+		h, _ := signInOverHTTP(t, app.base, "ada@admin.home.test", password, "/console/")
 		status, path, doc := h.get("/console/")
 		if status != http.StatusOK || path != "/console/" {
 			t.Fatalf("admin's home: status %d at %s", status, path)
 		}
-		if len(find(doc, element("table", "id", "today"))) != 1 || len(find(doc, element("svg", "class", "funnel-chart"))) != 1 {
+		if len(htmlFind(doc, htmlElement("table", "id", "today"))) != 1 || len(htmlFind(doc, htmlElement("svg", "class", "funnel-chart"))) != 1 {
 			t.Error("the admin's home misses the intake or the funnel")
 		}
-		if got := text(one(t, doc, "job lists", element("section", "aria-labelledby", "jobs-heading"))); !strings.Contains(got, "People") {
+		if got := htmlText(htmlOne(t, doc, "job lists", htmlElement("section", "aria-labelledby", "jobs-heading"))); !strings.Contains(got, "People") {
 			t.Errorf("the admin's jobs = %q", got)
 		}
 	})
 
 	t.Run("a sales rep lands on their handoffs, or on the page they asked for", func(t *testing.T) {
-		h, landed := signIn(t, app.base, "sam@home.test", password, "/console/")
+		h, landed := signInOverHTTP(t, app.base, "sam@home.test", password, "/console/")
 		if landed != "/console/handoffs" {
 			t.Errorf("a sales rep signing in landed on %s, want /console/handoffs", landed)
 		}
 		if status, loc := h.firstRedirect("/console/"); status != http.StatusSeeOther || loc != "/console/handoffs" {
 			t.Errorf("a sales rep's /console/: %d to %q, want 303 to /console/handoffs", status, loc)
 		}
-		if _, landed := signIn(t, app.base, "sam@home.test", password, "/console/leads?q=ada"); landed != "/console/leads?q=ada" {
+		if _, landed := signInOverHTTP(t, app.base, "sam@home.test", password, "/console/leads?q=ada"); landed != "/console/leads?q=ada" {
 			t.Errorf("a sign-in asking for /console/leads?q=ada landed on %s", landed)
 		}
 	})
