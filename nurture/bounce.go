@@ -25,12 +25,16 @@ const (
 // bounceMaxDetail bounds a bounce's detail: a DSN's diagnostic is a line.
 const bounceMaxDetail = 2000
 
-// BounceRoutes registers the bounce intake of the admin API: an ESP webhook
-// relay or an operator reports a failed delivery or a complaint.
+// BounceRoutes registers the bounce intake of the admin API, where an ESP
+// webhook relay or an operator reports a failed delivery or a complaint,
+// and the removal of an address's suppression by marketing.
 //
-//	POST /bounces  {"email", "message_id", "type": "hard"|"soft"|"complaint", "detail"}
+//	POST   /bounces                {"email", "message_id", "type": "hard"|"soft"|"complaint", "detail"}
+//	DELETE /suppressions/{email}   {"reason"}
 func BounceRoutes(g *echo.Group, eng *Engine, require func(roles ...store.Role) echo.MiddlewareFunc) {
-	g.POST("/bounces", eng.postBounce, require(store.RoleAdmin, store.RoleMarketing))
+	marketing := require(store.RoleAdmin, store.RoleMarketing)
+	g.POST("/bounces", eng.postBounce, marketing)
+	g.DELETE("/suppressions/:email", eng.deleteSuppression, marketing)
 }
 
 // BounceReport is a reported bounce: the address, or the message that
@@ -182,7 +186,17 @@ func (e *Engine) RecordBounce(ctx context.Context, workspaceID uuid.UUID, r Boun
 		case store.BounceComplaint:
 			res.SuppressReason = store.SuppressComplained
 		case store.BounceSoft:
-			n, err := q.CountBounces(ctx, workspaceID, canonical, store.BounceSoft, e.now().Add(-SoftBounceWindow))
+			// Soft bounces from before someone took the suppression back
+			// were weighed then: the address starts counting afresh.
+			since := e.now().Add(-SoftBounceWindow)
+			removals, err := q.SuppressionRemovals(ctx, workspaceID, canonical, 1)
+			if err != nil {
+				return err
+			}
+			if len(removals) > 0 && removals[0].RemovedAt.After(since) {
+				since = removals[0].RemovedAt
+			}
+			n, err := q.CountBounces(ctx, workspaceID, canonical, store.BounceSoft, since)
 			if err != nil {
 				return err
 			}

@@ -95,6 +95,8 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 	g.POST("/templates/:id", p.saveTemplate, marketing)
 	g.POST("/templates/:id/preview", p.previewTemplate, marketing)
 	g.POST("/templates/new/preview", p.previewTemplate, marketing)
+	g.POST("/templates/:id/preview/html", p.previewHTML, marketing)
+	g.POST("/templates/new/preview/html", p.previewHTML, marketing)
 
 	g.GET("/sequences", p.listSequences, marketing)
 	g.GET("/sequences/new", p.newSequence, marketing)
@@ -112,6 +114,7 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 
 	g.GET("/suppressions", p.listSuppressions, marketing)
 	g.POST("/suppressions", p.addSuppression, marketing)
+	g.POST("/suppressions/remove", p.removeSuppression, marketing)
 }
 
 // fieldErrors are a domain error's messages by field, or nil when err is

@@ -23,15 +23,44 @@ type suppressionForm struct {
 	Errors              map[string]string
 }
 
+// removalForm is a row's "remove" form as posted: the address and why.
+type removalForm struct {
+	Email, Reason string
+	Errors        map[string]string
+}
+
 type suppressionsView struct {
 	Suppressions []store.Suppression
-	Next         string
-	// Lookup is the address looked up, with its suppression and bounces.
+	// After is the page's cursor, Next the next page's.
+	After, Next string
+	// Lookup is the address looked up, with its suppression, bounces and
+	// the suppressions of it taken back.
 	Lookup     string
 	Suppressed *store.Suppression
 	Bounces    []store.Bounce
+	Removals   []store.SuppressionRemoval
 	Add        suppressionForm
-	Notice     string
+	// Remove is the remove form posted with errors, shown again on its row.
+	Remove removalForm
+	Notice string
+}
+
+// RemoveFor is the remove form to show on the row of email: the one posted
+// with errors, or an empty one.
+func (v suppressionsView) RemoveFor(email string) removalForm {
+	if v.Remove.Email == email {
+		return v.Remove
+	}
+	return removalForm{Email: email}
+}
+
+// RemoveURL is where a row's remove form posts: back to this page of the
+// list, should the form come back with an error.
+func (v suppressionsView) RemoveURL() string {
+	if v.After == "" {
+		return "/console/suppressions/remove"
+	}
+	return "/console/suppressions/remove?" + url.Values{"after": {v.After}}.Encode()
 }
 
 // NextURL links to the next page of the list.
@@ -44,6 +73,9 @@ func (p *Pages) listSuppressions(c echo.Context) error {
 	if email := c.QueryParam("added"); email != "" {
 		v.Notice = email + " is suppressed: no sequence emails it again."
 	}
+	if email := c.QueryParam("removed"); email != "" {
+		v.Notice = email + " is no longer suppressed: sequences may email it again."
+	}
 	return p.renderSuppressions(c, http.StatusOK, v)
 }
 
@@ -53,7 +85,8 @@ func (p *Pages) renderSuppressions(c echo.Context, status int, v suppressionsVie
 		return err
 	}
 	ctx := c.Request().Context()
-	ss, err := p.api.store.ListSuppressions(ctx, pr.WorkspaceID, c.QueryParam("after"), store.DefaultPageLimit+1)
+	v.After = c.QueryParam("after")
+	ss, err := p.api.store.ListSuppressions(ctx, pr.WorkspaceID, v.After, store.DefaultPageLimit+1)
 	if err != nil {
 		return fmt.Errorf("suppressions page: %w", err)
 	}
@@ -75,6 +108,9 @@ func (p *Pages) renderSuppressions(c echo.Context, status int, v suppressionsVie
 			return fmt.Errorf("suppressions page: %w", err)
 		}
 		if v.Bounces, err = p.api.store.BouncesForEmail(ctx, pr.WorkspaceID, canonical, maxLookupBounces); err != nil {
+			return fmt.Errorf("suppressions page: %w", err)
+		}
+		if v.Removals, err = p.api.store.SuppressionRemovals(ctx, pr.WorkspaceID, canonical, maxLookupBounces); err != nil {
 			return fmt.Errorf("suppressions page: %w", err)
 		}
 	}
@@ -106,6 +142,28 @@ func (p *Pages) addSuppression(c echo.Context) error {
 		return p.renderSuppressions(c, http.StatusUnprocessableEntity, suppressionsView{Add: f})
 	}
 	return c.Redirect(http.StatusSeeOther, "/console/suppressions?"+url.Values{"added": {f.Email}, "email": {f.Email}}.Encode())
+}
+
+// removeSuppression takes a listed address off the list, as the API's
+// DELETE /suppressions/{email} does: a reason is required, and the removal
+// is recorded with who made it.
+func (p *Pages) removeSuppression(c echo.Context) error {
+	pr, err := principal(c)
+	if err != nil {
+		return err
+	}
+	f := removalForm{Email: strings.TrimSpace(c.FormValue("email")), Reason: c.FormValue("reason")}
+	_, err = p.eng.RemoveSuppression(c.Request().Context(), pr.WorkspaceID, f.Email, f.Reason, pr.Actor())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return p.con.RenderError(c, http.StatusNotFound, f.Email+" is not suppressed: nothing was removed.")
+	case err != nil:
+		if f.Errors = fieldErrors(err); f.Errors == nil {
+			return fmt.Errorf("remove suppression: %w", err)
+		}
+		return p.renderSuppressions(c, http.StatusUnprocessableEntity, suppressionsView{Remove: f})
+	}
+	return c.Redirect(http.StatusSeeOther, "/console/suppressions?"+url.Values{"removed": {f.Email}, "email": {f.Email}}.Encode())
 }
 
 // failedView is the failed enrollments and messages, each list paged on

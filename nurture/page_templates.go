@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"leadflow/embed/console"
 	"leadflow/embed/httpapi"
 	"leadflow/store"
 )
@@ -111,6 +112,8 @@ func (p *Pages) renderTemplateForm(c echo.Context, status int, f templateForm) e
 	if !f.New() {
 		title = "Template " + f.Name
 	}
+	// The preview frame shows previewHTML, a page of this site.
+	console.AllowSelfFrames(c)
 	return p.con.Render(c, status, p.pages.templateEdit, title, f)
 }
 
@@ -174,40 +177,87 @@ func (p *Pages) storeTemplate(c echo.Context, t store.Template, create bool) err
 
 // previewTemplate renders the editor's template as typed, saved or not,
 // for the lead named or a sample lead, with the sender's renderer; the
-// editor shows it again with the preview beside it.
+// editor shows it again with the preview beside it. The HTML body is not
+// put into the editor's page, whose policy would keep the email's styles
+// and images from showing: the page's frame posts the same form to
+// previewHTML, which answers the email alone.
 func (p *Pages) previewTemplate(c echo.Context) error {
-	pr, err := principal(c)
+	f, status, err := p.preview(c)
 	if err != nil {
 		return err
+	}
+	return p.renderTemplateForm(c, status, f)
+}
+
+// previewHTML answers the HTML body of the editor's template as typed, as
+// renderTemplate's preview renders it, for the editor's preview frame to
+// show as a mail client would: under a policy of its own that lets the
+// email's inline styles and its remote (https) images and fonts load, and
+// nothing run. Only a console page may frame it.
+func (p *Pages) previewHTML(c echo.Context) error {
+	f, status, err := p.preview(c)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", previewCSP)
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("X-Content-Type-Options", "nosniff")
+	// An image's host learns nothing of the console.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	if f.Preview == nil {
+		return c.HTML(status, previewErrorHTML)
+	}
+	return c.HTML(http.StatusOK, f.Preview.HTML)
+}
+
+// previewCSP is the preview frame's policy: what a mail client shows
+// (inline styles, https and data images and fonts) and nothing more. No
+// script runs, forms go nowhere, and the sandbox gives the email an origin
+// of its own, as the frame's sandbox attribute does too.
+const previewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https: data:; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+
+// previewErrorHTML fills the frame when the template does not render: the
+// errors are shown next to their fields in the editor.
+const previewErrorHTML = `<!doctype html><meta charset="utf-8"><title>No preview</title>` +
+	`<p style="font-family:sans-serif">The template has errors: see the fields of the editor.</p>`
+
+// preview reads the posted editor onto the template the path names (or a
+// new one) and renders it through the API's preview; errors of the form go
+// to their fields, with status 422.
+func (p *Pages) preview(c echo.Context) (templateForm, int, error) {
+	pr, err := principal(c)
+	if err != nil {
+		return templateForm{}, 0, err
 	}
 	t := store.Template{WorkspaceID: pr.WorkspaceID}
 	if c.Param("id") != "" {
 		if t, err = p.template(c); err != nil {
-			return err
+			return templateForm{}, 0, err
 		}
 	}
 	t, f := readTemplateForm(c, t)
-	status := http.StatusOK
-	if len(f.Errors) == 0 {
-		err = ValidateTemplate(t)
-		if err == nil {
-			var r Rendered
-			if r, err = p.api.preview(c.Request().Context(), t, f.LeadID); err == nil {
-				f.Preview = &r
-			}
-		}
-		if err != nil {
-			if f.Errors = fieldErrors(err); f.Errors == nil {
-				field, ok := renderField(err)
-				if !ok {
-					return fmt.Errorf("preview template: %w", err)
-				}
-				f.Errors = map[string]string{field: err.Error()}
-			}
-			status = http.StatusUnprocessableEntity
+	if len(f.Errors) > 0 {
+		return f, http.StatusUnprocessableEntity, nil
+	}
+	err = ValidateTemplate(t)
+	if err == nil {
+		var r Rendered
+		if r, err = p.api.preview(c.Request().Context(), t, f.LeadID); err == nil {
+			f.Preview = &r
+			return f, http.StatusOK, nil
 		}
 	}
-	return p.renderTemplateForm(c, status, f)
+	if f.Errors = fieldErrors(err); f.Errors == nil {
+		field, ok := renderField(err)
+		if !ok {
+			return templateForm{}, 0, fmt.Errorf("preview template: %w", err)
+		}
+		f.Errors = map[string]string{field: err.Error()}
+	}
+	return f, http.StatusUnprocessableEntity, nil
 }
 
 // renderField names the body a render error is about: Render notes which

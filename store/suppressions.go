@@ -47,3 +47,51 @@ func (q *Queries) IsSuppressed(ctx context.Context, workspaceID uuid.UUID, email
 	}
 	return err == nil, err
 }
+
+// SuppressionRemoval records a suppression a person took back: the address
+// may be emailed again from RemovedAt.
+type SuppressionRemoval struct {
+	ID             uuid.UUID `db:"id"`
+	WorkspaceID    uuid.UUID `db:"workspace_id"`
+	EmailCanonical string    `db:"email_canonical"`
+	// Reason and SuppressedAt are the suppression's, as it stood.
+	Reason       string    `db:"reason"`
+	SuppressedAt time.Time `db:"suppressed_at"`
+	RemovedBy    string    `db:"removed_by"`
+	Why          string    `db:"why"`
+	RemovedAt    time.Time `db:"removed_at"`
+}
+
+const suppressionRemovalColumns = `id, workspace_id, email_canonical, reason, suppressed_at, removed_by, why, removed_at`
+
+// RemoveSuppression takes an address's suppression back and records who did
+// it and why, in one statement; ErrNotFound when the address is not
+// suppressed (so two people removing it at once record one removal).
+func (q *Queries) RemoveSuppression(ctx context.Context, workspaceID uuid.UUID, emailCanonical, removedBy, why string, at time.Time) (SuppressionRemoval, error) {
+	rows, _ := q.db.Query(ctx, `
+		WITH gone AS (
+			DELETE FROM suppressions WHERE workspace_id = $2 AND email_canonical = $3
+			RETURNING workspace_id, email_canonical, reason, created_at
+		)
+		INSERT INTO suppression_removals (`+suppressionRemovalColumns+`)
+		SELECT $1, workspace_id, email_canonical, reason, created_at, $4, $5, $6 FROM gone
+		RETURNING `+suppressionRemovalColumns,
+		NewID(), workspaceID, emailCanonical, removedBy, why, timeOrNow(at))
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[SuppressionRemoval])
+	return r, interpret(err, "remove suppression")
+}
+
+// SuppressionRemovals lists an address's removed suppressions in the
+// workspace, newest first, at most limit.
+func (q *Queries) SuppressionRemovals(ctx context.Context, workspaceID uuid.UUID, emailCanonical string, limit int) ([]SuppressionRemoval, error) {
+	rows, _ := q.db.Query(ctx, `
+		SELECT `+suppressionRemovalColumns+` FROM suppression_removals
+		WHERE workspace_id = $1 AND email_canonical = $2
+		ORDER BY removed_at DESC LIMIT $3`, workspaceID, emailCanonical, max(limit, 1))
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[SuppressionRemoval])
+	return rs, interpret(err, "suppression removals")
+}
+
+// AuditSuppressionRemoved: the lead's address was taken off the suppression
+// list (the old reason kept, the new value saying why).
+const AuditSuppressionRemoved = "suppression_removed"

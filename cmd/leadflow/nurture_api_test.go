@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,7 +48,9 @@ func setupNurtureAPI(t *testing.T) *apiBundle {
 		t.Fatal(err)
 	}
 	e := newEcho(logger, nil)
-	nurture.APIRoutes(e.Group("/api/v1", httpapi.Authenticate(st)), api, httpapi.RequireRole)
+	v1 := e.Group("/api/v1", httpapi.Authenticate(st))
+	nurture.APIRoutes(v1, api, httpapi.RequireRole)
+	nurture.BounceRoutes(v1, eng, httpapi.RequireRole)
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	b := &apiBundle{st: st, srv: srv, logs: logs}
@@ -693,5 +697,71 @@ func TestNurtureAPIRolesAndIsolation(t *testing.T) {
 		map[string]any{"lead_id": other.lead.ID.String()})
 	if diff := cmp.Diff([]string{"lead_id"}, fieldNames(fields)); diff != "" {
 		t.Errorf("fields (-want +got):\n%s", diff)
+	}
+}
+
+// TestNurtureAPISuppressionRemoval: marketing takes a bounce back with a
+// reason, through the API as served; the removal is recorded with the key
+// that made it and on the lead's audit trail; a second removal is a 404
+// that names the address; without a reason nothing is removed.
+func TestNurtureAPISuppressionRemoval(t *testing.T) {
+	t.Parallel()
+	b := setupNurtureAPI(t)
+	ctx := context.Background()
+	lead, err := b.st.InsertLead(ctx, store.Lead{WorkspaceID: b.a.ws.ID, FirstName: "Ada", Email: "ada@lead.test",
+		EmailCanonical: "ada@lead.test", Status: store.LeadNurturing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expectJSON[map[string]any](t, b, http.StatusCreated, b.a.marketing, "POST", "/api/v1/bounces",
+		map[string]any{"email": "ada@lead.test", "type": "hard", "detail": "550 no such user"})
+
+	fields := expectError(t, b, http.StatusUnprocessableEntity, "validation_failed", b.a.marketing, "DELETE",
+		"/api/v1/suppressions/ada@lead.test", nil)
+	if diff := cmp.Diff([]string{"reason"}, fieldNames(fields)); diff != "" {
+		t.Errorf("fields without a reason (-want +got):\n%s", diff)
+	}
+	expectError(t, b, http.StatusForbidden, "forbidden", b.a.sales, "DELETE", "/api/v1/suppressions/ada@lead.test",
+		map[string]any{"reason": "x"})
+	expectError(t, b, http.StatusNotFound, "not_found", b.b.marketing, "DELETE", "/api/v1/suppressions/ada@lead.test",
+		map[string]any{"reason": "x"})
+
+	type removal struct {
+		Email          string `json:"email"`
+		SuppressReason string `json:"suppress_reason"`
+		RemovedBy      string `json:"removed_by"`
+		Reason         string `json:"reason"`
+	}
+	got := expectJSON[removal](t, b, http.StatusOK, b.a.marketing, "DELETE", "/api/v1/suppressions/ada@lead.test",
+		map[string]any{"reason": "new mailbox, confirmed by phone"})
+	key, err := b.st.AuthenticateAPIKey(ctx, b.a.marketing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := "api_key:" + key.ID.String()
+	if diff := cmp.Diff(removal{"ada@lead.test", store.SuppressBounced, actor, "new mailbox, confirmed by phone"}, got); diff != "" {
+		t.Errorf("removal (-want +got):\n%s", diff)
+	}
+	if _, err := b.st.GetSuppression(ctx, b.a.ws.ID, "ada@lead.test"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("suppression after removal: %v, want not found", err)
+	}
+	audit, err := b.st.LeadAudit(ctx, b.a.ws.ID, lead.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []string
+	for _, a := range audit {
+		if a.Action == store.AuditSuppressionRemoved {
+			entries = append(entries, a.Actor+" "+a.OldValue+" -> "+a.NewValue)
+		}
+	}
+	if diff := cmp.Diff([]string{actor + " bounced -> removed: new mailbox, confirmed by phone"}, entries); diff != "" {
+		t.Errorf("lead audit (-want +got):\n%s", diff)
+	}
+
+	status, data := b.call(t, b.a.marketing, "DELETE", "/api/v1/suppressions/ada@lead.test", map[string]any{"reason": "again"})
+	var e httpapi.ErrorBody
+	if err := json.Unmarshal(data, &e); err != nil || status != http.StatusNotFound || e.Message != "ada@lead.test is not suppressed" {
+		t.Errorf("removing again = %d %s, want 404 saying the address is not suppressed", status, data)
 	}
 }

@@ -25,7 +25,20 @@ document.addEventListener("submit", function (event) {
 // the page that comes back; without this, Preview does the same by a post.
 (function () {
   var form = document.getElementById("template-form");
-  if (!form || !window.fetch || !window.DOMParser) {
+  if (!form) {
+    return;
+  }
+  // The preview's frame loads the HTML body by posting its own form; the
+  // button that does it without JavaScript is not needed then.
+  function showFrame() {
+    var frameForm = document.getElementById("preview-frame-form");
+    if (frameForm) {
+      document.getElementById("preview-frame-button").hidden = true;
+      frameForm.submit();
+    }
+  }
+  showFrame();
+  if (!window.fetch || !window.DOMParser) {
     return;
   }
   var timer = null;
@@ -39,6 +52,7 @@ document.addEventListener("submit", function (event) {
           var old = document.getElementById("template-preview");
           if (fresh && old) {
             old.replaceWith(fresh);
+            showFrame();
           }
         })
         .catch(function () {});
