@@ -420,3 +420,177 @@ func TestNamesakeOnAContactsSharedSwitchboardIsNotTheContact(t *testing.T) {
 		t.Errorf("her name and her extension from another address: %+v, want linked to her contact", lu)
 	}
 }
+
+func TestAddressWithAnotherLeadsPhoneAndNameJoinsThatLead(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const mobile = "+13035550176"
+	work := b.process(t, b.newResponse(t, b.form, personFields(t, "omar@kaiju.example", "omar", "TAYLOR", "Kaiju Labs Inc")))
+	home := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "OmarTaylor92@yahoo.com", "Omar", "Taylor", "Kaiju Labs"), mobile)))
+	if home.LeadID == work.LeadID {
+		t.Fatal("the personal address without a phone between them went to the work lead")
+	}
+
+	// His work address, now with the mobile his personal address gave: one
+	// person, the personal lead merged into the work one.
+	id := b.newResponse(t, b.form, withPhone(personFields(t, "omar@kaiju.example", "Omar", "Taylor", "Kaiju Labs"), mobile))
+	out := b.process(t, id)
+	if out.LeadID != work.LeadID || out.Result != capture.OutcomeMerged {
+		t.Fatalf("work address with the personal lead's phone: %+v, want merged into %v", out, work.LeadID)
+	}
+	if got := b.lead(t, b.ws, home.LeadID).MergedInto; got == nil || *got != work.LeadID {
+		t.Errorf("personal lead merged_into = %v, want %v", got, work.LeadID)
+	}
+	if n := b.joinAudits(t, work.LeadID, id, store.AuditMerged, "phone_and_name"); n != 1 {
+		t.Errorf("merged audit entries matched by phone and name = %d, want 1", n)
+	}
+	ids, err := b.store.LeadIdentities(b.ctx, b.ws.ID, work.LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, i := range ids {
+		got[i.EmailCanonical] = i.InferredBy
+	}
+	want := map[string]string{"omar@kaiju.example": "", "omartaylor92@yahoo.com": store.IdentityByPhoneAndName}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("identities and how they were inferred (-want +got):\n%s", diff)
+	}
+
+	// The personal address still finds him; tied by phone and name, it
+	// fills blanks and renames no one.
+	later := personFields(t, "omartaylor92@yahoo.com", "Omari", "Taylor", "Other Co")
+	later.City = "Denver"
+	if out := b.process(t, b.newResponse(t, b.form, later)); out.LeadID != work.LeadID {
+		t.Fatalf("the personal address alone went to %v, want %v", out.LeadID, work.LeadID)
+	}
+	l := b.lead(t, b.ws, work.LeadID)
+	if diff := cmp.Diff([]string{"omar@kaiju.example", "Omar", "Kaiju Labs", mobile, "Denver"},
+		[]string{l.Email, l.FirstName, l.Company, l.Phone, l.City}); diff != "" {
+		t.Errorf("email, first name, company, phone, city (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"omar@kaiju.example Omar Taylor"}, b.liveLeads(t)); diff != "" {
+		t.Errorf("live leads (-want +got):\n%s", diff)
+	}
+}
+
+func TestPhoneAndNameJoinWeighsEveryNameTheLeadWasGiven(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const mobile = "+13035550177"
+	work := b.process(t, b.newResponse(t, b.form, personFields(t, "william@wonka.example", "William", "Smith", "Wonka")))
+	// A typo from his own address renames the lead ...
+	b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "william@wonka.example", "Wiliam", "Smith", "Wonka"), mobile)))
+	// ... yet his personal address with his mobile and his name is his:
+	// the name is one his address gave.
+	out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "williamsmith32@gmail.com", "William", "Smith", "Wonka"), mobile)))
+	if out.LeadID != work.LeadID {
+		t.Fatalf("personal address with his mobile and a name the lead was given went to %v, want %v", out.LeadID, work.LeadID)
+	}
+}
+
+func TestAddressWithAnotherLeadsPhoneStaysApartWhenAnythingDisagrees(t *testing.T) {
+	t.Parallel()
+	type rec struct {
+		email, first, last, company, phone string
+		contact                            bool
+	}
+	const office, mobile = "+12125550150", "+13125550182"
+	tests := []struct {
+		name string
+		// The submission's lead first, then the lead with its phone, then
+		// anyone else.
+		known []rec
+		sub   rec
+	}{
+		{
+			name: "the number is a switchboard others gave",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: office},
+				{email: "al@work.example", first: "Al", last: "Roe", company: "Work Co", phone: office},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: office},
+		},
+		{
+			name: "another extension of the number",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: office + ";ext=12"},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: office + ";ext=34"},
+		},
+		{
+			name: "a name only alike",
+			known: []rec{
+				{email: "fi@work.example", first: "Fiona", last: "Mossman", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fiona", last: "Mossmann", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fiona", last: "Mossman", phone: mobile},
+		},
+		{
+			name: "another company typed",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", company: "Globex", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "a namesake colleague: another mailbox at the work domain",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "f.moss@work.example", first: "Fi", last: "Moss", company: "Work Co", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "the lead with the phone is a contact's",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: mobile, contact: true},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "a submission naming someone else",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Jo", last: "Moss", phone: mobile},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWorker(t)
+			var leads []uuid.UUID
+			for _, k := range tt.known {
+				out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, k.email, k.first, k.last, k.company), k.phone)))
+				if k.contact {
+					c := b.newContact(t, b.ws, store.Contact{FirstName: k.first, LastName: k.last, Email: k.email, Company: k.company})
+					if _, err := b.store.Pool.Exec(b.ctx, `UPDATE leads SET contact_id = $1 WHERE id = $2`, c.ID, out.LeadID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				leads = append(leads, out.LeadID)
+			}
+			if leads[0] == leads[1] {
+				t.Fatal("the two known leads are one already")
+			}
+			before := leadProfileOf(b.lead(t, b.ws, leads[1]))
+			s := tt.sub
+			out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, s.email, s.first, s.last, s.company), s.phone)))
+			if out.LeadID != leads[0] {
+				t.Fatalf("the submission went to %v, want its address's lead %v", out.LeadID, leads[0])
+			}
+			if diff := cmp.Diff(before, leadProfileOf(b.lead(t, b.ws, leads[1]))); diff != "" {
+				t.Errorf("the lead with the phone changed (-before +after):\n%s", diff)
+			}
+			if n := b.count(t, `SELECT count(*) FROM leads WHERE merged_into IS NULL`); n != len(tt.known) {
+				t.Errorf("live leads = %d, want %d", n, len(tt.known))
+			}
+		})
+	}
+}

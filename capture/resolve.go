@@ -158,8 +158,11 @@ type resolution struct {
 	// identity, which finds the lead but never rewrites it.
 	inferredIdentity bool
 	// join is a second lead of the same person that this submission ties
-	// to lead safely: merged into it before the response is.
-	join *store.Lead
+	// to lead safely: merged into it before the response is. joinedBy says
+	// how (joinedByEmailAndPhone, or matchedByPhoneAndName for a lead with
+	// an address of its own, whose addresses then become inferred ones).
+	join     *store.Lead
+	joinedBy string
 	// phoneLeads are the live leads with the submission's phone number.
 	phoneLeads []store.Lead
 	// others are leads and contacts that share the submission's phone but
@@ -312,19 +315,31 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 		r.flagContact(*r.contact, store.DuplicateSharedIdentity)
 		r.contact = nil
 	}
+	var samePerson *store.Lead
+	if r.lead != nil && r.emailMatched {
+		if samePerson, err = r.phoneAndNameJoin(ctx, phoneLeads, byPhone); err != nil {
+			return err
+		}
+	}
 	for _, l := range phoneLeads {
 		switch {
 		case r.lead != nil && l.ID == r.lead.ID:
 		case r.lead == nil && r.phoneFindsLead(l):
 			r.lead, r.matchedBy = &l, matchedByPhone
 		case r.lead != nil && r.matchedBy != matchedByPhone && r.join == nil && r.canJoin(l):
-			r.join = &l
+			r.join, r.joinedBy = &l, joinedByEmailAndPhone
+		case samePerson != nil && l.ID == samePerson.ID && r.join == nil:
+			r.join, r.joinedBy = &l, matchedByPhoneAndName
 		default:
 			r.flagLead(l, store.DuplicateSharedPhone)
 		}
 	}
 	if r.lead == nil && r.contact == nil && email != "" {
-		if l := r.phoneAndNameLead(phoneLeads, byPhone); l != nil {
+		l, err := r.phoneAndNameLead(ctx, phoneLeads, byPhone)
+		if err != nil {
+			return err
+		}
+		if l != nil {
 			r.lead, r.matchedBy, r.inferredIdentity = l, matchedByPhoneAndName, true
 		}
 	}
@@ -338,24 +353,96 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 // has is, by its phone and name: the lead with exactly its phone (the same
 // extension, or none on both), whose number no other lead or contact has
 // (not a switchboard), giving the same full name (folded, nicknames
-// allowed, no typos), not linked to a contact (a contact's addresses are
-// the contact's to know), and whose employer nothing contradicts (another
-// company, another work domain, another mailbox at its work domain: a
-// colleague of the same name). The address becomes an inferred identity of
-// the lead; the lead's own email never changes.
-func (r *resolution) phoneAndNameLead(phoneLeads []store.Lead, phoneContacts []store.Contact) *store.Lead {
+// allowed, no typos; see gaveName), not linked to a contact (a contact's
+// addresses are the contact's to know), and whose employer nothing
+// contradicts (another company, another work domain, another mailbox at its
+// work domain: a colleague of the same name). The address becomes an
+// inferred identity of the lead; the lead's own email never changes.
+func (r *resolution) phoneAndNameLead(ctx context.Context, phoneLeads []store.Lead, phoneContacts []store.Contact) (*store.Lead, error) {
 	p := r.person
 	if p.Phone == "" || len(phoneLeads) != 1 || len(phoneContacts) != 0 {
-		return nil
+		return nil, nil
 	}
 	l := phoneLeads[0]
 	switch {
 	case l.Phone != p.Phone, l.EmailCanonical == "", l.ContactID != nil, l.MergedInto != nil,
-		!namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName),
 		employerOf(factsOf(l), factsOf(p)).contradicted:
-		return nil
+		return nil, nil
 	}
-	return &l
+	if ok, err := r.gaveName(ctx, l, p.FirstName, p.LastName); err != nil || !ok {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// phoneAndNameJoin picks the second lead of the person of a submission
+// found by its own address, when the submission gives that lead's phone:
+// the same evidence as phoneAndNameLead, seen from the other side. The
+// person wrote from one address, then from another with their phone, and
+// now from the first with the same phone. The lead must have exactly the
+// submission's phone, a number no other lead (but the submission's own,
+// with that same phone) and no contact has; an address of its own; no
+// contact; the submission's full name as one it was given; and no employer
+// that the submission or its lead contradicts. It is merged into the
+// submission's lead, its addresses kept as inferred identities. Another
+// submission resolving the lead's own address at this very moment leaves
+// the two apart (and flagged): no lock is waited for out of order.
+func (r *resolution) phoneAndNameJoin(ctx context.Context, phoneLeads []store.Lead, phoneContacts []store.Contact) (*store.Lead, error) {
+	p, k := r.person, *r.lead
+	if p.Phone == "" || len(phoneContacts) != 0 {
+		return nil, nil
+	}
+	var found *store.Lead
+	for _, l := range phoneLeads {
+		switch {
+		case l.ID == k.ID && l.Phone == p.Phone:
+		case l.ID == k.ID, found != nil:
+			// The lead on another extension of the number, or a number
+			// more people gave: a switchboard.
+			return nil, nil
+		default:
+			found = &l
+		}
+	}
+	if found == nil {
+		return nil, nil
+	}
+	l := *found
+	switch {
+	case l.Phone != p.Phone, l.EmailCanonical == "", l.EmailCanonical == k.EmailCanonical, l.ContactID != nil,
+		l.MergedInto != nil,
+		compareNames(p.FirstName, p.LastName, k.FirstName, k.LastName) == namesDifferent,
+		employerOf(factsOf(l), factsOf(p)).contradicted, employerOf(factsOf(l), factsOf(k)).contradicted:
+		return nil, nil
+	}
+	if ok, err := r.gaveName(ctx, l, p.FirstName, p.LastName); err != nil || !ok {
+		return nil, err
+	}
+	if ok, err := r.q.TryLockIdentity(ctx, r.resp.WorkspaceID, emailKey(l.EmailCanonical)); err != nil || !ok {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// gaveName reports whether lead l goes by the full name first last, as a
+// join on a phone needs (namesStrong: no typo, no initial, no swap): its own
+// name, or a spelling one of its submissions gave, since a lead's name is
+// the latest one its own address sent, a typo included. Its own name must
+// not be someone else's.
+func (r *resolution) gaveName(ctx context.Context, l store.Lead, first, last string) (bool, error) {
+	if compareNames(first, last, l.FirstName, l.LastName) == namesDifferent {
+		return false, nil
+	}
+	if namesStrong(first, last, l.FirstName, l.LastName) {
+		return true, nil
+	}
+	names, err := r.q.LeadGivenNames(ctx, r.resp.WorkspaceID, l.ID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(names, func(n store.PersonName) bool {
+		return namesStrong(first, last, n.FirstName, n.LastName)
+	}), nil
 }
 
 // matchByNameAndEmployer finds the lead of a submission that matched no one
@@ -590,10 +677,29 @@ func (r *resolution) flagSharedIdentities(ctx context.Context) error {
 // joinLeads merges the second lead the submission named into its lead, as a
 // manual merge would, signed by the worker.
 func (r *resolution) joinLeads(ctx context.Context) error {
-	kept, err := joinLeadRecords(ctx, r.q, r.resp.WorkspaceID, *r.lead, *r.join, ProcessActor, r.now,
-		map[string]any{"matched_by": joinedByEmailAndPhone}, &r.resp.ID)
+	ws := r.resp.WorkspaceID
+	var inferred []string
+	if r.joinedBy == matchedByPhoneAndName {
+		// The joined lead's addresses were its own; in the survivor they
+		// are the person's only by phone and name.
+		ids, err := r.q.LeadIdentities(ctx, ws, r.join.ID)
+		if err != nil {
+			return err
+		}
+		inferred = append(inferred, r.join.EmailCanonical)
+		for _, id := range ids {
+			inferred = append(inferred, id.EmailCanonical)
+		}
+	}
+	kept, err := joinLeadRecords(ctx, r.q, ws, *r.lead, *r.join, ProcessActor, r.now,
+		map[string]any{"matched_by": r.joinedBy}, &r.resp.ID)
 	if err != nil {
 		return err
+	}
+	if len(inferred) > 0 {
+		if _, err := r.q.InferLeadIdentities(ctx, ws, kept.ID, inferred, store.IdentityByPhoneAndName); err != nil {
+			return err
+		}
 	}
 	r.lead = &kept
 	return nil
