@@ -168,46 +168,53 @@ func TestNewAddressWithALeadsPhoneStaysSeparateWhenAnythingDisagrees(t *testing.
 	}
 }
 
-func TestCallBackRequestFindsTheLeadOfTheSameNameAtTheSameEmployer(t *testing.T) {
+func TestNameAndEmployerAloneAreFlaggedNotJoined(t *testing.T) {
 	t.Parallel()
-	b := setupWorker(t)
-	jen := b.process(t, b.newResponse(t, b.form, personFields(t, "jdubois@tyrell.example", "Jennifer", "Dubois", "Tyrell, Inc.")))
-
-	// A call-back request, no email, from a number nobody gave before.
-	callback := capture.Fields{FirstName: "Jen", LastName: "DUBOIS", Company: "Tyrell", Phone: "+13035550190", Title: "CTO"}
-	id := b.newResponse(t, b.form, callback)
-	out := b.process(t, id)
-	if out.LeadID != jen.LeadID || out.Result != capture.OutcomeMerged {
-		t.Fatalf("call-back request: %+v, want merged into %v", out, jen.LeadID)
+	tests := []struct {
+		name string
+		// Each submission's address, if any, and the rest of it.
+		knownEmail, thenEmail string
+		known, then           capture.Fields
+	}{
+		{
+			name:       "a call-back request with a lead's name at its employer",
+			knownEmail: "jdubois@tyrell.example",
+			known:      capture.Fields{FirstName: "Jennifer", LastName: "Dubois", Company: "Tyrell, Inc."},
+			then:       capture.Fields{FirstName: "Jen", LastName: "DUBOIS", Company: "Tyrell", Phone: "+13035550190", Title: "CTO"},
+		},
+		{
+			// A namesake colleague writing from his work address for the
+			// first time is as likely as the call-back's person adding his.
+			name:      "an address at a call-back lead's employer with its name",
+			known:     capture.Fields{FirstName: "Daniel", LastName: "Martínez", Company: "Bluth", Phone: "+12065550191"},
+			thenEmail: "DANIEL.MARTINEZ@BLUTH.example",
+			then:      capture.Fields{FirstName: "Daniel", LastName: "Martinez"},
+		},
 	}
-	l := b.lead(t, b.ws, jen.LeadID)
-	got := []string{l.Email, l.FirstName, l.LastName, l.Company, l.Phone, l.Title}
-	if diff := cmp.Diff([]string{"jdubois@tyrell.example", "Jennifer", "Dubois", "Tyrell, Inc.", "+13035550190", "CTO"}, got); diff != "" {
-		t.Errorf("email, names, company, phone, title: only blanks filled (-want +got):\n%s", diff)
-	}
-	if n := b.joinAudits(t, jen.LeadID, id, store.AuditResponseMerged, "name_and_employer"); n != 1 {
-		t.Errorf("response_merged audit entries matched by name and employer = %d, want 1", n)
-	}
-}
-
-func TestCallBackLeadIsFoundByAnAddressAtItsEmployer(t *testing.T) {
-	t.Parallel()
-	b := setupWorker(t)
-	callback := b.process(t, b.newResponse(t, b.form, capture.Fields{FirstName: "Jennifer", LastName: "Øvergaard",
-		Company: "Gringotts", Phone: "+16175550191"}))
-
-	id := b.newResponse(t, b.form, personFields(t, "jennifer.overgaard+web@gringotts.example", "Jennifer", "Overgaard", ""))
-	out := b.process(t, id)
-	if out.LeadID != callback.LeadID || out.Result != capture.OutcomeMerged {
-		t.Fatalf("an address at her employer: %+v, want merged into the call-back lead %v", out, callback.LeadID)
-	}
-	l := b.lead(t, b.ws, callback.LeadID)
-	got := []string{l.Email, l.FirstName, l.LastName, l.Company, l.Phone}
-	if diff := cmp.Diff([]string{"jennifer.overgaard+web@gringotts.example", "Jennifer", "Øvergaard", "Gringotts", "+16175550191"}, got); diff != "" {
-		t.Errorf("email, names, company, phone (-want +got):\n%s", diff)
-	}
-	if n := b.joinAudits(t, callback.LeadID, id, store.AuditResponseMerged, "name_and_employer"); n != 1 {
-		t.Errorf("response_merged audit entries matched by name and employer = %d, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWorker(t)
+			submission := func(email string, f capture.Fields) capture.Fields {
+				if email != "" {
+					e := personFields(t, email, "", "", "")
+					f.Email, f.EmailCanonical = e.Email, e.EmailCanonical
+				}
+				return f
+			}
+			first := b.process(t, b.newResponse(t, b.form, submission(tt.knownEmail, tt.known)))
+			before := leadProfileOf(b.lead(t, b.ws, first.LeadID))
+			out := b.process(t, b.newResponse(t, b.form, submission(tt.thenEmail, tt.then)))
+			if out.LeadID == first.LeadID || out.Result != capture.OutcomeCreated {
+				t.Fatalf("outcome %+v, want a lead of its own, not %v", out, first.LeadID)
+			}
+			if diff := cmp.Diff(before, leadProfileOf(b.lead(t, b.ws, first.LeadID))); diff != "" {
+				t.Errorf("the known lead changed (-before +after):\n%s", diff)
+			}
+			if n := b.openFlags(t, out.LeadID, first.LeadID); n != 1 {
+				t.Errorf("possible duplicates joining them = %d, want 1", n)
+			}
+		})
 	}
 }
 

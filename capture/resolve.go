@@ -45,9 +45,6 @@ const (
 	// matchedByPhoneAndName: a new address came with the lead's own phone
 	// and full name (see phoneAndNameLead).
 	matchedByPhoneAndName = store.IdentityByPhoneAndName
-	// matchedByNameAndEmployer: the full name and the employer found the
-	// lead, one of the two giving no email (see matchByNameAndEmployer).
-	matchedByNameAndEmployer = "name_and_employer"
 )
 
 // process does Process's work inside its transaction.
@@ -243,6 +240,9 @@ func phoneKey(phone string) string {
 // other email, their names agree), and a contact only when the names agree
 // or there is no other email to disagree. A phone that names someone it
 // cannot safely be gets the pair flagged as a possible duplicate instead.
+// A name and an employer alone find no one, even with no email on one side
+// (a call-back request): a colleague of the same name gives both, and only
+// a person can tell the two apart, so likeness flags the pair for review.
 func (r *resolution) lockAndMatch(ctx context.Context) error {
 	ws := r.resp.WorkspaceID
 	email, phone := r.person.EmailCanonical, r.person.Phone
@@ -343,9 +343,6 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 			r.lead, r.matchedBy, r.inferredIdentity = l, matchedByPhoneAndName, true
 		}
 	}
-	if r.lead == nil && r.contact == nil {
-		return r.matchByNameAndEmployer(ctx)
-	}
 	return nil
 }
 
@@ -443,56 +440,6 @@ func (r *resolution) gaveName(ctx context.Context, l store.Lead, first, last str
 	return slices.ContainsFunc(names, func(n store.PersonName) bool {
 		return namesStrong(first, last, n.FirstName, n.LastName)
 	}), nil
-}
-
-// matchByNameAndEmployer finds the lead of a submission that matched no one
-// by email, phone or contact, when one of the two gives no email (a
-// call-back request, or a call-back lead later giving an address): the
-// one live lead with the same full name (folded, nicknames allowed, no
-// typos) at an employer something confirms (the same company typed, or a
-// company and its mail domain) and nothing contradicts. It finds nothing
-// when another lead or a contact of that name might be the person (their
-// employer unknown or the same), or when the lead is linked to a contact.
-// What comes through it only fills blanks.
-func (r *resolution) matchByNameAndEmployer(ctx context.Context) error {
-	p := r.person
-	if strings.TrimSpace(p.FirstName) == "" || strings.TrimSpace(p.LastName) == "" {
-		return nil
-	}
-	leads, contacts, err := r.q.NameCandidates(ctx, r.resp.WorkspaceID, p.FirstName+" "+p.LastName, fuzzyNameFloor)
-	if err != nil {
-		return err
-	}
-	var found *store.Lead
-	ambiguous := false
-	for _, l := range leads {
-		if !namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName) {
-			continue
-		}
-		switch e := employerOf(factsOf(l), factsOf(p)); {
-		case e.contradicted:
-			// Someone else of that name, elsewhere.
-		case e.confirmed && found == nil:
-			found = &l
-		default:
-			ambiguous = true
-		}
-	}
-	for _, c := range contacts {
-		if namesStrong(p.FirstName, p.LastName, c.FirstName, c.LastName) &&
-			!employerOf(leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company}, factsOf(p)).contradicted {
-			ambiguous = true
-		}
-	}
-	if found == nil || ambiguous || found.ContactID != nil || (p.EmailCanonical != "" && found.EmailCanonical != "") {
-		return nil
-	}
-	l, err := r.q.LockLead(ctx, r.resp.WorkspaceID, found.ID)
-	if err != nil || l.MergedInto != nil {
-		return err
-	}
-	r.lead, r.matchedBy = &l, matchedByNameAndEmployer
-	return nil
 }
 
 // matchThroughContact finds the lead of a matched contact when the response

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,38 +116,6 @@ func (q *Queries) LeadGivenNames(ctx context.Context, workspaceID, leadID uuid.U
 		) n ORDER BY first_at, first_name, last_name LIMIT $3`, workspaceID, leadID, givenNameLimit)
 	ns, err := pgx.CollectRows(rows, pgx.RowToStructByName[PersonName])
 	return ns, interpret(err, "lead given names")
-}
-
-// nameCandidateLimit bounds the records one name can name: past a handful,
-// a name tells no one apart.
-const nameCandidateLimit = 20
-
-// NameCandidates finds the live leads and the contacts of the workspace
-// whose folded name is trigram-similar to fullName (at or above floor), most
-// similar first, unlocked: the caller picks one and locks it. Run it in a
-// transaction: the threshold is set for the transaction so the trigram
-// indexes do the filtering.
-func (q *Queries) NameCandidates(ctx context.Context, workspaceID uuid.UUID, fullName string, floor float64) ([]Lead, []Contact, error) {
-	if _, err := q.db.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
-		strconv.FormatFloat(floor, 'f', -1, 64)); err != nil {
-		return nil, nil, interpret(err, "set similarity threshold")
-	}
-	rows, _ := q.db.Query(ctx, `
-		SELECT `+leadColumns+` FROM leads
-		WHERE workspace_id = $1 AND merged_into IS NULL AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
-		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
-		workspaceID, fullName, nameCandidateLimit)
-	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
-	if err != nil {
-		return nil, nil, interpret(err, "name candidate leads")
-	}
-	rows, _ = q.db.Query(ctx, `
-		SELECT `+contactColumns+` FROM contacts
-		WHERE workspace_id = $1 AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
-		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
-		workspaceID, fullName, nameCandidateLimit)
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
-	return ls, cs, interpret(err, "name candidate contacts")
 }
 
 // LeadIdentities lists the addresses a lead answers to, oldest first.
