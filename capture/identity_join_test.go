@@ -168,46 +168,53 @@ func TestNewAddressWithALeadsPhoneStaysSeparateWhenAnythingDisagrees(t *testing.
 	}
 }
 
-func TestCallBackRequestFindsTheLeadOfTheSameNameAtTheSameEmployer(t *testing.T) {
+func TestNameAndEmployerAloneAreFlaggedNotJoined(t *testing.T) {
 	t.Parallel()
-	b := setupWorker(t)
-	jen := b.process(t, b.newResponse(t, b.form, personFields(t, "jdubois@tyrell.example", "Jennifer", "Dubois", "Tyrell, Inc.")))
-
-	// A call-back request, no email, from a number nobody gave before.
-	callback := capture.Fields{FirstName: "Jen", LastName: "DUBOIS", Company: "Tyrell", Phone: "+13035550190", Title: "CTO"}
-	id := b.newResponse(t, b.form, callback)
-	out := b.process(t, id)
-	if out.LeadID != jen.LeadID || out.Result != capture.OutcomeMerged {
-		t.Fatalf("call-back request: %+v, want merged into %v", out, jen.LeadID)
+	tests := []struct {
+		name string
+		// Each submission's address, if any, and the rest of it.
+		knownEmail, thenEmail string
+		known, then           capture.Fields
+	}{
+		{
+			name:       "a call-back request with a lead's name at its employer",
+			knownEmail: "jdubois@tyrell.example",
+			known:      capture.Fields{FirstName: "Jennifer", LastName: "Dubois", Company: "Tyrell, Inc."},
+			then:       capture.Fields{FirstName: "Jen", LastName: "DUBOIS", Company: "Tyrell", Phone: "+13035550190", Title: "CTO"},
+		},
+		{
+			// A namesake colleague writing from his work address for the
+			// first time is as likely as the call-back's person adding his.
+			name:      "an address at a call-back lead's employer with its name",
+			known:     capture.Fields{FirstName: "Daniel", LastName: "Martínez", Company: "Bluth", Phone: "+12065550191"},
+			thenEmail: "DANIEL.MARTINEZ@BLUTH.example",
+			then:      capture.Fields{FirstName: "Daniel", LastName: "Martinez"},
+		},
 	}
-	l := b.lead(t, b.ws, jen.LeadID)
-	got := []string{l.Email, l.FirstName, l.LastName, l.Company, l.Phone, l.Title}
-	if diff := cmp.Diff([]string{"jdubois@tyrell.example", "Jennifer", "Dubois", "Tyrell, Inc.", "+13035550190", "CTO"}, got); diff != "" {
-		t.Errorf("email, names, company, phone, title: only blanks filled (-want +got):\n%s", diff)
-	}
-	if n := b.joinAudits(t, jen.LeadID, id, store.AuditResponseMerged, "name_and_employer"); n != 1 {
-		t.Errorf("response_merged audit entries matched by name and employer = %d, want 1", n)
-	}
-}
-
-func TestCallBackLeadIsFoundByAnAddressAtItsEmployer(t *testing.T) {
-	t.Parallel()
-	b := setupWorker(t)
-	callback := b.process(t, b.newResponse(t, b.form, capture.Fields{FirstName: "Jennifer", LastName: "Øvergaard",
-		Company: "Gringotts", Phone: "+16175550191"}))
-
-	id := b.newResponse(t, b.form, personFields(t, "jennifer.overgaard+web@gringotts.example", "Jennifer", "Overgaard", ""))
-	out := b.process(t, id)
-	if out.LeadID != callback.LeadID || out.Result != capture.OutcomeMerged {
-		t.Fatalf("an address at her employer: %+v, want merged into the call-back lead %v", out, callback.LeadID)
-	}
-	l := b.lead(t, b.ws, callback.LeadID)
-	got := []string{l.Email, l.FirstName, l.LastName, l.Company, l.Phone}
-	if diff := cmp.Diff([]string{"jennifer.overgaard+web@gringotts.example", "Jennifer", "Øvergaard", "Gringotts", "+16175550191"}, got); diff != "" {
-		t.Errorf("email, names, company, phone (-want +got):\n%s", diff)
-	}
-	if n := b.joinAudits(t, callback.LeadID, id, store.AuditResponseMerged, "name_and_employer"); n != 1 {
-		t.Errorf("response_merged audit entries matched by name and employer = %d, want 1", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWorker(t)
+			submission := func(email string, f capture.Fields) capture.Fields {
+				if email != "" {
+					e := personFields(t, email, "", "", "")
+					f.Email, f.EmailCanonical = e.Email, e.EmailCanonical
+				}
+				return f
+			}
+			first := b.process(t, b.newResponse(t, b.form, submission(tt.knownEmail, tt.known)))
+			before := leadProfileOf(b.lead(t, b.ws, first.LeadID))
+			out := b.process(t, b.newResponse(t, b.form, submission(tt.thenEmail, tt.then)))
+			if out.LeadID == first.LeadID || out.Result != capture.OutcomeCreated {
+				t.Fatalf("outcome %+v, want a lead of its own, not %v", out, first.LeadID)
+			}
+			if diff := cmp.Diff(before, leadProfileOf(b.lead(t, b.ws, first.LeadID))); diff != "" {
+				t.Errorf("the known lead changed (-before +after):\n%s", diff)
+			}
+			if n := b.openFlags(t, out.LeadID, first.LeadID); n != 1 {
+				t.Errorf("possible duplicates joining them = %d, want 1", n)
+			}
+		})
 	}
 }
 
@@ -418,5 +425,179 @@ func TestNamesakeOnAContactsSharedSwitchboardIsNotTheContact(t *testing.T) {
 	lu := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "lupym@gmail.com", "Lu", "Pym", ""), office+";ext=40")))
 	if lu.Result != capture.OutcomeLinkedContact {
 		t.Errorf("her name and her extension from another address: %+v, want linked to her contact", lu)
+	}
+}
+
+func TestAddressWithAnotherLeadsPhoneAndNameJoinsThatLead(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const mobile = "+13035550176"
+	work := b.process(t, b.newResponse(t, b.form, personFields(t, "omar@kaiju.example", "omar", "TAYLOR", "Kaiju Labs Inc")))
+	home := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "OmarTaylor92@yahoo.com", "Omar", "Taylor", "Kaiju Labs"), mobile)))
+	if home.LeadID == work.LeadID {
+		t.Fatal("the personal address without a phone between them went to the work lead")
+	}
+
+	// His work address, now with the mobile his personal address gave: one
+	// person, the personal lead merged into the work one.
+	id := b.newResponse(t, b.form, withPhone(personFields(t, "omar@kaiju.example", "Omar", "Taylor", "Kaiju Labs"), mobile))
+	out := b.process(t, id)
+	if out.LeadID != work.LeadID || out.Result != capture.OutcomeMerged {
+		t.Fatalf("work address with the personal lead's phone: %+v, want merged into %v", out, work.LeadID)
+	}
+	if got := b.lead(t, b.ws, home.LeadID).MergedInto; got == nil || *got != work.LeadID {
+		t.Errorf("personal lead merged_into = %v, want %v", got, work.LeadID)
+	}
+	if n := b.joinAudits(t, work.LeadID, id, store.AuditMerged, "phone_and_name"); n != 1 {
+		t.Errorf("merged audit entries matched by phone and name = %d, want 1", n)
+	}
+	ids, err := b.store.LeadIdentities(b.ctx, b.ws.ID, work.LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, i := range ids {
+		got[i.EmailCanonical] = i.InferredBy
+	}
+	want := map[string]string{"omar@kaiju.example": "", "omartaylor92@yahoo.com": store.IdentityByPhoneAndName}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("identities and how they were inferred (-want +got):\n%s", diff)
+	}
+
+	// The personal address still finds him; tied by phone and name, it
+	// fills blanks and renames no one.
+	later := personFields(t, "omartaylor92@yahoo.com", "Omari", "Taylor", "Other Co")
+	later.City = "Denver"
+	if out := b.process(t, b.newResponse(t, b.form, later)); out.LeadID != work.LeadID {
+		t.Fatalf("the personal address alone went to %v, want %v", out.LeadID, work.LeadID)
+	}
+	l := b.lead(t, b.ws, work.LeadID)
+	if diff := cmp.Diff([]string{"omar@kaiju.example", "Omar", "Kaiju Labs", mobile, "Denver"},
+		[]string{l.Email, l.FirstName, l.Company, l.Phone, l.City}); diff != "" {
+		t.Errorf("email, first name, company, phone, city (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"omar@kaiju.example Omar Taylor"}, b.liveLeads(t)); diff != "" {
+		t.Errorf("live leads (-want +got):\n%s", diff)
+	}
+}
+
+func TestPhoneAndNameJoinWeighsEveryNameTheLeadWasGiven(t *testing.T) {
+	t.Parallel()
+	b := setupWorker(t)
+	const mobile = "+13035550177"
+	work := b.process(t, b.newResponse(t, b.form, personFields(t, "william@wonka.example", "William", "Smith", "Wonka")))
+	// A typo from his own address renames the lead ...
+	b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "william@wonka.example", "Wiliam", "Smith", "Wonka"), mobile)))
+	// ... yet his personal address with his mobile and his name is his:
+	// the name is one his address gave.
+	out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "williamsmith32@gmail.com", "William", "Smith", "Wonka"), mobile)))
+	if out.LeadID != work.LeadID {
+		t.Fatalf("personal address with his mobile and a name the lead was given went to %v, want %v", out.LeadID, work.LeadID)
+	}
+}
+
+func TestAddressWithAnotherLeadsPhoneStaysApartWhenAnythingDisagrees(t *testing.T) {
+	t.Parallel()
+	type rec struct {
+		email, first, last, company, phone string
+		contact                            bool
+	}
+	const office, mobile = "+12125550150", "+13125550182"
+	tests := []struct {
+		name string
+		// The submission's lead first, then the lead with its phone, then
+		// anyone else.
+		known []rec
+		sub   rec
+	}{
+		{
+			name: "the number is a switchboard others gave",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: office},
+				{email: "al@work.example", first: "Al", last: "Roe", company: "Work Co", phone: office},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: office},
+		},
+		{
+			name: "another extension of the number",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: office + ";ext=12"},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: office + ";ext=34"},
+		},
+		{
+			name: "a name only alike",
+			known: []rec{
+				{email: "fi@work.example", first: "Fiona", last: "Mossman", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fiona", last: "Mossmann", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fiona", last: "Mossman", phone: mobile},
+		},
+		{
+			name: "another company typed",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", company: "Globex", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "a namesake colleague: another mailbox at the work domain",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "f.moss@work.example", first: "Fi", last: "Moss", company: "Work Co", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "the lead with the phone is a contact's",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: mobile, contact: true},
+			},
+			sub: rec{email: "fi@work.example", first: "Fi", last: "Moss", phone: mobile},
+		},
+		{
+			name: "a submission naming someone else",
+			known: []rec{
+				{email: "fi@work.example", first: "Fi", last: "Moss", company: "Work Co"},
+				{email: "fimoss@gmail.com", first: "Fi", last: "Moss", phone: mobile},
+			},
+			sub: rec{email: "fi@work.example", first: "Jo", last: "Moss", phone: mobile},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupWorker(t)
+			var leads []uuid.UUID
+			for _, k := range tt.known {
+				out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, k.email, k.first, k.last, k.company), k.phone)))
+				if k.contact {
+					c := b.newContact(t, b.ws, store.Contact{FirstName: k.first, LastName: k.last, Email: k.email, Company: k.company})
+					if _, err := b.store.Pool.Exec(b.ctx, `UPDATE leads SET contact_id = $1 WHERE id = $2`, c.ID, out.LeadID); err != nil {
+						t.Fatal(err)
+					}
+				}
+				leads = append(leads, out.LeadID)
+			}
+			if leads[0] == leads[1] {
+				t.Fatal("the two known leads are one already")
+			}
+			before := leadProfileOf(b.lead(t, b.ws, leads[1]))
+			s := tt.sub
+			out := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, s.email, s.first, s.last, s.company), s.phone)))
+			if out.LeadID != leads[0] {
+				t.Fatalf("the submission went to %v, want its address's lead %v", out.LeadID, leads[0])
+			}
+			if diff := cmp.Diff(before, leadProfileOf(b.lead(t, b.ws, leads[1]))); diff != "" {
+				t.Errorf("the lead with the phone changed (-before +after):\n%s", diff)
+			}
+			if n := b.count(t, `SELECT count(*) FROM leads WHERE merged_into IS NULL`); n != len(tt.known) {
+				t.Errorf("live leads = %d, want %d", n, len(tt.known))
+			}
+		})
 	}
 }

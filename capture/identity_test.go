@@ -125,24 +125,6 @@ func TestEmailThenPhoneThenBothJoinsOneLead(t *testing.T) {
 	}
 }
 
-func TestEmailAndPhoneOfTwoLeadsWithEmailsIsFlaggedNotJoined(t *testing.T) {
-	t.Parallel()
-	b := setupWorker(t)
-	const phone = "+14155550124"
-	work := b.process(t, b.newResponse(t, b.form, personFields(t, "fi@work.example", "Fi", "Moss", "Work Co")))
-	home := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "fi@home.example", "Fi", "Moss", ""), phone)))
-	both := b.process(t, b.newResponse(t, b.form, withPhone(personFields(t, "fi@work.example", "Fi", "Moss", ""), phone)))
-	if both.LeadID != work.LeadID {
-		t.Fatalf("submission went to %v, want its email's lead %v", both.LeadID, work.LeadID)
-	}
-	if n := b.count(t, `SELECT count(*) FROM leads WHERE merged_into IS NULL`); n != 2 {
-		t.Errorf("live leads = %d, want 2: a lead with an email of its own is never joined by phone", n)
-	}
-	if n := b.openFlags(t, work.LeadID, home.LeadID); n != 1 {
-		t.Errorf("possible duplicates joining them = %d, want 1", n)
-	}
-}
-
 func TestEveryEmailALeadUsedFindsIt(t *testing.T) {
 	t.Parallel()
 	b := setupWorker(t)

@@ -45,9 +45,6 @@ const (
 	// matchedByPhoneAndName: a new address came with the lead's own phone
 	// and full name (see phoneAndNameLead).
 	matchedByPhoneAndName = store.IdentityByPhoneAndName
-	// matchedByNameAndEmployer: the full name and the employer found the
-	// lead, one of the two giving no email (see matchByNameAndEmployer).
-	matchedByNameAndEmployer = "name_and_employer"
 )
 
 // process does Process's work inside its transaction.
@@ -158,8 +155,11 @@ type resolution struct {
 	// identity, which finds the lead but never rewrites it.
 	inferredIdentity bool
 	// join is a second lead of the same person that this submission ties
-	// to lead safely: merged into it before the response is.
-	join *store.Lead
+	// to lead safely: merged into it before the response is. joinedBy says
+	// how (joinedByEmailAndPhone, or matchedByPhoneAndName for a lead with
+	// an address of its own, whose addresses then become inferred ones).
+	join     *store.Lead
+	joinedBy string
 	// phoneLeads are the live leads with the submission's phone number.
 	phoneLeads []store.Lead
 	// others are leads and contacts that share the submission's phone but
@@ -240,6 +240,9 @@ func phoneKey(phone string) string {
 // other email, their names agree), and a contact only when the names agree
 // or there is no other email to disagree. A phone that names someone it
 // cannot safely be gets the pair flagged as a possible duplicate instead.
+// A name and an employer alone find no one, even with no email on one side
+// (a call-back request): a colleague of the same name gives both, and only
+// a person can tell the two apart, so likeness flags the pair for review.
 func (r *resolution) lockAndMatch(ctx context.Context) error {
 	ws := r.resp.WorkspaceID
 	email, phone := r.person.EmailCanonical, r.person.Phone
@@ -312,24 +315,33 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 		r.flagContact(*r.contact, store.DuplicateSharedIdentity)
 		r.contact = nil
 	}
+	var samePerson *store.Lead
+	if r.lead != nil && r.emailMatched {
+		if samePerson, err = r.phoneAndNameJoin(ctx, phoneLeads, byPhone); err != nil {
+			return err
+		}
+	}
 	for _, l := range phoneLeads {
 		switch {
 		case r.lead != nil && l.ID == r.lead.ID:
 		case r.lead == nil && r.phoneFindsLead(l):
 			r.lead, r.matchedBy = &l, matchedByPhone
 		case r.lead != nil && r.matchedBy != matchedByPhone && r.join == nil && r.canJoin(l):
-			r.join = &l
+			r.join, r.joinedBy = &l, joinedByEmailAndPhone
+		case samePerson != nil && l.ID == samePerson.ID && r.join == nil:
+			r.join, r.joinedBy = &l, matchedByPhoneAndName
 		default:
 			r.flagLead(l, store.DuplicateSharedPhone)
 		}
 	}
 	if r.lead == nil && r.contact == nil && email != "" {
-		if l := r.phoneAndNameLead(phoneLeads, byPhone); l != nil {
+		l, err := r.phoneAndNameLead(ctx, phoneLeads, byPhone)
+		if err != nil {
+			return err
+		}
+		if l != nil {
 			r.lead, r.matchedBy, r.inferredIdentity = l, matchedByPhoneAndName, true
 		}
-	}
-	if r.lead == nil && r.contact == nil {
-		return r.matchByNameAndEmployer(ctx)
 	}
 	return nil
 }
@@ -338,74 +350,96 @@ func (r *resolution) lockAndMatch(ctx context.Context) error {
 // has is, by its phone and name: the lead with exactly its phone (the same
 // extension, or none on both), whose number no other lead or contact has
 // (not a switchboard), giving the same full name (folded, nicknames
-// allowed, no typos), not linked to a contact (a contact's addresses are
-// the contact's to know), and whose employer nothing contradicts (another
-// company, another work domain, another mailbox at its work domain: a
-// colleague of the same name). The address becomes an inferred identity of
-// the lead; the lead's own email never changes.
-func (r *resolution) phoneAndNameLead(phoneLeads []store.Lead, phoneContacts []store.Contact) *store.Lead {
+// allowed, no typos; see gaveName), not linked to a contact (a contact's
+// addresses are the contact's to know), and whose employer nothing
+// contradicts (another company, another work domain, another mailbox at its
+// work domain: a colleague of the same name). The address becomes an
+// inferred identity of the lead; the lead's own email never changes.
+func (r *resolution) phoneAndNameLead(ctx context.Context, phoneLeads []store.Lead, phoneContacts []store.Contact) (*store.Lead, error) {
 	p := r.person
 	if p.Phone == "" || len(phoneLeads) != 1 || len(phoneContacts) != 0 {
-		return nil
+		return nil, nil
 	}
 	l := phoneLeads[0]
 	switch {
 	case l.Phone != p.Phone, l.EmailCanonical == "", l.ContactID != nil, l.MergedInto != nil,
-		!namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName),
 		employerOf(factsOf(l), factsOf(p)).contradicted:
-		return nil
+		return nil, nil
 	}
-	return &l
+	if ok, err := r.gaveName(ctx, l, p.FirstName, p.LastName); err != nil || !ok {
+		return nil, err
+	}
+	return &l, nil
 }
 
-// matchByNameAndEmployer finds the lead of a submission that matched no one
-// by email, phone or contact, when one of the two gives no email (a
-// call-back request, or a call-back lead later giving an address): the
-// one live lead with the same full name (folded, nicknames allowed, no
-// typos) at an employer something confirms (the same company typed, or a
-// company and its mail domain) and nothing contradicts. It finds nothing
-// when another lead or a contact of that name might be the person (their
-// employer unknown or the same), or when the lead is linked to a contact.
-// What comes through it only fills blanks.
-func (r *resolution) matchByNameAndEmployer(ctx context.Context) error {
-	p := r.person
-	if strings.TrimSpace(p.FirstName) == "" || strings.TrimSpace(p.LastName) == "" {
-		return nil
-	}
-	leads, contacts, err := r.q.NameCandidates(ctx, r.resp.WorkspaceID, p.FirstName+" "+p.LastName, fuzzyNameFloor)
-	if err != nil {
-		return err
+// phoneAndNameJoin picks the second lead of the person of a submission
+// found by its own address, when the submission gives that lead's phone:
+// the same evidence as phoneAndNameLead, seen from the other side. The
+// person wrote from one address, then from another with their phone, and
+// now from the first with the same phone. The lead must have exactly the
+// submission's phone, a number no other lead (but the submission's own,
+// with that same phone) and no contact has; an address of its own; no
+// contact; the submission's full name as one it was given; and no employer
+// that the submission or its lead contradicts. It is merged into the
+// submission's lead, its addresses kept as inferred identities. Another
+// submission resolving the lead's own address at this very moment leaves
+// the two apart (and flagged): no lock is waited for out of order.
+func (r *resolution) phoneAndNameJoin(ctx context.Context, phoneLeads []store.Lead, phoneContacts []store.Contact) (*store.Lead, error) {
+	p, k := r.person, *r.lead
+	if p.Phone == "" || len(phoneContacts) != 0 {
+		return nil, nil
 	}
 	var found *store.Lead
-	ambiguous := false
-	for _, l := range leads {
-		if !namesStrong(p.FirstName, p.LastName, l.FirstName, l.LastName) {
-			continue
-		}
-		switch e := employerOf(factsOf(l), factsOf(p)); {
-		case e.contradicted:
-			// Someone else of that name, elsewhere.
-		case e.confirmed && found == nil:
-			found = &l
+	for _, l := range phoneLeads {
+		switch {
+		case l.ID == k.ID && l.Phone == p.Phone:
+		case l.ID == k.ID, found != nil:
+			// The lead on another extension of the number, or a number
+			// more people gave: a switchboard.
+			return nil, nil
 		default:
-			ambiguous = true
+			found = &l
 		}
 	}
-	for _, c := range contacts {
-		if namesStrong(p.FirstName, p.LastName, c.FirstName, c.LastName) &&
-			!employerOf(leadFacts{c.FirstName, c.LastName, c.EmailCanonical, c.Company}, factsOf(p)).contradicted {
-			ambiguous = true
-		}
+	if found == nil {
+		return nil, nil
 	}
-	if found == nil || ambiguous || found.ContactID != nil || (p.EmailCanonical != "" && found.EmailCanonical != "") {
-		return nil
+	l := *found
+	switch {
+	case l.Phone != p.Phone, l.EmailCanonical == "", l.EmailCanonical == k.EmailCanonical, l.ContactID != nil,
+		l.MergedInto != nil,
+		compareNames(p.FirstName, p.LastName, k.FirstName, k.LastName) == namesDifferent,
+		employerOf(factsOf(l), factsOf(p)).contradicted, employerOf(factsOf(l), factsOf(k)).contradicted:
+		return nil, nil
 	}
-	l, err := r.q.LockLead(ctx, r.resp.WorkspaceID, found.ID)
-	if err != nil || l.MergedInto != nil {
-		return err
+	if ok, err := r.gaveName(ctx, l, p.FirstName, p.LastName); err != nil || !ok {
+		return nil, err
 	}
-	r.lead, r.matchedBy = &l, matchedByNameAndEmployer
-	return nil
+	if ok, err := r.q.TryLockIdentity(ctx, r.resp.WorkspaceID, emailKey(l.EmailCanonical)); err != nil || !ok {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// gaveName reports whether lead l goes by the full name first last, as a
+// join on a phone needs (namesStrong: no typo, no initial, no swap): its own
+// name, or a spelling one of its submissions gave, since a lead's name is
+// the latest one its own address sent, a typo included. Its own name must
+// not be someone else's.
+func (r *resolution) gaveName(ctx context.Context, l store.Lead, first, last string) (bool, error) {
+	if compareNames(first, last, l.FirstName, l.LastName) == namesDifferent {
+		return false, nil
+	}
+	if namesStrong(first, last, l.FirstName, l.LastName) {
+		return true, nil
+	}
+	names, err := r.q.LeadGivenNames(ctx, r.resp.WorkspaceID, l.ID)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(names, func(n store.PersonName) bool {
+		return namesStrong(first, last, n.FirstName, n.LastName)
+	}), nil
 }
 
 // matchThroughContact finds the lead of a matched contact when the response
@@ -590,10 +624,29 @@ func (r *resolution) flagSharedIdentities(ctx context.Context) error {
 // joinLeads merges the second lead the submission named into its lead, as a
 // manual merge would, signed by the worker.
 func (r *resolution) joinLeads(ctx context.Context) error {
-	kept, err := joinLeadRecords(ctx, r.q, r.resp.WorkspaceID, *r.lead, *r.join, ProcessActor, r.now,
-		map[string]any{"matched_by": joinedByEmailAndPhone}, &r.resp.ID)
+	ws := r.resp.WorkspaceID
+	var inferred []string
+	if r.joinedBy == matchedByPhoneAndName {
+		// The joined lead's addresses were its own; in the survivor they
+		// are the person's only by phone and name.
+		ids, err := r.q.LeadIdentities(ctx, ws, r.join.ID)
+		if err != nil {
+			return err
+		}
+		inferred = append(inferred, r.join.EmailCanonical)
+		for _, id := range ids {
+			inferred = append(inferred, id.EmailCanonical)
+		}
+	}
+	kept, err := joinLeadRecords(ctx, r.q, ws, *r.lead, *r.join, ProcessActor, r.now,
+		map[string]any{"matched_by": r.joinedBy}, &r.resp.ID)
 	if err != nil {
 		return err
+	}
+	if len(inferred) > 0 {
+		if _, err := r.q.InferLeadIdentities(ctx, ws, kept.ID, inferred, store.IdentityByPhoneAndName); err != nil {
+			return err
+		}
 	}
 	r.lead = &kept
 	return nil

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -82,36 +81,41 @@ func (q *Queries) LeadIdentityInferredBy(ctx context.Context, workspaceID uuid.U
 	return by, interpret(err, "lead identity inferred by")
 }
 
-// nameCandidateLimit bounds the records one name can name: past a handful,
-// a name tells no one apart.
-const nameCandidateLimit = 20
+// InferLeadIdentities marks addresses the lead holds as tied to it by other
+// evidence (how: inferredBy) rather than given as its own: a lead merged in
+// on a phone and a name keeps finding the survivor through its addresses,
+// which then only fill blanks. Addresses marked already keep their mark.
+func (q *Queries) InferLeadIdentities(ctx context.Context, workspaceID, leadID uuid.UUID, emailCanonicals []string, inferredBy string) (int64, error) {
+	tag, err := q.db.Exec(ctx, `
+		UPDATE lead_identities SET inferred_by = $4
+		WHERE workspace_id = $1 AND lead_id = $2 AND email_canonical = ANY($3) AND inferred_by = ''`,
+		workspaceID, leadID, emailCanonicals, inferredBy)
+	return tag.RowsAffected(), interpret(err, "infer lead identities")
+}
 
-// NameCandidates finds the live leads and the contacts of the workspace
-// whose folded name is trigram-similar to fullName (at or above floor), most
-// similar first, unlocked: the caller picks one and locks it. Run it in a
-// transaction: the threshold is set for the transaction so the trigram
-// indexes do the filtering.
-func (q *Queries) NameCandidates(ctx context.Context, workspaceID uuid.UUID, fullName string, floor float64) ([]Lead, []Contact, error) {
-	if _, err := q.db.Exec(ctx, `SELECT set_config('pg_trgm.similarity_threshold', $1, true)`,
-		strconv.FormatFloat(floor, 'f', -1, 64)); err != nil {
-		return nil, nil, interpret(err, "set similarity threshold")
-	}
+// PersonName is a first and last name as a submission gave them.
+type PersonName struct {
+	FirstName string `db:"first_name"`
+	LastName  string `db:"last_name"`
+}
+
+// givenNameLimit bounds the spellings of one lead's name weighed: a person
+// spells themselves a few ways.
+const givenNameLimit = 20
+
+// LeadGivenNames lists the names the lead's responses gave, each spelling
+// once, oldest first: how the person wrote their name, a typo included, where
+// the lead's own name is only the latest.
+func (q *Queries) LeadGivenNames(ctx context.Context, workspaceID, leadID uuid.UUID) ([]PersonName, error) {
 	rows, _ := q.db.Query(ctx, `
-		SELECT `+leadColumns+` FROM leads
-		WHERE workspace_id = $1 AND merged_into IS NULL AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
-		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
-		workspaceID, fullName, nameCandidateLimit)
-	ls, err := pgx.CollectRows(rows, pgx.RowToStructByName[Lead])
-	if err != nil {
-		return nil, nil, interpret(err, "name candidate leads")
-	}
-	rows, _ = q.db.Query(ctx, `
-		SELECT `+contactColumns+` FROM contacts
-		WHERE workspace_id = $1 AND name_key <> '' AND name_key % leadflow_fold(btrim($2))
-		ORDER BY similarity(name_key, leadflow_fold(btrim($2))) DESC, id LIMIT $3`,
-		workspaceID, fullName, nameCandidateLimit)
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
-	return ls, cs, interpret(err, "name candidate contacts")
+		SELECT first_name, last_name FROM (
+			SELECT coalesce(fields->>'first_name', '') AS first_name, coalesce(fields->>'last_name', '') AS last_name,
+				min(received_at) AS first_at
+			FROM responses WHERE workspace_id = $1 AND lead_id = $2
+			GROUP BY 1, 2
+		) n ORDER BY first_at, first_name, last_name LIMIT $3`, workspaceID, leadID, givenNameLimit)
+	ns, err := pgx.CollectRows(rows, pgx.RowToStructByName[PersonName])
+	return ns, interpret(err, "lead given names")
 }
 
 // LeadIdentities lists the addresses a lead answers to, oldest first.

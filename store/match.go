@@ -26,6 +26,20 @@ func (q *Queries) LockIdentities(ctx context.Context, workspaceID uuid.UUID, key
 	return nil
 }
 
+// TryLockIdentity takes the identity lock of LockIdentities on one key only
+// if no one holds it, without waiting, and reports whether it did: for a
+// lock wanted after the others, out of their sorted order, which waiting
+// for could deadlock.
+func (q *Queries) TryLockIdentity(ctx context.Context, workspaceID uuid.UUID, key string) (bool, error) {
+	var ok bool
+	err := q.db.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))`,
+		"identity:"+workspaceID.String()+":"+key).Scan(&ok)
+	if err != nil {
+		return false, interpret(err, "try lock identity")
+	}
+	return ok, nil
+}
+
 // MatchLeadByEmail locks the live lead of the workspace that answers to this
 // canonical email: the lead with it as its email, else the lead holding it
 // as one of its identities (an address it used before, or one of a lead
