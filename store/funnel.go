@@ -152,20 +152,26 @@ type beginner interface {
 }
 
 // FunnelResponses counts, per group and in total, the responses received in
-// [from, to), spam aside, from the index responses_received_counts alone.
+// [from, to), spam aside, from the index responses_received_counts alone
+// over short ranges. The total sums the groups' counts rather than being a
+// grouping set of its own: a count by group alone can be split between
+// parallel workers, which a long range's count, reading most of the table,
+// then is.
 func (q *Queries) FunnelResponses(ctx context.Context, workspaceID uuid.UUID, from, to time.Time, by string) ([]FunnelResponseRow, error) {
 	g, ok := funnelGroup[by]
 	if !ok {
 		return nil, fmt.Errorf("funnel responses: unknown grouping %q", by)
 	}
 	rows, _ := q.db.Query(ctx, `
-		SELECT COALESCE(grp, '') AS grp, GROUPING(grp) = 1 AS total, count(*) AS responses
-		FROM (
-			SELECT `+g.response+` AS grp FROM responses r
+		WITH g AS (
+			SELECT `+g.response+` AS grp, count(*) AS responses FROM responses r
 			WHERE r.workspace_id = $1 AND r.received_at >= $2 AND r.received_at < $3
 			  AND r.verdict <> 'spam'
-		) r
-		GROUP BY GROUPING SETS ((grp), ())
+			GROUP BY 1
+		)
+		SELECT COALESCE(grp, '') AS grp, false AS total, responses FROM g
+		UNION ALL
+		SELECT '', true, COALESCE(sum(responses), 0)::int8 FROM g
 		ORDER BY total, grp`,
 		workspaceID, from, to)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[FunnelResponseRow])
