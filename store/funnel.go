@@ -134,10 +134,11 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 	}
 	// At a million leads the plan's cost estimate passes the JIT
 	// thresholds; compiling it takes longer than the scan it would speed up.
-	// Each median sorts its leads' durations: 32 MB keeps a million of them
-	// in memory instead of spilling to disk.
+	// Each median sorts its leads' durations, and the leads are sorted by
+	// group (by each parallel worker, its share): 64 MB keeps a million of
+	// either in memory instead of spilling to disk.
 	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
 		return run(tx)
