@@ -74,17 +74,15 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 	}
 	// A stage was reached in the range when its first time is in it or, for
 	// a lead that reached it again, any of its times is; a reversed range
-	// holds nothing. The leads are sorted by group byte-wise (a locale's
-	// collation makes that sort several times slower); the few rows out
-	// are ordered as text always was.
+	// holds nothing. The medians sort the durations lead_funnel keeps
+	// (00022), a lead's only where it reached the stage before first. The
+	// leads are sorted by group byte-wise (a locale's collation makes that
+	// sort several times slower), carrying only what the aggregates read;
+	// the few rows out are ordered as text always was.
 	sql := `
 		WITH m AS (
 			SELECT (` + g.lead + `) COLLATE "C" AS grp,
-				f.response_at AS t_response,
-				f.created_at AS t_lead,
 				f.created_at >= $2 AND f.created_at < $3 AS in_lead,
-				f.nurturing_at AS t_nurturing, f.marketing_qualified_at AS t_mq,
-				f.sales_accepted_at AS t_sa, f.converted_at AS t_converted,
 				COALESCE(f.nurturing_at >= $2 AND f.nurturing_at < $3, false)
 					OR f.nurturing_times IS NOT NULL AND f.nurturing_times && w.r AS in_nurturing,
 				COALESCE(f.marketing_qualified_at >= $2 AND f.marketing_qualified_at < $3, false)
@@ -93,8 +91,9 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 					OR f.sales_accepted_times IS NOT NULL AND f.sales_accepted_times && w.r AS in_sa,
 				COALESCE(f.converted_at >= $2 AND f.converted_at < $3, false)
 					OR f.converted_times IS NOT NULL AND f.converted_times && w.r AS in_converted,
-				f.opportunity_at AS t_opportunity,
-				COALESCE(f.opportunity_at >= $2 AND f.opportunity_at < $3, false) AS in_opportunity
+				COALESCE(f.opportunity_at >= $2 AND f.opportunity_at < $3, false) AS in_opportunity,
+				f.lead_secs, f.nurturing_secs, f.marketing_qualified_secs, f.sales_accepted_secs,
+				f.opportunity_secs, f.converted_secs
 			FROM lead_funnel f,
 				(SELECT tstzrange(least($2::timestamptz, $3::timestamptz), $3::timestamptz, '[)') AS r) w
 			WHERE f.workspace_id = $1 AND NOT f.merged AND f.last_at >= $2 AND f.first_at < $3
@@ -106,18 +105,18 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 			count(*) FILTER (WHERE in_sa) AS sales_accepted,
 			count(*) FILTER (WHERE in_opportunity) AS opportunities,
 			count(*) FILTER (WHERE in_converted) AS converted,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_lead - t_response)::float8)
-				FILTER (WHERE in_lead AND t_response <= t_lead) AS leads_median,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_nurturing - t_lead)::float8)
-				FILTER (WHERE in_nurturing AND t_lead <= t_nurturing) AS nurturing_median,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_mq - t_nurturing)::float8)
-				FILTER (WHERE in_mq AND t_nurturing <= t_mq) AS marketing_qualified_median,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_sa - t_mq)::float8)
-				FILTER (WHERE in_sa AND t_mq <= t_sa) AS sales_accepted_median,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_opportunity - t_sa)::float8)
-				FILTER (WHERE in_opportunity AND t_sa <= t_opportunity) AS opportunities_median,
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t_converted - t_opportunity)::float8)
-				FILTER (WHERE in_converted AND t_opportunity <= t_converted) AS converted_median
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_secs)
+				FILTER (WHERE in_lead AND lead_secs >= 0) AS leads_median,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY nurturing_secs)
+				FILTER (WHERE in_nurturing AND nurturing_secs >= 0) AS nurturing_median,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY marketing_qualified_secs)
+				FILTER (WHERE in_mq AND marketing_qualified_secs >= 0) AS marketing_qualified_median,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY sales_accepted_secs)
+				FILTER (WHERE in_sa AND sales_accepted_secs >= 0) AS sales_accepted_median,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY opportunity_secs)
+				FILTER (WHERE in_opportunity AND opportunity_secs >= 0) AS opportunities_median,
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY converted_secs)
+				FILTER (WHERE in_converted AND converted_secs >= 0) AS converted_median
 		FROM m
 		WHERE in_lead OR in_nurturing OR in_mq OR in_sa OR in_converted OR in_opportunity
 		GROUP BY GROUPING SETS ((grp), ())
@@ -135,10 +134,11 @@ func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, 
 	}
 	// At a million leads the plan's cost estimate passes the JIT
 	// thresholds; compiling it takes longer than the scan it would speed up.
-	// Each median sorts its leads' durations: 32 MB keeps a million of them
-	// in memory instead of spilling to disk.
+	// Each median sorts its leads' durations, and the leads are sorted by
+	// group (by each parallel worker, its share): 64 MB keeps a million of
+	// either in memory instead of spilling to disk.
 	err := pgx.BeginFunc(ctx, b, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '32MB'`); err != nil {
+		if _, err := tx.Exec(ctx, `SET LOCAL jit = off; SET LOCAL work_mem = '64MB'`); err != nil {
 			return err
 		}
 		return run(tx)
@@ -153,20 +153,26 @@ type beginner interface {
 }
 
 // FunnelResponses counts, per group and in total, the responses received in
-// [from, to), spam aside, from the index responses_received_counts alone.
+// [from, to), spam aside, from the index responses_received_counts alone
+// over short ranges. The total sums the groups' counts rather than being a
+// grouping set of its own: a count by group alone can be split between
+// parallel workers, which a long range's count, reading most of the table,
+// then is.
 func (q *Queries) FunnelResponses(ctx context.Context, workspaceID uuid.UUID, from, to time.Time, by string) ([]FunnelResponseRow, error) {
 	g, ok := funnelGroup[by]
 	if !ok {
 		return nil, fmt.Errorf("funnel responses: unknown grouping %q", by)
 	}
 	rows, _ := q.db.Query(ctx, `
-		SELECT COALESCE(grp, '') AS grp, GROUPING(grp) = 1 AS total, count(*) AS responses
-		FROM (
-			SELECT `+g.response+` AS grp FROM responses r
+		WITH g AS (
+			SELECT `+g.response+` AS grp, count(*) AS responses FROM responses r
 			WHERE r.workspace_id = $1 AND r.received_at >= $2 AND r.received_at < $3
 			  AND r.verdict <> 'spam'
-		) r
-		GROUP BY GROUPING SETS ((grp), ())
+			GROUP BY 1
+		)
+		SELECT COALESCE(grp, '') AS grp, false AS total, responses FROM g
+		UNION ALL
+		SELECT '', true, COALESCE(sum(responses), 0)::int8 FROM g
 		ORDER BY total, grp`,
 		workspaceID, from, to)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[FunnelResponseRow])
