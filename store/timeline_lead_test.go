@@ -29,7 +29,8 @@ func TestLeadTimelineMergesItsSourcesNewestFirstAndBounded(t *testing.T) {
 		Action: "updated", Field: "company", OldValue: "", NewValue: "Acme"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SetLeadScore(ctx, ws.ID, l.ID, 42, "B", base.Add(2*time.Hour)); err != nil {
+	if _, err := s.SetLeadScore(ctx, ws.ID, l.ID, store.ScoreChange{Score: 42, Grade: "B", At: base.Add(2 * time.Hour),
+		Cause: store.ScoreCauseEngagement, EventKind: store.EngagementFormSubmitted}); err != nil {
 		t.Fatal(err)
 	}
 	items, err := s.LeadTimeline(ctx, ws.ID, l.ID, 10)
