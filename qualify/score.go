@@ -372,6 +372,7 @@ func (e *Engine) scoreJobBatch(ctx context.Context) (bool, error) {
 			return err
 		}
 		s := e.newScorer(q)
+		s.recompute = true
 		for _, l := range leads {
 			if _, err := s.rescore(ctx, l); err != nil {
 				return err
@@ -436,12 +437,16 @@ type scorer struct {
 	q          *store.Queries
 	now        time.Time
 	workspaces map[uuid.UUID]*workspaceScoring
+	// recompute: the scorer walks a recompute job's leads.
+	recompute bool
 }
 
 // workspaceScoring is what scoring a workspace's leads needs.
 type workspaceScoring struct {
 	rules    Rules
 	criteria *compiledCriteria // nil: no active criteria
+	// rulesUpdatedAt is when the rules were last changed.
+	rulesUpdatedAt time.Time
 }
 
 func (e *Engine) newScorer(q *store.Queries) *scorer {
@@ -456,7 +461,7 @@ func (s *scorer) workspace(ctx context.Context, id uuid.UUID) (*workspaceScoring
 	if err != nil {
 		return nil, err
 	}
-	w := &workspaceScoring{}
+	w := &workspaceScoring{rulesUpdatedAt: r.UpdatedAt}
 	if w.rules, err = rulesFrom(r); err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", id, err)
 	}
@@ -505,7 +510,7 @@ func (s *scorer) rescore(ctx context.Context, l store.Lead) (store.Lead, error) 
 	}
 	score := engagementScore(events, w.rules, s.now)
 	grade := gradeFor(fitPoints(l, w.rules.FitRules), w.rules.GradeThresholds)
-	if l, err = s.q.SetLeadScore(ctx, l.WorkspaceID, l.ID, score, grade, s.now); err != nil {
+	if l, err = s.q.SetLeadScore(ctx, l.WorkspaceID, l.ID, s.scoreChange(l, events, w, score, grade)); err != nil {
 		return l, err
 	}
 	if w.criteria == nil {

@@ -30,7 +30,7 @@ type bigData struct {
 var bigTables = []string{
 	"leads", "responses", "lead_status_history", "enrollments", "messages", "handoffs",
 	"handoff_events", "qualification_decisions", "webhook_deliveries", "opportunities",
-	"accounts", "contacts", "lead_funnel",
+	"accounts", "contacts", "lead_funnel", "lead_audit", "lead_score_history",
 }
 
 // loadBig fills a fresh database with n leads of one workspace, created
@@ -42,7 +42,8 @@ var bigTables = []string{
 // flight or deferred; a paused sequence with due enrollments), handoffs
 // with their decisions and events (a few open, some escalated and stuck),
 // webhook deliveries (a few pending, some for an inactive webhook), scores
-// of many ages and a short rescoring queue. It is generated in SQL
+// of many ages with their history, the audit trail of each lead's creation
+// and status changes (sales' by a person), and a short rescoring queue. It is generated in SQL
 // (INSERT ... SELECT over generate_series) with triggers and foreign-key
 // checks off, then vacuumed and analysed as a live database would be.
 func loadBig(tb testing.TB, n int) bigData {
@@ -320,6 +321,34 @@ func loadBig(tb testing.TB, n int) bigData {
 		) e JOIN leads l ON l.id = e.lead_id
 		ORDER BY e.at`, ws, bigNow)
 
+	exec("lead audit", `
+		INSERT INTO lead_audit (workspace_id, lead_id, at, actor, action, field, old_value, new_value)
+		SELECT $1, lead_id, at, actor, action, field, old_value, new_value FROM (
+			SELECT lead_id, at, 'worker:response:process' AS actor, 'created' AS action, '' AS field,
+				'' AS old_value, '' AS new_value
+			FROM lead_status_history WHERE from_status = ''
+			UNION ALL
+			SELECT lead_id, at,
+				CASE WHEN to_status IN ('sales_accepted', 'recycled', 'converted')
+					THEN 'user:' || md5('user' || abs(hashtext(lead_id::text)) % 20)::uuid ELSE 'worker:qualify' END,
+				'status_changed', 'status', from_status, to_status
+			FROM lead_status_history WHERE from_status <> ''
+		) a ORDER BY at`, ws)
+	// A form's points when the lead came, then what decay or a click made
+	// of them by its latest score.
+	exec("score history", `
+		INSERT INTO lead_score_history (workspace_id, lead_id, at, score, grade, old_score, old_grade, cause, event_kind)
+		SELECT $1, id, at, score, grade, old_score, old_grade, cause, kind FROM (
+			SELECT l.id, l.created_at + interval '30 seconds' AS at, 10 AS score, l.grade, 0 AS old_score, '' AS old_grade,
+				'engagement' AS cause, 'form_submitted' AS kind
+			FROM leads l WHERE l.scored_at IS NOT NULL AND l.merged_into IS NULL
+			UNION ALL
+			SELECT l.id, l.scored_at, l.score, l.grade, 10, l.grade,
+				CASE WHEN l.score < 10 THEN 'decay' ELSE 'engagement' END,
+				CASE WHEN l.score < 10 THEN '' ELSE 'email_clicked' END
+			FROM leads l WHERE l.scored_at IS NOT NULL AND l.merged_into IS NULL AND l.score <> 10
+				AND l.scored_at > l.created_at + interval '30 seconds'
+		) h ORDER BY at`, ws)
 	exec("score queue", `INSERT INTO score_dirty (lead_id, workspace_id, since)
 		SELECT id, $1, $2::timestamptz - (i % 60) * interval '1 second' FROM bench_gen WHERE i % 500 = 3`, ws, bigNow)
 	exec("score jobs", `INSERT INTO score_jobs (id, workspace_id, status, total, done, created_at, finished_at)

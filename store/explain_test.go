@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -83,6 +84,21 @@ var hotQueries = []hotQuery{
 	{"FunnelResponses", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelResponses(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
 	}, []string{"responses_received_counts"}, nil, 0},
+	{"LeadTimeline", "GET /console/leads/:id and the handoff page, each view", func(ctx context.Context, q *store.Queries, d bigData) {
+		q.LeadTimeline(ctx, d.ws, d.convertedLead(ctx), 100)
+	}, []string{"responses_lead_first", "messages_lead", "lead_status_history_lead", "lead_score_history_lead",
+		"lead_audit_lead", "handoffs_lead", "handoff_events_handoff", "qualification_decisions_lead"}, nil, 0},
+}
+
+// convertedLead is a lead of d with the longest of histories: nurtured,
+// qualified, accepted and converted.
+func (d bigData) convertedLead(ctx context.Context) uuid.UUID {
+	var id uuid.UUID
+	if err := d.st.Pool.QueryRow(ctx, `SELECT id FROM leads WHERE workspace_id = $1 AND status = 'converted' LIMIT 1`,
+		d.ws).Scan(&id); err != nil {
+		panic(fmt.Sprintf("a converted lead: %v", err))
+	}
+	return id
 }
 
 func TestHotQueriesUseIndexes(t *testing.T) {

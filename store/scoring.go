@@ -137,14 +137,64 @@ func (q *Queries) ScoringEvents(ctx context.Context, workspaceID, leadID uuid.UU
 	return es, interpret(err, "scoring events")
 }
 
-// SetLeadScore writes a lead's computed score and grade. It touches neither
-// the columns whose change marks a lead for rescoring nor updated_at (a
-// score is derived, not an edit of the lead).
-func (q *Queries) SetLeadScore(ctx context.Context, workspaceID, leadID uuid.UUID, score int, grade string, at time.Time) (Lead, error) {
+// What moved a lead's score or grade (ScoreChange.Cause).
+const (
+	// ScoreCauseEngagement: an engagement event (ScoreChange.EventKind).
+	ScoreCauseEngagement = "engagement"
+	// ScoreCauseFit: a change of the fields the fit rules read.
+	ScoreCauseFit = "fit"
+	// ScoreCauseRules: a change of the workspace's scoring rules.
+	ScoreCauseRules = "rules"
+	// ScoreCauseDecay: time, the engagement's points fading.
+	ScoreCauseDecay = "decay"
+	// ScoreCauseRecompute: a recompute of every lead of the workspace.
+	ScoreCauseRecompute = "recompute"
+)
+
+// ScoreChange is a lead's newly computed score and grade, and what moved
+// them.
+type ScoreChange struct {
+	Score int
+	Grade string
+	At    time.Time
+	// Cause is one of the ScoreCause constants; EventKind the engagement
+	// kind when it is ScoreCauseEngagement.
+	Cause, EventKind string
+	// MinDecay bounds the history decay leaves: a change by decay that
+	// keeps the grade is recorded only once the score is MinDecay points or
+	// more away from the lead's latest recorded score, or has reached 0.
+	MinDecay int
+}
+
+// SetLeadScore writes a lead's computed score and grade and, in the same
+// statement, a row of its score history when either changed (a decay
+// change only past c.MinDecay). It touches neither the columns whose change
+// marks a lead for rescoring nor updated_at (a score is derived, not an
+// edit of the lead). A decay row's old score is the latest recorded one, so
+// the row sums up the fade since.
+func (q *Queries) SetLeadScore(ctx context.Context, workspaceID, leadID uuid.UUID, c ScoreChange) (Lead, error) {
 	rows, _ := q.db.Query(ctx, `
-		UPDATE leads SET score = $3, grade = $4, scored_at = $5
-		WHERE workspace_id = $1 AND id = $2
-		RETURNING `+leadColumns, workspaceID, leadID, score, grade, timeOrNow(at))
+		WITH prev AS (
+			SELECT id, score, grade FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE
+		), up AS (
+			UPDATE leads l SET score = $3, grade = $4, scored_at = $5
+			FROM prev WHERE l.id = prev.id
+			RETURNING l.*, prev.score AS old_score, prev.grade AS old_grade
+		), recorded AS (
+			SELECT h.score FROM lead_score_history h WHERE h.workspace_id = $1 AND h.lead_id = $2
+			ORDER BY h.at DESC, h.id DESC LIMIT 1
+		), hist AS (
+			INSERT INTO lead_score_history (workspace_id, lead_id, at, score, grade, old_score, old_grade, cause, event_kind)
+			SELECT $1, $2, $5, up.score, up.grade,
+			       CASE WHEN $6 = 'decay' THEN coalesce((SELECT score FROM recorded), up.old_score) ELSE up.old_score END,
+			       up.old_grade, $6, $7
+			FROM up
+			WHERE (up.score <> up.old_score OR up.grade <> up.old_grade)
+			  AND ($6 <> 'decay' OR up.grade <> up.old_grade OR up.score = 0
+			       OR abs(coalesce((SELECT score FROM recorded), up.old_score) - up.score) >= $8)
+		)
+		SELECT `+leadColumns+` FROM up`,
+		workspaceID, leadID, c.Score, c.Grade, timeOrNow(c.At), c.Cause, c.EventKind, max(c.MinDecay, 1))
 	l, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 	return l, interpret(err, "set lead score")
 }

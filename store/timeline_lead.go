@@ -24,27 +24,41 @@ const (
 
 // TimelineItem is one thing that happened to a lead, as the console's lead
 // and handoff pages list them: a response, an email sent, opened or
-// clicked, a status change, its latest score, an audit entry, a handoff's
-// event, a qualification decision.
+// clicked, a status change, a change of its score or grade, an audit
+// entry, a handoff's event, a qualification decision.
 type TimelineItem struct {
 	At   time.Time `db:"at"`
 	Kind string    `db:"kind"`
 	// Title and Detail say what happened in the kind's own terms: a
 	// response's form and status, an email's subject and address, a status
-	// change's new and old status, an audit entry's action and field, a
-	// handoff event's action and reason, a decision's outcome and reason.
-	Title  string     `db:"title"`
-	Detail string     `db:"detail"`
-	Actor  string     `db:"actor"`
-	RefID  *uuid.UUID `db:"ref_id"`
+	// change's new and old status, a score change's old and new score
+	// ("35 → 50", or "50" when only the grade moved) and grade ("B", or
+	// "C → B" when it moved), an audit entry's action and field, a handoff
+	// event's action and reason, a decision's outcome and reason.
+	Title  string `db:"title"`
+	Detail string `db:"detail"`
+	// Actor is who or what did it: a person's name, else as recorded
+	// ("worker:qualify", "api_key:<id>"); for a score change, what moved
+	// it ("email clicked", "decay", "recompute").
+	Actor string     `db:"actor"`
+	RefID *uuid.UUID `db:"ref_id"`
 }
+
+// statusTwinWindow is how far apart a status change's history row (stamped
+// by the database's clock) and its audit entry (stamped by the process's,
+// in the same transaction) may be and still be one change.
+const statusTwinWindow = "5 seconds"
 
 // LeadTimeline returns the latest limit things that happened to a lead,
 // newest first. Each source is bounded on its own index before the merge,
-// so a lead with a long history costs limit rows per source.
+// so a lead with a long history costs limit rows per source. A status
+// change shows once: its audit entry, which says who made it, stands for
+// the history row of the same change; history rows without one (the
+// lead's creation) show on their own. Actors who are people of the
+// workspace are shown by name.
 func (q *Queries) LeadTimeline(ctx context.Context, workspaceID, leadID uuid.UUID, limit int) ([]TimelineItem, error) {
 	rows, _ := q.db.Query(ctx, `
-		SELECT at, kind, title, detail, actor, ref_id FROM (
+		SELECT t.at, t.kind, t.title, t.detail, coalesce(u.name, t.actor) AS actor, t.ref_id FROM (
 			(SELECT r.received_at AS at, 'response' AS kind, coalesce(nullif(f.name, ''), f.key, '') AS title,
 			        r.status || ' · ' || r.verdict AS detail, '' AS actor, r.id AS ref_id
 			 FROM responses r LEFT JOIN forms f ON f.id = r.form_id
@@ -64,10 +78,22 @@ func (q *Queries) LeadTimeline(ctx context.Context, workspaceID, leadID uuid.UUI
 			UNION ALL
 			(SELECT h.at, 'status', h.to_status, h.from_status, '', NULL::uuid
 			 FROM lead_status_history h WHERE h.workspace_id = $1 AND h.lead_id = $2
+			   AND NOT EXISTS (SELECT 1 FROM lead_audit a
+			     WHERE a.lead_id = $2 AND a.workspace_id = $1 AND a.action = 'status_changed'
+			       AND a.new_value = h.to_status
+			       AND a.at BETWEEN h.at - interval '`+statusTwinWindow+`' AND h.at + interval '`+statusTwinWindow+`')
 			 ORDER BY h.at DESC LIMIT $3)
 			UNION ALL
-			(SELECT l.scored_at, 'score', l.score::text, l.grade, '', NULL::uuid
-			 FROM leads l WHERE l.workspace_id = $1 AND l.id = $2 AND l.scored_at IS NOT NULL)
+			(SELECT s.at, 'score',
+			        CASE WHEN s.old_score IS NULL OR s.old_score = s.score THEN s.score::text ELSE s.old_score || ' → ' || s.score END,
+			        CASE WHEN s.old_grade <> '' AND s.old_grade <> s.grade
+			             THEN s.old_grade || ' → ' || coalesce(nullif(s.grade, ''), 'none') ELSE s.grade END,
+			        CASE s.cause WHEN 'engagement' THEN coalesce(nullif(replace(s.event_kind, '_', ' '), ''), 'engagement')
+			             WHEN 'fit' THEN 'fit changed' WHEN 'rules' THEN 'scoring rules changed'
+			             ELSE s.cause END,
+			        NULL::uuid
+			 FROM lead_score_history s WHERE s.workspace_id = $1 AND s.lead_id = $2
+			 ORDER BY s.at DESC, s.id DESC LIMIT $3)
 			UNION ALL
 			(SELECT a.at, 'audit', a.action,
 			        CASE WHEN a.field = '' THEN '' ELSE a.field || ': ' || a.old_value || ' → ' || a.new_value END,
@@ -82,7 +108,10 @@ func (q *Queries) LeadTimeline(ctx context.Context, workspaceID, leadID uuid.UUI
 			(SELECT d.created_at, 'decision', d.outcome, d.reason, d.actor, NULL::uuid
 			 FROM qualification_decisions d WHERE d.workspace_id = $1 AND d.lead_id = $2
 			 ORDER BY d.created_at DESC LIMIT $3)
-		) t ORDER BY at DESC LIMIT $3`,
+		) t
+		LEFT JOIN users u ON u.workspace_id = $1 AND u.id = CASE
+			WHEN t.actor ~ '^user:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN substr(t.actor, 6)::uuid END
+		ORDER BY t.at DESC LIMIT $3`,
 		workspaceID, leadID, max(limit, 1))
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[TimelineItem])
 	return items, interpret(err, "lead timeline")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -158,7 +159,8 @@ func TestMarketerJourneyInBrowser(t *testing.T) {
 	if got := tab.Text("#lead-score"); !strings.HasPrefix(got, fmt.Sprint(stored.Score)) {
 		t.Errorf("the lead page shows score %q, want the stored %d", got, stored.Score)
 	}
-	if got := tab.Text("#timeline li.tl-score"); !strings.Contains(got, fmt.Sprintf("scored %d", stored.Score)) {
+	// The newest score change ends at the stored score: "score 0 → 10".
+	if got := tab.Text("#timeline li.tl-score"); !regexp.MustCompile(fmt.Sprintf(`\bscore (\d+ → )?%d\b`, stored.Score)).MatchString(got) {
 		t.Errorf("the timeline's score reads %q, want the stored %d", got, stored.Score)
 	}
 	tab.Shot("journey-lead")
