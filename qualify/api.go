@@ -86,9 +86,11 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	// The sales inbox: handoffs with their history.
 	g.GET("/handoffs", api.listHandoffs, people)
 	g.GET("/handoffs/:id", api.getHandoff, people)
-	// Sales decides on handoffs: accept converts, reject recycles.
+	// Sales decides on handoffs: accept converts, reject recycles; a
+	// manager or a sales admin reassigns.
 	g.POST("/handoffs/:id/accept", api.acceptHandoff, sales)
 	g.POST("/handoffs/:id/reject", api.rejectHandoff, sales)
+	g.POST("/handoffs/:id/reassign", api.reassignHandoff, sales)
 
 	// Opportunities: sales works them; in_forecast is a sales admin's.
 	g.GET("/opportunities", api.listOpportunities, people)

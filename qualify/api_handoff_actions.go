@@ -60,14 +60,12 @@ func forbidden(err error) error {
 	return err
 }
 
-// mayDecideHandoff checks that the key may accept or reject the handoff; a
-// missing one is store.ErrNotFound.
+// mayDecideHandoff checks that the key may accept or reject the handoff
+// (Engine.WorkHandoff): one it may not read is store.ErrNotFound, as a
+// missing one; one it may read but not decide is 403.
 func (api *API) mayDecideHandoff(c echo.Context, p httpapi.Principal, id uuid.UUID) (store.Handoff, error) {
-	h, err := api.store.GetHandoff(c.Request().Context(), p.WorkspaceID, id)
-	if err != nil {
-		return h, err
-	}
-	return h, api.mayWork(c, p, h.OwnerID, h.TeamID)
+	h, err := api.engine.WorkHandoff(c.Request().Context(), p.WorkspaceID, workerOf(p), id)
+	return h, forbidden(err)
 }
 
 // mayEditOpportunity checks that the key may change the opportunity: its
@@ -231,4 +229,37 @@ func (api *API) rejectHandoff(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, newAPIRejection(out))
+}
+
+// reassignRequest is the body of a reassign.
+type reassignRequest struct {
+	OwnerID uuid.UUID `json:"owner_id"`
+}
+
+// reassignHandoff gives an open handoff to another member of the teams the
+// key's user manages: POST /handoffs/:id/reassign, as the console's
+// reassign does (Engine.Reassign). Giving it to its owner changes nothing
+// and answers the handoff as it is.
+func (api *API) reassignHandoff(c echo.Context) error {
+	p, actor, err := api.apiActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(c)
+	if err != nil {
+		return err
+	}
+	var req reassignRequest
+	if err := httpapi.Decode(c, apiMaxBody, &req); err != nil {
+		return err
+	}
+	if req.OwnerID == uuid.Nil {
+		return invalid("owner_id", "name the person to give the handoff to")
+	}
+	ctx := c.Request().Context()
+	h, _, err := api.engine.Reassign(ctx, p.WorkspaceID, id, workerOf(p), actor, req.OwnerID)
+	if err != nil {
+		return forbidden(err)
+	}
+	return api.renderHandoff(c, p, h)
 }

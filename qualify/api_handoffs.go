@@ -162,8 +162,9 @@ type apiHandoff struct {
 
 var handoffStatuses = []string{store.HandoffOpen, store.HandoffAccepted, store.HandoffRejected}
 
-// listHandoffs is the sales inbox: ?status= (open, accepted, rejected) and
-// ?owner_id= narrow it; owner_id=none lists the unassigned ones.
+// listHandoffs is the sales inbox: the handoffs the key may read (see
+// Engine.HandoffScope); ?status= (open, accepted, rejected) and ?owner_id=
+// narrow it; owner_id=none lists the unassigned ones.
 func (a *API) listHandoffs(c echo.Context) error {
 	p, err := httpapi.PrincipalOf(c)
 	if err != nil {
@@ -173,7 +174,11 @@ func (a *API) listHandoffs(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.HandoffFilter{Page: page}
+	scope, err := a.engine.HandoffScope(c.Request().Context(), p.WorkspaceID, workerOf(p))
+	if err != nil {
+		return err
+	}
+	f := store.HandoffFilter{Scope: scope, Page: page}
 	if v := c.QueryParam("status"); v != "" {
 		if !slices.Contains(handoffStatuses, v) {
 			return echo.NewHTTPError(http.StatusBadRequest, "status must be one of open, accepted, rejected")
@@ -196,25 +201,28 @@ func (a *API) listHandoffs(c echo.Context) error {
 	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(hs, newHandoff), limit, func(h Handoff) uuid.UUID { return h.ID }))
 }
 
+// getHandoff is one handoff the key may read, with its lead and history;
+// one it may not read is 404, as a missing one.
 func (a *API) getHandoff(c echo.Context) error {
-	p, err := httpapi.PrincipalOf(c)
+	p, id, err := httpapi.Record(c)
 	if err != nil {
 		return err
 	}
-	id, err := httpapi.PathID(c)
+	h, err := a.engine.ReadHandoff(c.Request().Context(), p.WorkspaceID, workerOf(p), id)
 	if err != nil {
 		return err
 	}
+	return a.renderHandoff(c, p, h)
+}
+
+// renderHandoff answers the handoff with its lead and history.
+func (a *API) renderHandoff(c echo.Context, p httpapi.Principal, h store.Handoff) error {
 	ctx := c.Request().Context()
-	h, err := a.store.GetHandoff(ctx, p.WorkspaceID, id)
-	if err != nil {
-		return err
-	}
 	lead, err := a.store.GetLead(ctx, p.WorkspaceID, h.LeadID)
 	if err != nil {
 		return err
 	}
-	events, err := a.store.HandoffDecisionEvents(ctx, p.WorkspaceID, id)
+	events, err := a.store.HandoffDecisionEvents(ctx, p.WorkspaceID, h.ID)
 	if err != nil {
 		return err
 	}

@@ -38,30 +38,30 @@ func worker(c echo.Context) (httpapi.Principal, Worker, error) {
 }
 
 // workedHandoff is the handoff of the request's :id, with who asks, when
-// that person may work on it (as the API decides on a decision); refuse
-// turns its errors into pages.
+// that person may work on it: the engine's WorkHandoff, as the API decides;
+// refuse turns its errors into pages.
 func (p *Pages) workedHandoff(c echo.Context) (httpapi.Principal, Worker, store.Handoff, error) {
 	pr, w, err := worker(c)
 	if err != nil {
 		return pr, w, store.Handoff{}, err
 	}
-	ctx := c.Request().Context()
 	id, err := httpapi.PathID(c)
 	if err != nil {
 		return pr, w, store.Handoff{}, err
 	}
-	h, err := p.store.GetHandoff(ctx, pr.WorkspaceID, id)
-	if err != nil {
-		return pr, w, h, err
-	}
-	return pr, w, h, p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID)
+	h, err := p.engine.WorkHandoff(c.Request().Context(), pr.WorkspaceID, w, id)
+	return pr, w, h, err
 }
 
-// refuse answers the errors a person can act on as pages: not found,
+// refuse answers the errors a person can act on as pages: not found (a
+// handoff not theirs to see is not there for them, as in the API),
 // forbidden; anything else goes to the error handler.
 func (p *Pages) refuse(c echo.Context, err error) error {
 	if fe, ok := errors.AsType[*ForbiddenError](err); ok {
 		return p.con.RenderError(c, http.StatusForbidden, "This is not yours to open: "+fe.Reason+".")
+	}
+	if _, ok := errors.AsType[*HiddenError](err); ok {
+		return p.con.RenderError(c, http.StatusNotFound, "This handoff is not among yours or your teams': it may have been given to someone else.")
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return p.con.RenderError(c, http.StatusNotFound, "There is no such record in this workspace.")
@@ -88,7 +88,7 @@ func (p *Pages) handoffs(c echo.Context) error {
 	if err != nil {
 		return p.con.RenderError(c, http.StatusBadRequest, "That page link is not valid: start from the first page.")
 	}
-	scope, err := p.engine.WorkScope(ctx, pr.WorkspaceID, w)
+	scope, err := p.engine.HandoffScope(ctx, pr.WorkspaceID, w)
 	if err != nil {
 		return err
 	}
@@ -228,8 +228,8 @@ func (p *Pages) handoff(c echo.Context) error {
 }
 
 // renderHandoff loads the handoff of the request's :id into v and renders
-// it; a person who may not work on it gets 403, as the API would refuse
-// their decision.
+// it; a person who may not see it gets 404, one who may see it but not work
+// on it 403, as the API answers.
 func (p *Pages) renderHandoff(c echo.Context, status int, v handoffView) error {
 	pr, w, h, err := p.workedHandoff(c)
 	if err != nil {
@@ -302,6 +302,8 @@ func (p *Pages) renderHandoff(c echo.Context, status int, v handoffView) error {
 		v.Notice = "Rejected: the lead is recycled to marketing."
 	case c.QueryParam("reassigned") != "":
 		v.Notice = "Reassigned to " + v.OwnerName + "; they have been emailed."
+	case c.QueryParam("unchanged") != "":
+		v.Notice = "The handoff is " + v.OwnerName + "'s already: nothing changed."
 	}
 	return p.con.Render(c, status, p.tpl.handoff, "Handoff: "+v.LeadName, v)
 }
@@ -444,9 +446,13 @@ func (p *Pages) reassign(c echo.Context) error {
 	if err != nil {
 		return p.renderHandoff(c, http.StatusUnprocessableEntity, handoffView{Errors: map[string]string{"owner_id": "choose a member of a team you manage"}})
 	}
-	_, err = p.engine.Reassign(c.Request().Context(), pr.WorkspaceID, id, w, workerActor(pr), to)
+	_, changed, err := p.engine.Reassign(c.Request().Context(), pr.WorkspaceID, id, w, workerActor(pr), to)
 	if err == nil {
-		return c.Redirect(http.StatusSeeOther, "/console/handoffs/"+id.String()+"?reassigned=1")
+		notice := "?reassigned=1"
+		if !changed {
+			notice = "?unchanged=1"
+		}
+		return c.Redirect(http.StatusSeeOther, "/console/handoffs/"+id.String()+notice)
 	}
 	if _, ok := errors.AsType[*ForbiddenError](err); ok || errors.Is(err, store.ErrNotFound) {
 		return p.refuse(c, err)
@@ -455,5 +461,10 @@ func (p *Pages) reassign(c echo.Context) error {
 	if !ok {
 		return err
 	}
-	return p.renderHandoff(c, http.StatusUnprocessableEntity, handoffView{Errors: fe.FieldErrors()})
+	// The form has one field: what went wrong is said next to it.
+	msg := fe.FieldErrors()["owner_id"]
+	if msg == "" {
+		msg = fe.FieldErrors()["status"]
+	}
+	return p.renderHandoff(c, http.StatusUnprocessableEntity, handoffView{Errors: map[string]string{"owner_id": msg}})
 }

@@ -97,26 +97,6 @@ func (e *Engine) IsSalesAdmin(ctx context.Context, workspaceID uuid.UUID, w Work
 	return u.Role == store.UserSalesAdmin, nil
 }
 
-// WorkScope is whose open handoffs w sees in its list: an admin or a
-// sales_admin everyone's, a sales_manager their own and their teams', a rep
-// their own.
-func (e *Engine) WorkScope(ctx context.Context, workspaceID uuid.UUID, w Worker) (store.WorkScope, error) {
-	if w.Role == store.RoleAdmin {
-		return store.WorkScope{All: true}, nil
-	}
-	u, err := e.workerUser(ctx, workspaceID, w)
-	if err != nil {
-		return store.WorkScope{}, err
-	}
-	switch u.Role {
-	case store.UserSalesAdmin:
-		return store.WorkScope{All: true}, nil
-	case store.UserSalesManager:
-		return store.WorkScope{UserID: u.ID, Managed: true}, nil
-	}
-	return store.WorkScope{UserID: u.ID}, nil
-}
-
 // maxReassignTargets bounds the people a handoff can be reassigned to in one
 // list.
 const maxReassignTargets = 200
@@ -157,44 +137,58 @@ func (e *Engine) reassigner(ctx context.Context, workspaceID uuid.UUID, w Worker
 // Reassign gives an open handoff to another member of the teams w manages,
 // with a fresh SLA deadline: the handoff's history records who did it, the
 // lead follows its new owner, the new owner is emailed, and webhooks hear
-// handoff.reassigned. A rep may not reassign (*ForbiddenError), nor may a
-// manager reassign work outside their teams; a target outside them is a
-// *ValidationError on "owner_id".
-func (e *Engine) Reassign(ctx context.Context, workspaceID, handoffID uuid.UUID, w Worker, actor string, to uuid.UUID) (store.Handoff, error) {
+// handoff.reassigned. It tells whether anything changed: a handoff that is
+// the new owner's already is left as it is, so a repeated request does
+// nothing more.
+//
+// A handoff w may not read is store.ErrNotFound (ReadHandoff). A rep may
+// not reassign (*ForbiddenError). A target who is unknown, deactivated,
+// unavailable or outside the teams w manages is a *ValidationError on
+// "owner_id"; a handoff already decided is one on "status".
+func (e *Engine) Reassign(ctx context.Context, workspaceID, handoffID uuid.UUID, w Worker, actor string, to uuid.UUID) (store.Handoff, bool, error) {
+	cur, err := e.WorkHandoff(ctx, workspaceID, w, handoffID)
+	if err != nil {
+		return store.Handoff{}, false, err
+	}
 	manager, ok, err := e.reassigner(ctx, workspaceID, w)
 	if err != nil {
-		return store.Handoff{}, err
+		return store.Handoff{}, false, err
 	}
 	if !ok {
-		return store.Handoff{}, &ForbiddenError{"only a team's manager or a sales admin reassigns handoffs"}
+		return store.Handoff{}, false, &ForbiddenError{"only a team's manager or a sales admin reassigns handoffs"}
 	}
-	cur, err := e.cfg.Store.GetHandoff(ctx, workspaceID, handoffID)
-	if err != nil {
-		return store.Handoff{}, err
+	if cur.OwnerID != nil && *cur.OwnerID == to {
+		return cur, false, nil
 	}
-	if err := e.MayWork(ctx, workspaceID, w, cur.OwnerID, cur.TeamID); err != nil {
-		return store.Handoff{}, err
+	if cur.Status != store.HandoffOpen {
+		return store.Handoff{}, false, closedHandoff(cur.Status)
 	}
-	member, err := e.cfg.Store.IsManagedMember(ctx, workspaceID, manager, to)
-	if err != nil {
-		return store.Handoff{}, err
-	}
-	if !member {
-		return store.Handoff{}, invalid("owner_id", "choose a member of a team you manage")
+	if err := e.checkReassignTarget(ctx, workspaceID, manager, to); err != nil {
+		return store.Handoff{}, false, err
 	}
 	now := e.now()
 	var h store.Handoff
+	changed := true
 	err = e.cfg.Store.InTx(ctx, func(q *store.Queries) error {
 		lead, err := q.LockLead(ctx, workspaceID, cur.LeadID)
 		if err != nil {
 			return err
 		}
-		h, _, err = lockOpenHandoff(ctx, q, workspaceID, handoffID, cur.OwnerID)
+		h, _, err = lockOpenHandoff(ctx, q, workspaceID, handoffID, nil)
+		if de, ok := errors.AsType[*decidedError](err); ok {
+			return closedHandoff(de.status)
+		}
 		if err != nil {
 			return err
 		}
 		if h.OwnerID != nil && *h.OwnerID == to {
-			return invalid("owner_id", "the handoff is theirs already")
+			changed = false
+			return nil
+		}
+		// The reassignment was allowed for the handoff's owner and team as
+		// they were.
+		if !sameID(h.OwnerID, cur.OwnerID) || !sameID(h.TeamID, cur.TeamID) {
+			return &reassignedError{}
 		}
 		settings, err := q.GetAssignmentSettings(ctx, workspaceID)
 		if err != nil {
@@ -230,11 +224,40 @@ func (e *Engine) Reassign(ctx context.Context, workspaceID, handoffID uuid.UUID,
 		return err
 	})
 	if err != nil {
-		return store.Handoff{}, fmt.Errorf("reassign handoff: %w", err)
+		return store.Handoff{}, false, fmt.Errorf("reassign handoff: %w", err)
 	}
-	e.log.Info("handoff_reassigned", "handoff_id", h.ID, "lead_id", h.LeadID, "owner_id", idString(h.OwnerID),
-		"reassignments", h.Reassignments, "by", actor)
-	return h, nil
+	if changed {
+		e.log.Info("handoff_reassigned", "handoff_id", h.ID, "lead_id", h.LeadID, "owner_id", idString(h.OwnerID),
+			"reassignments", h.Reassignments, "by", actor)
+	}
+	return h, changed, nil
+}
+
+// checkReassignTarget checks that a handoff may be given to the user: one
+// of the workspace, active, available, and a member of a team the manager
+// manages (of any team when manager is nil), as ReassignTargets lists them.
+func (e *Engine) checkReassignTarget(ctx context.Context, workspaceID uuid.UUID, manager *uuid.UUID, to uuid.UUID) error {
+	u, err := e.cfg.Store.GetReassignTarget(ctx, workspaceID, manager, to)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return invalid("owner_id", "there is no such person in this workspace")
+	case err != nil:
+		return err
+	case !u.Active:
+		return invalid("owner_id", u.Name+" is deactivated: choose someone who works here")
+	case !u.Available:
+		return invalid("owner_id", u.Name+" is not available for new work: choose someone else, or make them available first")
+	case !u.Member && manager != nil:
+		return invalid("owner_id", u.Name+" is not a member of a team you manage")
+	case !u.Member:
+		return invalid("owner_id", u.Name+" is a member of no team")
+	}
+	return nil
+}
+
+// closedHandoff refuses to reassign a decided handoff.
+func closedHandoff(status string) *ValidationError {
+	return invalid("status", "the handoff is already "+status+": only an open handoff is reassigned")
 }
 
 // AcceptPreview is what accepting a handoff would do with its lead: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,8 +60,22 @@ func (q *Queries) GetHandoff(ctx context.Context, workspaceID, id uuid.UUID) (Ha
 	return h, interpret(err, "get handoff")
 }
 
-// HandoffFilter narrows a list of handoffs. Zero fields do not filter.
+// GetHandoffInScope returns a handoff of the workspace when it is in
+// scope; one outside it is ErrNotFound, as a missing one.
+func (q *Queries) GetHandoffInScope(ctx context.Context, workspaceID, id uuid.UUID, scope WorkScope) (Handoff, error) {
+	w := newListQuery(workspaceID)
+	w.add("id = ?", id)
+	w.addScope(workspaceID, scope)
+	rows, _ := q.db.Query(ctx, `SELECT `+handoffColumns+` FROM handoffs h WHERE `+strings.Join(w.conds, " AND "), w.args...)
+	h, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Handoff])
+	return h, interpret(err, "get handoff in scope")
+}
+
+// HandoffFilter narrows a list of handoffs. Zero fields do not filter,
+// but for Scope: the zero scope is nobody's handoffs.
 type HandoffFilter struct {
+	// Scope is whose handoffs the list may hold.
+	Scope   WorkScope
 	Status  string
 	OwnerID uuid.UUID
 	// Unassigned lists only the handoffs without an owner.
@@ -68,10 +83,23 @@ type HandoffFilter struct {
 	Page
 }
 
-// ListHandoffs pages through the workspace's handoffs, newest first: the
-// sales inbox.
+// ListHandoffs pages through the workspace's handoffs in the filter's
+// scope, newest first: the sales inbox.
 func (q *Queries) ListHandoffs(ctx context.Context, workspaceID uuid.UUID, f HandoffFilter) ([]Handoff, error) {
 	w := newListQuery(workspaceID)
+	managed := f.Scope.Managed && !f.Scope.All
+	if managed {
+		// The manager's people and teams go in as values, not as a
+		// subquery, so that the planner estimates their handoffs from the
+		// statistics of each.
+		owners, teams, err := q.managedBy(ctx, workspaceID, f.Scope.UserID)
+		if err != nil {
+			return nil, err
+		}
+		w.add("(h.owner_id = ANY (?) OR h.team_id = ANY (?))", owners, teams)
+	} else {
+		w.addScope(workspaceID, f.Scope)
+	}
 	if f.Status != "" {
 		w.add("status = ?", f.Status)
 	}
@@ -81,9 +109,32 @@ func (q *Queries) ListHandoffs(ctx context.Context, workspaceID uuid.UUID, f Han
 	if f.Unassigned {
 		w.add("owner_id IS NULL")
 	}
-	rows, _ := q.db.Query(ctx, `SELECT `+handoffColumns+` FROM handoffs`+w.page(f.Page), w.args...)
+	rest := w.page(f.Page)
+	sql := `SELECT ` + handoffColumns + ` FROM handoffs h` + rest
+	if managed {
+		// A team's handoffs are found through handoffs_owner and
+		// handoffs_team, then sorted. Left to order and limit at once, the
+		// planner may walk the workspace's handoffs newest first until a
+		// page is full: for a small team, every handoff of the workspace.
+		where, order, _ := strings.Cut(rest, " ORDER BY ")
+		sql = `WITH scoped AS MATERIALIZED (SELECT ` + handoffColumns + ` FROM handoffs h` + where + `)
+			SELECT * FROM scoped ORDER BY ` + order
+	}
+	rows, _ := q.db.Query(ctx, sql, w.args...)
 	hs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Handoff])
 	return hs, interpret(err, "list handoffs")
+}
+
+// managedBy returns whose handoffs a manager sees besides their teams':
+// their own and their teams' members'; and the teams they manage.
+func (q *Queries) managedBy(ctx context.Context, workspaceID, managerID uuid.UUID) (owners, teams []uuid.UUID, err error) {
+	err = q.db.QueryRow(ctx, `
+		SELECT ARRAY(SELECT $2::uuid UNION
+				SELECT m.user_id FROM teams t JOIN team_members m ON m.team_id = t.id
+				WHERE t.workspace_id = $1 AND t.manager_id = $2),
+			ARRAY(SELECT t.id FROM teams t WHERE t.workspace_id = $1 AND t.manager_id = $2)`,
+		workspaceID, managerID).Scan(&owners, &teams)
+	return owners, teams, interpret(err, "managed by")
 }
 
 // DueHandoff names an open handoff whose SLA has passed.

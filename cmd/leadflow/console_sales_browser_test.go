@@ -417,8 +417,8 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		if n := tab.Count("main tbody tr"); n != 0 {
 			t.Errorf("another rep's list shows %d handoffs, want none", n)
 		}
-		if status := tab.Open("/console/handoffs/" + h.ID.String()); status != http.StatusForbidden {
-			t.Errorf("another rep opening the handoff: status %d, want 403", status)
+		if status := tab.Open("/console/handoffs/" + h.ID.String()); status != http.StatusNotFound {
+			t.Errorf("another rep opening the handoff: status %d, want 404", status)
 		}
 		if n := tab.Count("#accept-form"); n != 0 {
 			t.Error("the refusal page shows the accept form")
@@ -462,8 +462,8 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		old := browsers.Tab(t, app.base)
 		old.Name = "former-owner"
 		old.SignIn(from.Email, salesPassword, "/console/handoffs")
-		if status := old.Open("/console/handoffs/" + h.ID.String()); status != http.StatusForbidden {
-			t.Errorf("the former owner opening the handoff: status %d, want 403", status)
+		if status := old.Open("/console/handoffs/" + h.ID.String()); status != http.StatusNotFound {
+			t.Errorf("the former owner opening the handoff: status %d, want 404", status)
 		}
 	})
 }

@@ -86,14 +86,15 @@ func TestQualifySalesScopeOnHandoffsAndOpportunities(t *testing.T) {
 
 	annH := b.handoff(t, ws, "one@lead.example", &ann.ID)
 	bobH := b.handoff(t, ws, "two@lead.example", &bob.ID)
-	// A rep may not decide another rep's handoff, nor may a sales key that
-	// acts as no user; a manager may not decide outside their teams.
-	for _, key := range []string{bobKey, b.a.sales} {
-		expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", key, "POST", decide(annH, "accept"), nil)
-		expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", key, "POST", decide(annH, "reject"), reject)
-	}
-	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", miaKey, "POST", decide(bobH, "reject"), reject)
-	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", annKey, "POST", decide(bobH, "accept"), nil)
+	// A sales key that acts as no user reads but may not decide; a rep
+	// does not see another rep's handoff, nor a manager one outside their
+	// teams.
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.sales, "POST", decide(annH, "accept"), nil)
+	expectError(t, b.apiBundle, http.StatusForbidden, "forbidden", b.a.sales, "POST", decide(annH, "reject"), reject)
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", bobKey, "POST", decide(annH, "accept"), nil)
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", bobKey, "POST", decide(annH, "reject"), reject)
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", miaKey, "POST", decide(bobH, "reject"), reject)
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", annKey, "POST", decide(bobH, "accept"), nil)
 	if got, err := b.st.GetHandoff(ctx, ws, annH.ID); err != nil || got.Status != store.HandoffOpen {
 		t.Fatalf("Ann's handoff after refusals: %+v %v, want open", got, err)
 	}
@@ -115,11 +116,13 @@ func TestQualifySalesScopeOnHandoffsAndOpportunities(t *testing.T) {
 			t.Errorf("stage %q, want %q", got.Stage, stage)
 		}
 	}
-	// Everyone in sales still reads everything.
+	// Everyone in sales still reads every opportunity; a handoff only the
+	// people who may work it, and a key acting as no user.
 	for _, key := range []string{bobKey, b.a.sales} {
 		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", opp, nil)
-		expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, key, "GET", "/api/v1/handoffs/"+annH.ID.String(), nil)
 	}
+	expectJSON[map[string]any](t, b.apiBundle, http.StatusOK, b.a.sales, "GET", "/api/v1/handoffs/"+annH.ID.String(), nil)
+	expectError(t, b.apiBundle, http.StatusNotFound, "not_found", bobKey, "GET", "/api/v1/handoffs/"+annH.ID.String(), nil)
 }
 
 func TestQualifyCriteriaAPIRunawayExpression(t *testing.T) {
