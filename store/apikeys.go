@@ -58,8 +58,8 @@ func (q *Queries) RevokeAPIKey(ctx context.Context, workspaceID, id uuid.UUID) (
 	return q.GetAPIKeyInfo(ctx, workspaceID, id)
 }
 
-// AuthenticateAPIKey finds the live (not revoked) key whose secret this is
-// and records that it was used, in one statement: the admin API pays one
+// AuthenticateAPIKey finds the live key whose secret this is (not revoked,
+// and not given to a person who has been deactivated) and records that it was used, in one statement: the admin API pays one
 // round trip per request for both. Last use is written at most once a
 // minute per key, so a busy integration costs no write per request.
 func (q *Queries) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey, error) {
@@ -68,6 +68,7 @@ func (q *Queries) AuthenticateAPIKey(ctx context.Context, secret string) (APIKey
 		WITH k AS (
 			SELECT id, workspace_id, role, name, prefix, created_at, user_id, last_used_at
 			FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL
+			  AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = api_keys.user_id AND u.deactivated_at IS NOT NULL)
 		), touched AS (
 			UPDATE api_keys SET last_used_at = now() FROM k
 			WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute')

@@ -71,3 +71,39 @@ func TestAuthenticateAPIKeyRecordsLastUseAtMostOnceAMinute(t *testing.T) {
 		t.Errorf("a revoked key: %v, want not found", err)
 	}
 }
+
+// A key given to a person works only while the person may sign in: a
+// deactivated person's keys are refused, and work again on reactivation.
+func TestAuthenticateAPIKeyRefusesADeactivatedPersonsKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := storetest.NewStore(t)
+	ws, err := s.EnsureWorkspace(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.InsertUser(ctx, store.User{WorkspaceID: ws.ID, Name: "Ada Rep", Email: "ada@example.com", Role: store.UserSalesRep, Available: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "lf_abcdefghijklmnopqrstuvwxyz0123456789"
+	k, err := s.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: store.RoleSales, Prefix: secret[:9], UserID: &u.ID}, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.AuthenticateAPIKey(ctx, secret); err != nil || got.ID != k.ID {
+		t.Fatalf("the active person's key: %+v, %v", got, err)
+	}
+	if err := s.DeactivatePerson(ctx, ws.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, secret); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deactivated person's key: %v, want not found", err)
+	}
+	if err := s.ReactivatePerson(ctx, ws.ID, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AuthenticateAPIKey(ctx, secret); err != nil {
+		t.Errorf("the reactivated person's key: %v", err)
+	}
+}
