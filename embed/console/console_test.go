@@ -239,6 +239,21 @@ func TestSignInLandsOnALocalNextOnly(t *testing.T) {
 	}
 }
 
+func TestTheLoginPageAsksForALinkWithItsNext(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for next, want := range map[string]string{
+		"/console/people?x=1&y=2": `href="/login/link?next=%2fconsole%2fpeople%3fx%3d1%26y%3d2"`,
+		"":                        `href="/login/link"`,
+		"//evil.example/":         `href="/login/link"`,
+	} {
+		a := b.browser(t).get("/login?next=" + url.QueryEscape(next))
+		if !strings.Contains(a.body, want) {
+			t.Errorf("login page for next %q: no %s in:\n%s", next, want, a.body)
+		}
+	}
+}
+
 func TestSignInRefusesAlikeWhetherOrNotTheAddressExists(t *testing.T) {
 	t.Parallel()
 	b := setup(t, nil)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -24,8 +23,11 @@ const (
 
 // loginView is what login.html renders.
 type loginView struct {
-	Email, Next, NextQuery string
-	Error, Notice          string
+	Email, Next   string
+	Error, Notice string
+	// KeepNext: the link to ask for a sign-in link carries Next (the
+	// template escapes it as a query value).
+	KeepNext bool
 	// Workspaces are offered when the address and password match in
 	// several: the person picks one.
 	Workspaces []string
@@ -33,9 +35,7 @@ type loginView struct {
 
 func newLoginView(next string) loginView {
 	v := loginView{Next: localPath(next)}
-	if v.Next != homePath {
-		v.NextQuery = url.Values{"next": {v.Next}}.Encode()
-	}
+	v.KeepNext = v.Next != homePath
 	return v
 }
 
