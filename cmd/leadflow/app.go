@@ -351,8 +351,9 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
 	<-errc
-	// In-flight requests have had their answers; commit whatever is queued.
-	return errors.Join(err, intake.Close(shutdownCtx))
+	// In-flight requests have had their answers; commit whatever is queued
+	// and send the sign-in emails asked for.
+	return errors.Join(err, intake.Close(shutdownCtx), con.Close(shutdownCtx))
 }
 
 func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services, d *domains, opts runOptions) error {

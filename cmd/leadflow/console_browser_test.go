@@ -304,6 +304,97 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("a sign-in link asked for on the login page signs in once, on next", func(t *testing.T) {
+		t.Parallel()
+		app.person(t, "link-ws", "lin@link.test", store.UserAdmin, "")
+		tab := browsers.Tab(t, app.base)
+		tab.Open("/login?next=" + url.QueryEscape("/console/people"))
+		if status := tab.Click("a[href^='/login/link']"); status != http.StatusOK || tab.Count("form[action='/login/link'] input[name=next][value='/console/people']") != 1 {
+			t.Fatalf("the login page's link to ask for a sign-in link: status %d at %s, want the form to keep next", status, tab.Path())
+		}
+		tab.Type("#email", "lin@link.test")
+		if status := tab.Click("form[action='/login/link'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("ask for a sign-in link: status %d", status)
+		}
+		if got := tab.Text("main h1"); got != "Check your email" {
+			t.Errorf("after asking for a link the page says %q", got)
+		}
+		mail := app.mailTo(t, "lin@link.test")
+		link := regexp.MustCompile(`https?://\S+/login/link/\S+`).FindString(mail.Text)
+		if !strings.HasPrefix(link, app.base+"/login/link/") {
+			t.Fatalf("the sign-in email has no link on the base URL:\n%s", mail.Text)
+		}
+		// Opening the link spends nothing: it asks for a press of its button.
+		for range 2 {
+			if status := tab.Open(link); status != http.StatusOK {
+				t.Fatalf("open the sign-in link: status %d", status)
+			}
+		}
+		if n := tab.Count("form[action^='/login/link/'] button[type=submit]"); n != 1 || tab.Cookie("leadflow_session") != nil {
+			t.Fatalf("the link's page: %d confirm buttons, signed in already = %v; want one button and no session", n, tab.Cookie("leadflow_session") != nil)
+		}
+		if status := tab.Click("form[action^='/login/link/'] button[type=submit]"); status != http.StatusOK || tab.Path() != "/console/people" {
+			t.Fatalf("press the link's button: status %d at %s, want /console/people", status, tab.Path())
+		}
+		if got := tab.Text("main h1"); got != "People" {
+			t.Errorf("signed in by the link, the page says %q", got)
+		}
+		if status := tab.Open(link); status != http.StatusGone {
+			t.Errorf("the sign-in link a second time: status %d, want 410", status)
+		}
+	})
+
+	t.Run("a reset link sets a new password; the old one stops working; the link works once", func(t *testing.T) {
+		t.Parallel()
+		const old, fresh = "the old password!", "a brand new password"
+		app.person(t, "reset-ws", "rae@reset.test", store.UserMarketing, old)
+		tab := browsers.Tab(t, app.base)
+		tab.Open("/login")
+		if status := tab.Click("a[href='/password/reset']"); status != http.StatusOK {
+			t.Fatalf("the login page's Forgot your password? link: status %d", status)
+		}
+		tab.Type("#email", "rae@reset.test")
+		if status := tab.Click("form[action='/password/reset'] button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("ask for a reset link: status %d", status)
+		}
+		mail := app.mailTo(t, "rae@reset.test")
+		link := regexp.MustCompile(`https?://\S+/password/reset/\S+`).FindString(mail.Text)
+		if !strings.HasPrefix(link, app.base+"/password/reset/") {
+			t.Fatalf("the reset email has no link on the base URL:\n%s", mail.Text)
+		}
+		if status := tab.Open(link); status != http.StatusOK || tab.Text("main h1") != "Choose a password" {
+			t.Fatalf("open the reset link: status %d, page %q", status, tab.Text("main h1"))
+		}
+		// Two passwords that differ are said next to the field; the link
+		// stays good.
+		tab.Type("#password", fresh)
+		tab.Type("#confirm", fresh+"?")
+		if status := tab.Click("form[action^='/password/reset/'] button[type=submit]"); status != http.StatusUnprocessableEntity {
+			t.Fatalf("two passwords that differ: status %d, want 422", status)
+		}
+		if msg := tab.Text("#password-error"); !strings.Contains(msg, "differ") || tab.Count("#password[aria-invalid=true]") != 1 {
+			t.Errorf("two passwords that differ: message %q, field marked invalid %d times", msg, tab.Count("#password[aria-invalid=true]"))
+		}
+		tab.Type("#password", fresh)
+		tab.Type("#confirm", fresh)
+		if status := tab.Click("form[action^='/password/reset/'] button[type=submit]"); status != http.StatusOK || tab.Path() != "/console/" {
+			t.Fatalf("save the new password: status %d at %s, want /console/", status, tab.Path())
+		}
+		if status := tab.Click("form.signout button[type=submit]"); status != http.StatusOK {
+			t.Fatalf("sign out: status %d", status)
+		}
+		tab.Open("/login")
+		tab.Type("#email", "rae@reset.test")
+		tab.Type("#password", old)
+		if status := tab.Click("form[action='/login'] button[type=submit]"); status != http.StatusUnauthorized {
+			t.Errorf("the old password after the reset: status %d, want 401", status)
+		}
+		tab.SignIn("rae@reset.test", fresh, "/console/")
+		if status := tab.Open(link); status != http.StatusGone {
+			t.Errorf("the reset link a second time: status %d, want 410", status)
+		}
+	})
+
 	t.Run("an admin invites a person whose emailed link signs them in", func(t *testing.T) {
 		t.Parallel()
 		app.person(t, "invite-ws", "eve@invite.test", store.UserAdmin, password)

@@ -66,7 +66,7 @@ func TestMarketerJourneyInBrowser(t *testing.T) {
 	// comes first.
 	tab.Open("/console/forms/new")
 	tab.Type("#f-name", "Demo request")
-	typeArea(tab, "#f-allowed_origins", site.URL)
+	tab.Type("#f-allowed_origins", site.URL)
 	if st := tab.Click("form.settings button[type=submit]"); st != http.StatusOK {
 		t.Fatalf("creating the form answered %d at %s", st, tab.Path())
 	}

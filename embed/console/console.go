@@ -70,6 +70,7 @@ type Console struct {
 	secure   bool
 	limiter  *limiter
 	hasher   hasher
+	outbox   *outbox
 	style    asset
 	script   asset
 	pages    pages
@@ -122,6 +123,7 @@ func New(cfg Config) (*Console, error) {
 		secure:   u.Scheme == "https",
 		limiter:  newLimiter(cfg.Redis, log, cfg.AttemptsPerAddress, cfg.AttemptsPerIP, cfg.AttemptWindow),
 		hasher:   h,
+		outbox:   newOutbox(log),
 		style:    newAsset("console", "css", "text/css; charset=utf-8", styleCSS),
 		script:   newAsset("console", "js", "text/javascript; charset=utf-8", scriptJS),
 		pages:    pg,

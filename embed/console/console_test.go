@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -36,30 +37,22 @@ type bundle struct {
 	srv  *httptest.Server
 	sink *local.SMTPSink
 	ws   store.Workspace
+	c    *Console
 }
 
 // setup serves a console on a fresh database and Redis; tweak, when given,
 // changes its Config (the server's URL is the base URL until then).
-func setup(t *testing.T, tweak func(*Config)) *bundle {
+func setup(t testing.TB, tweak func(*Config)) *bundle {
 	t.Helper()
 	st := storetest.NewStore(t)
 	rdb := redis.NewClient(storetest.RedisOptions(t))
 	t.Cleanup(func() { rdb.Close() })
-	sink, err := local.StartSMTPSink("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sink.Close() })
-	_, port, _ := strings.Cut(sink.Addr(), ":")
-	mailer, err := NewSMTPMailer(SMTP{Host: "127.0.0.1", Port: atoi(t, port), TLS: "none"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sink := startSink(t)
 	e := echo.New()
 	srv := httptest.NewUnstartedServer(e)
 	srv.Start()
 	t.Cleanup(srv.Close)
-	cfg := Config{Store: st, Redis: rdb, BaseURL: srv.URL, Mailer: mailer, PasswordParams: cheap, AttemptsPerAddress: 5}
+	cfg := Config{Store: st, Redis: rdb, BaseURL: srv.URL, Mailer: smtpMailer(t, sink.Addr()), PasswordParams: cheap, AttemptsPerAddress: 5}
 	if tweak != nil {
 		tweak(&cfg)
 	}
@@ -67,6 +60,12 @@ func setup(t *testing.T, tweak func(*Config)) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Before the servers stop: the emails accepted are sent first.
+	t.Cleanup(func() {
+		if err := c.Close(context.Background()); err != nil {
+			t.Errorf("close the console: %v", err)
+		}
+	})
 	g := c.Routes(e)
 	// A page of another domain, mounted as those pages are.
 	forms, err := Page("forms", `{{define "content"}}<h1>Forms</h1>{{end}}`)
@@ -79,10 +78,32 @@ func setup(t *testing.T, tweak func(*Config)) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bundle{st: st, srv: srv, sink: sink, ws: ws}
+	return &bundle{st: st, srv: srv, sink: sink, ws: ws, c: c}
 }
 
-func atoi(t *testing.T, s string) int {
+// startSink starts an SMTP sink, stopped when the test ends.
+func startSink(t testing.TB) *local.SMTPSink {
+	t.Helper()
+	sink, err := local.StartSMTPSink("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return sink
+}
+
+// smtpMailer sends to the SMTP server at addr (127.0.0.1:PORT), plain.
+func smtpMailer(t testing.TB, addr string) *SMTPMailer {
+	t.Helper()
+	_, port, _ := strings.Cut(addr, ":")
+	m, err := NewSMTPMailer(SMTP{Host: "127.0.0.1", Port: atoi(t, port), TLS: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func atoi(t testing.TB, s string) int {
 	t.Helper()
 	n := 0
 	for _, r := range s {
@@ -91,7 +112,7 @@ func atoi(t *testing.T, s string) int {
 	return n
 }
 
-func (b *bundle) person(t *testing.T, ws store.Workspace, email, role, password string) store.Person {
+func (b *bundle) person(t testing.TB, ws store.Workspace, email, role, password string) store.Person {
 	t.Helper()
 	hash := ""
 	if password != "" {
@@ -110,12 +131,12 @@ func (b *bundle) person(t *testing.T, ws store.Workspace, email, role, password 
 // browser is an HTTP client with a cookie jar that does not follow
 // redirects, sending what a browser sends on a same-origin form post.
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func (b *bundle) browser(t *testing.T) *browser {
+func (b *bundle) browser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, base: b.srv.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
@@ -215,6 +236,21 @@ func TestSignInLandsOnALocalNextOnly(t *testing.T) {
 	a := b.browser(t).get("/console/people?x=1")
 	if a.status != http.StatusSeeOther || a.location != "/login?next=%2Fconsole%2Fpeople%3Fx%3D1" {
 		t.Errorf("console page signed out: %d to %q", a.status, a.location)
+	}
+}
+
+func TestTheLoginPageAsksForALinkWithItsNext(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	for next, want := range map[string]string{
+		"/console/people?x=1&y=2": `href="/login/link?next=%2fconsole%2fpeople%3fx%3d1%26y%3d2"`,
+		"":                        `href="/login/link"`,
+		"//evil.example/":         `href="/login/link"`,
+	} {
+		a := b.browser(t).get("/login?next=" + url.QueryEscape(next))
+		if !strings.Contains(a.body, want) {
+			t.Errorf("login page for next %q: no %s in:\n%s", next, want, a.body)
+		}
 	}
 }
 
@@ -495,7 +531,7 @@ func TestPagesSendAStrictCSP(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -537,4 +573,61 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestEverySignInCostsAPasswordCheck: a refused sign-in checks a password
+// (argon2id) whether or not the address has one to check, so the refusal
+// takes as long for an address that exists as for one that does not. The
+// test holds every hashing slot and sees each sign-in wait for one. Not
+// parallel: it reads every goroutine's stack, and parallel tests are held
+// while it runs.
+func TestEverySignInCostsAPasswordCheck(t *testing.T) {
+	b := setup(t, nil)
+	ctx := context.Background()
+	b.person(t, b.ws, "ada@example.com", store.UserAdmin, testPassword)
+	b.person(t, b.ws, "nopass@example.com", store.UserSalesRep, "")
+	gone := b.person(t, b.ws, "gone@example.com", store.UserSalesRep, testPassword)
+	if err := b.st.DeactivatePerson(ctx, b.ws.ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	h := b.c.hasher
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		check string // the hasher's method the sign-in waits in
+	}{
+		{"a wrong password", url.Values{"email": {"ada@example.com"}}, "matches"},
+		{"an unknown address", url.Values{"email": {"nobody@example.com"}}, "spend"},
+		{"an address without a password", url.Values{"email": {"nopass@example.com"}}, "spend"},
+		{"a deactivated person", url.Values{"email": {"gone@example.com"}}, "spend"},
+		{"another workspace named", url.Values{"email": {"ada@example.com"}, "workspace": {"globex"}}, "spend"},
+	} {
+		for range cap(h.slots) {
+			h.slots <- struct{}{}
+		}
+		tc.form.Set("password", "wrong password!")
+		got := make(chan answer, 1)
+		br := b.browser(t)
+		go func() { got <- br.post("/login", tc.form) }()
+		waitFor(t, tc.name+" waiting for a password check", func() bool {
+			select {
+			case a := <-got:
+				t.Fatalf("%s: answered %d without checking a password", tc.name, a.status)
+			default:
+			}
+			return goroutineIn("console.hasher." + tc.check + "(")
+		})
+		for range cap(h.slots) {
+			h.free()
+		}
+		if a := <-got; a.status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", tc.name, a.status)
+		}
+	}
+}
+
+// goroutineIn reports whether a goroutine's stack has a frame of fn.
+func goroutineIn(fn string) bool {
+	buf := make([]byte, 1<<20)
+	return strings.Contains(string(buf[:runtime.Stack(buf, true)]), fn)
 }

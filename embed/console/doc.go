@@ -16,6 +16,12 @@
 //     refused before any session is read, sign-in forms included.
 //   - A page a role may not use is neither in its navigation nor reachable:
 //     it answers 403.
+//   - A sign-in link or password reset request answers alike, and as soon,
+//     whether or not the address belongs to anyone: who it belongs to is
+//     looked up, and their emails sent, after the answer; Close finishes
+//     the emails asked for.
+//   - A refused password sign-in costs an argon2id check whether or not the
+//     address has a password to check.
 //   - After sign-in a person lands on the local path they asked for, never on
 //     another site; one-time links are spent by a POST, so a mail scanner
 //     that follows them spends nothing.

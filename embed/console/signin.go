@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -24,8 +23,11 @@ const (
 
 // loginView is what login.html renders.
 type loginView struct {
-	Email, Next, NextQuery string
-	Error, Notice          string
+	Email, Next   string
+	Error, Notice string
+	// KeepNext: the link to ask for a sign-in link carries Next (the
+	// template escapes it as a query value).
+	KeepNext bool
 	// Workspaces are offered when the address and password match in
 	// several: the person picks one.
 	Workspaces []string
@@ -33,9 +35,7 @@ type loginView struct {
 
 func newLoginView(next string) loginView {
 	v := loginView{Next: localPath(next)}
-	if v.Next != homePath {
-		v.NextQuery = url.Values{"next": {v.Next}}.Encode()
-	}
+	v.KeepNext = v.Next != homePath
 	return v
 }
 
@@ -141,8 +141,9 @@ func (c *Console) resetRequestPage(ec echo.Context) error {
 }
 
 // sendLink emails a one-time sign-in link to every active person with the
-// address, one per workspace. The answer is the same whether or not the
-// address exists.
+// address, one per workspace. The answer is the same, and comes as soon,
+// whether or not the address exists: the people are looked up and emailed
+// after it.
 func (c *Console) sendLink(ec echo.Context) error {
 	return c.emailLinks(ec, false)
 }
@@ -167,9 +168,29 @@ func (c *Console) emailLinks(ec echo.Context, reset bool) error {
 		page.Error = fmt.Sprintf("Too many attempts. Wait %d minute(s) and try again.", max(int(math.Ceil(wait.Minutes())), 1))
 		return c.Render(ec, http.StatusTooManyRequests, c.pages.linkRequest, title, page)
 	}
+	// Nothing here may depend on whether the address belongs to anyone:
+	// the look-up and the emails happen after the answer.
+	if err := c.outbox.add(func(ctx context.Context) { c.emailPeople(ctx, email, next, reset) }); err != nil {
+		c.log.Warn("console_email_refused", "err", err)
+		ec.Response().Header().Set("Retry-After", "60")
+		page.Error = "Too many emails are waiting to go out. Try again in a minute."
+		return c.Render(ec, http.StatusServiceUnavailable, c.pages.linkRequest, title, page)
+	}
+	text := "If this address belongs to someone here, a sign-in link is on its way. It works once, for the next few minutes."
+	if reset {
+		text = "If this address belongs to someone here, a link to choose a new password is on its way. It works once, within the hour."
+	}
+	return c.renderMessage(ec, http.StatusOK, message{Heading: "Check your email", Text: text, Link: "/login", LinkText: "Back to sign-in"})
+}
+
+// emailPeople sends the link asked for to every active person with the
+// address. What fails is said in the log only (the page has answered
+// already, alike for everyone); the person can ask again.
+func (c *Console) emailPeople(ctx context.Context, email, next string, reset bool) {
 	people, err := c.store.PeopleByEmail(ctx, email)
 	if err != nil {
-		return fmt.Errorf("email links: %w", err)
+		c.log.Error("console_email_failed", "err", fmt.Errorf("find people: %w", err))
+		return
 	}
 	for _, p := range people {
 		if !p.Active() {
@@ -182,15 +203,9 @@ func (c *Console) emailLinks(ec echo.Context, reset bool) error {
 			err = c.sendSignInEmail(ctx, p, next)
 		}
 		if err != nil {
-			// Said in the log only: the page must not tell who exists.
 			c.log.Error("console_email_failed", "user_id", p.ID, "err", err)
 		}
 	}
-	text := "If this address belongs to someone here, a sign-in link is on its way. It works once, for the next few minutes."
-	if reset {
-		text = "If this address belongs to someone here, a link to choose a new password is on its way. It works once, within the hour."
-	}
-	return c.renderMessage(ec, http.StatusOK, message{Heading: "Check your email", Text: text, Link: "/login", LinkText: "Back to sign-in"})
 }
 
 // linkView is what link.html and reset.html render.

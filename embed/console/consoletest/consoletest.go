@@ -205,10 +205,22 @@ func (tab *Tab) Click(css string) int {
 	return int(resp.Status)
 }
 
-// Type types text into the field, as a person would.
+// Type replaces the text of the field (an input or a textarea) with text,
+// typed as a person would: what the field held, from the server or typed
+// before, is cleared first; an empty text leaves the field empty.
 func (tab *Tab) Type(css, text string) {
 	tab.t.Helper()
-	tab.Do(chromedp.WaitVisible(chromedp.CSS(css)), chromedp.Clear(chromedp.CSS(css)), chromedp.SendKeys(chromedp.CSS(css), text))
+	// The value property, not chromedp.Clear: that resets the default
+	// value only (an input's attribute, a textarea's text node, which an
+	// empty textarea lacks), so a field typed into kept its text.
+	// (chromedp.SetValue fails to set an empty value.)
+	clear := chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		"(() => { const e = document.querySelector(%q); e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})) })()", css))
+	actions := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(css)), clear}
+	if text != "" {
+		actions = append(actions, chromedp.SendKeys(chromedp.CSS(css), text))
+	}
+	tab.Do(actions...)
 }
 
 // Choose picks the option of a select by its value.
