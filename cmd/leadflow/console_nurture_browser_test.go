@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"leadflow/embed/console/consoletest"
 	"leadflow/store"
 )
