@@ -19,7 +19,9 @@ const pageContactLeads = 50
 type contactsView struct {
 	Q, QError string
 	Contacts  []store.Contact
-	NextQuery string
+	// NextURL links to the next page, the filters kept; a whole URL, so
+	// html/template normalises it rather than escaping its query as a value.
+	NextURL string
 }
 
 func (p *Pages) contactsPage(ec echo.Context) error {
@@ -47,7 +49,7 @@ func (p *Pages) contactsPage(ec echo.Context) error {
 		if v.Q != "" {
 			q.Set("q", v.Q)
 		}
-		v.NextQuery = q.Encode()
+		v.NextURL = "/console/contacts?" + q.Encode()
 	}
 	return p.con.Render(ec, http.StatusOK, p.t.contacts, "Contacts", v)
 }

@@ -44,7 +44,9 @@ type leadsView struct {
 	Owners    []choice
 	Leads     []store.Lead
 	OwnerName map[uuid.UUID]string
-	NextQuery string
+	// NextURL links to the next page, the filters kept; a whole URL, so
+	// html/template normalises it rather than escaping its query as a value.
+	NextURL string
 }
 
 func (p *Pages) leadsPage(ec echo.Context) error {
@@ -112,7 +114,7 @@ func (p *Pages) leadsPage(ec echo.Context) error {
 				nq.Set(k, s)
 			}
 		}
-		v.NextQuery = nq.Encode()
+		v.NextURL = "/console/leads?" + nq.Encode()
 	}
 	return p.con.Render(ec, status, p.t.leads, "Leads", v)
 }

@@ -34,7 +34,9 @@ type responsesView struct {
 	Forms     []choice
 	Verdicts  []choice
 	Statuses  []choice
-	NextQuery string
+	// NextURL links to the next page, the filters kept; a whole URL, so
+	// html/template normalises it rather than escaping its query as a value.
+	NextURL string
 	// Today is today's intake (since midnight UTC), busiest forms first.
 	Today []store.IntakeByForm
 }
@@ -110,7 +112,7 @@ func (p *Pages) responsesPage(ec echo.Context) error {
 				q.Set(k, s)
 			}
 		}
-		v.NextQuery = q.Encode()
+		v.NextURL = "/console/responses?" + q.Encode()
 	}
 	return p.con.Render(ec, http.StatusOK, p.t.responses, "Responses", v)
 }
