@@ -42,6 +42,24 @@ type Contact struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// AccountID is the organisation the contact works for, once known.
 	AccountID *uuid.UUID `json:"account_id"`
+	// Account names that organisation where the answer reads it (a contact
+	// and the contacts list); null when the contact has none.
+	Account *ContactAccount `json:"account"`
+}
+
+// ContactAccount is the account a contact works for.
+type ContactAccount struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
+}
+
+// newContactWithAccount is newContact with the contact's account named.
+func newContactWithAccount(r store.ContactWithAccount) Contact {
+	ct := newContact(r.Contact)
+	if r.AccountID != nil {
+		ct.Account = &ContactAccount{ID: *r.AccountID, Name: r.AccountName}
+	}
+	return ct
 }
 
 func newContact(r store.Contact) Contact {
@@ -133,11 +151,11 @@ func (a *API) listContacts(c echo.Context) error {
 	if email := c.QueryParam("email"); email != "" {
 		f.EmailCanonical = apiCanonicalEmail(email)
 	}
-	cs, err := a.store.ListContacts(c.Request().Context(), p.WorkspaceID, f)
+	cs, err := a.store.ListContactsWithAccount(c.Request().Context(), p.WorkspaceID, f)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(cs, newContact), limit, func(ct Contact) uuid.UUID { return ct.ID }))
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(cs, newContactWithAccount), limit, func(ct Contact) uuid.UUID { return ct.ID }))
 }
 
 func (a *API) getContact(c echo.Context) error {
@@ -149,9 +167,9 @@ func (a *API) getContact(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ct, err := a.store.GetContact(c.Request().Context(), p.WorkspaceID, id)
+	ct, err := a.store.GetContactWithAccount(c.Request().Context(), p.WorkspaceID, id)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, newContact(ct))
+	return c.JSON(http.StatusOK, newContactWithAccount(ct))
 }

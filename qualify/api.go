@@ -92,8 +92,12 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.POST("/handoffs/:id/reject", api.rejectHandoff, sales)
 	g.POST("/handoffs/:id/reassign", api.reassignHandoff, sales)
 
-	// Opportunities: sales works them; in_forecast is a sales admin's.
+	// Accounts and opportunities: sales works them, and makes opportunities
+	// from scratch; in_forecast is a sales admin's.
+	g.GET("/accounts", api.listAccounts, people)
+	g.GET("/accounts/:id", api.getAccount, people)
 	g.GET("/opportunities", api.listOpportunities, people)
+	g.POST("/opportunities", api.createOpportunity, sales)
 	g.GET("/opportunities/:id", api.getOpportunity, people)
 	g.PATCH("/opportunities/:id", api.updateOpportunity, sales)
 

@@ -14,10 +14,13 @@ import (
 
 // Opportunity is how the API shows a store.Opportunity.
 type Opportunity struct {
-	ID        uuid.UUID  `json:"id"`
-	AccountID uuid.UUID  `json:"account_id"`
-	ContactID uuid.UUID  `json:"contact_id"`
-	LeadID    uuid.UUID  `json:"lead_id"`
+	ID        uuid.UUID `json:"id"`
+	AccountID uuid.UUID `json:"account_id"`
+	// ContactID is null when the opportunity names no contact.
+	ContactID *uuid.UUID `json:"contact_id"`
+	// LeadID is the source lead; null for an opportunity sales made from
+	// scratch, which no lead or response is behind.
+	LeadID    *uuid.UUID `json:"lead_id"`
 	HandoffID *uuid.UUID `json:"handoff_id"`
 	Name      string     `json:"name"`
 	// Amount is the numeric(14,2) as text ("1500.00"): money is never a float.
@@ -36,8 +39,8 @@ func newOpportunity(r store.Opportunity) Opportunity {
 	return Opportunity{
 		ID:                r.ID,
 		AccountID:         r.AccountID,
-		ContactID:         r.ContactID,
-		LeadID:            r.LeadID,
+		ContactID:         idOrNull(r.ContactID),
+		LeadID:            idOrNull(r.LeadID),
 		HandoffID:         r.HandoffID,
 		Name:              r.Name,
 		Amount:            r.Amount,
@@ -49,6 +52,14 @@ func newOpportunity(r store.Opportunity) Opportunity {
 		CreatedAt:         r.CreatedAt,
 		UpdatedAt:         r.UpdatedAt,
 	}
+}
+
+// idOrNull is a reference the store keeps as uuid.Nil when there is none.
+func idOrNull(id uuid.UUID) *uuid.UUID {
+	if id == uuid.Nil {
+		return nil
+	}
+	return &id
 }
 
 // StageChange is how the API shows a store.StageChange.
@@ -126,6 +137,25 @@ func (api *API) getOpportunity(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, newAPIOpportunityDetail(o))
+}
+
+// createOpportunity makes an opportunity from scratch, with no lead behind
+// it: POST /opportunities (see Engine.CreateOpportunity). It is not
+// idempotent: a retried request makes a second opportunity.
+func (api *API) createOpportunity(c echo.Context) error {
+	p, actor, err := api.apiActor(c)
+	if err != nil {
+		return err
+	}
+	var in OpportunityInput
+	if err := httpapi.Decode(c, apiMaxBody, &in); err != nil {
+		return err
+	}
+	o, err := api.engine.CreateOpportunity(c.Request().Context(), p.WorkspaceID, workerOf(p), actor, in)
+	if err != nil {
+		return forbidden(err)
+	}
+	return c.JSON(http.StatusCreated, newAPIOpportunityDetail(o))
 }
 
 // updateOpportunity changes an opportunity: PATCH /opportunities/:id.

@@ -31,6 +31,7 @@ type Pages struct {
 
 type pageTemplates struct {
 	handoffs, handoff, opportunities, board, opportunity, qualification *template.Template
+	accounts, account, opportunityNew                                   *template.Template
 }
 
 // NewPages checks cfg and parses the templates.
@@ -46,12 +47,15 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		return t
 	}
 	p.tpl = pageTemplates{
-		handoffs:      parse("handoffs", handoffsHTML),
-		handoff:       parse("handoff", handoffHTML),
-		opportunities: parse("opportunities", opportunitiesHTML),
-		board:         parse("opportunity_board", opportunityBoardHTML),
-		opportunity:   parse("opportunity", opportunityHTML),
-		qualification: parse("qualification", qualificationHTML),
+		handoffs:       parse("handoffs", handoffsHTML),
+		handoff:        parse("handoff", handoffHTML),
+		opportunities:  parse("opportunities", opportunitiesHTML),
+		board:          parse("opportunity_board", opportunityBoardHTML),
+		opportunity:    parse("opportunity", opportunityHTML),
+		qualification:  parse("qualification", qualificationHTML),
+		accounts:       parse("accounts", accountsHTML),
+		account:        parse("account", accountHTML),
+		opportunityNew: parse("opportunity_new", opportunityNewHTML),
 	}
 	return p, errors.Join(errs...)
 }
@@ -79,6 +83,12 @@ func ConsoleRoutes(g *echo.Group, con *console.Console, p *Pages) {
 	con.Nav("Opportunities", "/console/opportunities", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
 	g.GET("/opportunities", p.opportunities, sales)
 	g.GET("/opportunities/board", p.opportunityBoard, sales)
+	// Accounts, and opportunities sales makes from scratch.
+	con.Nav("Accounts", "/console/accounts", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
+	g.GET("/accounts", p.accounts, sales)
+	g.GET("/accounts/:id", p.account, sales)
+	g.GET("/opportunities/new", p.newOpportunity, sales)
+	g.POST("/opportunities/new", p.createOpportunity, sales)
 	g.GET("/opportunities/:id", p.opportunity, sales)
 	g.POST("/opportunities/:id", p.updateOpportunity, sales)
 }

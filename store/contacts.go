@@ -45,6 +45,46 @@ func (q *Queries) GetContact(ctx context.Context, workspaceID, id uuid.UUID) (Co
 
 // ListContacts pages through the workspace's contacts, newest first.
 func (q *Queries) ListContacts(ctx context.Context, workspaceID uuid.UUID, f ContactFilter) ([]Contact, error) {
+	w := contactListQuery(workspaceID, f)
+	rows, _ := q.db.Query(ctx, `SELECT `+contactColumns+` FROM contacts`+w.page(f.Page), w.args...)
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
+	return cs, interpret(err, "list contacts")
+}
+
+// ContactWithAccount is a contact with the name of its account ("" when it
+// has none).
+type ContactWithAccount struct {
+	Contact
+	AccountName string `db:"account_name"`
+}
+
+// contactWithAccount wraps a query of contactColumns with its account's
+// name.
+func contactWithAccount(inner string) string {
+	return `SELECT c.*, coalesce(a.name, '') AS account_name FROM (` + inner + `) c
+		LEFT JOIN accounts a ON a.workspace_id = c.workspace_id AND a.id = c.account_id
+		ORDER BY c.id DESC`
+}
+
+// GetContactWithAccount returns a contact of the workspace with its account's
+// name.
+func (q *Queries) GetContactWithAccount(ctx context.Context, workspaceID, id uuid.UUID) (ContactWithAccount, error) {
+	rows, _ := q.db.Query(ctx, contactWithAccount(`SELECT `+contactColumns+` FROM contacts
+		WHERE workspace_id = $1 AND id = $2`), workspaceID, id)
+	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[ContactWithAccount])
+	return c, interpret(err, "get contact with account")
+}
+
+// ListContactsWithAccount is ListContacts with each contact's account name.
+func (q *Queries) ListContactsWithAccount(ctx context.Context, workspaceID uuid.UUID, f ContactFilter) ([]ContactWithAccount, error) {
+	w := contactListQuery(workspaceID, f)
+	rows, _ := q.db.Query(ctx, contactWithAccount(`SELECT `+contactColumns+` FROM contacts`+w.page(f.Page)), w.args...)
+	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[ContactWithAccount])
+	return cs, interpret(err, "list contacts with account")
+}
+
+// contactListQuery is the conditions of f.
+func contactListQuery(workspaceID uuid.UUID, f ContactFilter) *listQuery {
 	w := newListQuery(workspaceID)
 	if f.EmailCanonical != "" {
 		w.add("email_canonical = ?", f.EmailCanonical)
@@ -54,7 +94,5 @@ func (q *Queries) ListContacts(ctx context.Context, workspaceID uuid.UUID, f Con
 		w.add("(fuzzy_key LIKE ? OR lower(email) LIKE ? OR ? <% fuzzy_key)",
 			likePattern(needle), likePattern(needle), needle)
 	}
-	rows, _ := q.db.Query(ctx, `SELECT `+contactColumns+` FROM contacts`+w.page(f.Page), w.args...)
-	cs, err := pgx.CollectRows(rows, pgx.RowToStructByName[Contact])
-	return cs, interpret(err, "list contacts")
+	return w
 }

@@ -38,6 +38,7 @@ type StageChange struct {
 // OpportunityFilter narrows a list of opportunities. Zero fields do not
 // filter.
 type OpportunityFilter struct {
+	AccountID  uuid.UUID
 	Stage      string
 	OwnerID    uuid.UUID
 	InForecast *bool
@@ -45,8 +46,10 @@ type OpportunityFilter struct {
 }
 
 // InsertOpportunity stores a new opportunity; a zero ID is filled in. Amount
-// is a decimal string ("" is 0) and ExpectedCloseDate YYYY-MM-DD. A lead that
-// already has one is ErrConflict.
+// is a decimal string ("" is 0) and ExpectedCloseDate YYYY-MM-DD. A zero
+// LeadID or ContactID is stored as none: an opportunity sales made from
+// scratch has no lead, and may have no contact. A lead that already has one
+// is ErrConflict.
 func (q *Queries) InsertOpportunity(ctx context.Context, o Opportunity) (Opportunity, error) {
 	if o.ID == uuid.Nil {
 		o.ID = NewID()
@@ -58,10 +61,10 @@ func (q *Queries) InsertOpportunity(ctx context.Context, o Opportunity) (Opportu
 	rows, _ := q.db.Query(ctx, `
 		INSERT INTO opportunities (id, workspace_id, account_id, contact_id, lead_id, handoff_id, name,
 			amount, stage, probability, expected_close_date, in_forecast, owner_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8::numeric, $9, $10, $11::date, $12, $13, $14, $14)
+		VALUES ($1, $2, $3, NULLIF($4::uuid, $15::uuid), NULLIF($5::uuid, $15::uuid), $6, $7, $8::numeric, $9, $10, $11::date, $12, $13, $14, $14)
 		RETURNING `+opportunityColumns,
 		o.ID, o.WorkspaceID, o.AccountID, o.ContactID, o.LeadID, o.HandoffID, o.Name,
-		o.Amount, o.Stage, o.Probability, o.ExpectedCloseDate, o.InForecast, o.OwnerID, at)
+		o.Amount, o.Stage, o.Probability, o.ExpectedCloseDate, o.InForecast, o.OwnerID, at, uuid.Nil)
 	out, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Opportunity])
 	return out, interpret(err, "insert opportunity")
 }
@@ -86,6 +89,9 @@ func (q *Queries) LockOpportunity(ctx context.Context, workspaceID, id uuid.UUID
 // first.
 func (q *Queries) ListOpportunities(ctx context.Context, workspaceID uuid.UUID, f OpportunityFilter) ([]Opportunity, error) {
 	w := newListQuery(workspaceID)
+	if f.AccountID != uuid.Nil {
+		w.add("account_id = ?", f.AccountID)
+	}
 	if f.Stage != "" {
 		w.add("stage = ?", f.Stage)
 	}
