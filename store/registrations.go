@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -91,14 +92,20 @@ func (q *Queries) InsertRegistration(ctx context.Context, r EventRegistration) (
 
 // MoveRegistrations carries one lead's event registrations over to another
 // in a merge. Where both were registered for the same event, the survivor's
-// registration stays, holding a place if either of them held one (the person
-// had a seat, whichever record it was under), and the other's is dropped.
+// registration stays, with the further on of the two statuses (attended,
+// then registered, then waitlisted, then cancelled: the person had a seat,
+// whichever record it was under, and a record that attended says they
+// came), and the other's is dropped.
 func (q *Queries) MoveRegistrations(ctx context.Context, workspaceID, fromLeadID, toLeadID uuid.UUID) (int64, error) {
+	const rank = `array_position(ARRAY['cancelled', 'waitlisted', 'registered', 'attended'], %s.status)`
 	if _, err := q.db.Exec(ctx, `
-		UPDATE event_registrations k SET status = 'registered'
+		UPDATE event_registrations k SET status = r.status, attended_at = r.attended_at,
+			promoted_at = COALESCE(k.promoted_at, r.promoted_at),
+			cancelled_at = r.cancelled_at, cancelled_by = r.cancelled_by
 		FROM event_registrations r
-		WHERE k.workspace_id = $1 AND k.lead_id = $3 AND k.status = 'waitlisted'
-		  AND r.workspace_id = $1 AND r.lead_id = $2 AND r.event_id = k.event_id AND r.status = 'registered'`,
+		WHERE k.workspace_id = $1 AND k.lead_id = $3
+		  AND r.workspace_id = $1 AND r.lead_id = $2 AND r.event_id = k.event_id
+		  AND `+fmt.Sprintf(rank, "r")+` > `+fmt.Sprintf(rank, "k"),
 		workspaceID, fromLeadID, toLeadID); err != nil {
 		return 0, interpret(err, "keep place of merged registration")
 	}
