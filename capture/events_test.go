@@ -294,3 +294,31 @@ func isValidation(err error) bool {
 	var ve *capture.ValidationError
 	return errors.As(err, &ve)
 }
+
+// TestEventRegistrationMergeKeepsAttendance merges a person's two leads,
+// one of which cancelled and the other attended the same event: the
+// survivor keeps one registration, attended.
+func TestEventRegistrationMergeKeepsAttendance(t *testing.T) {
+	t.Parallel()
+	b := setupEvents(t)
+	form := b.eventForm(t, b.ws, 0)
+	keep := b.register(t, form, "hal@work.example")
+	other := b.register(t, form, "hal@home.example")
+	if _, err := b.api.CancelRegistration(b.ctx, b.ws.ID, keep.EventID, keep.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.api.MarkAttended(b.ctx, b.ws.ID, other.EventID, other.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.proc.MergeLeads(b.ctx, b.ws.ID, keep.LeadID, other.LeadID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := b.store.ListRegistrations(b.ctx, b.ws.ID, keep.EventID, "", uuid.Nil, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].ID != keep.ID || rs[0].LeadID != keep.LeadID || rs[0].Status != store.RegistrationAttended ||
+		rs[0].AttendedAt == nil || rs[0].CancelledAt != nil {
+		t.Errorf("after the merge: %+v, want the kept registration, attended", rs)
+	}
+}
