@@ -47,7 +47,9 @@ type APIConfig struct {
 	Releaser ResponseReleaser
 	Retrier  ResponseRetrier
 	Tasks    TaskRemover
-	Logger   *slog.Logger
+	// Mailer queues the email of a person promoted off a waitlist.
+	Mailer RegistrationMailer
+	Logger *slog.Logger
 }
 
 // API is the admin JSON API over forms, events, responses, leads and
@@ -59,6 +61,7 @@ type API struct {
 	releaser ResponseReleaser
 	retrier  ResponseRetrier
 	tasks    TaskRemover
+	mailer   RegistrationMailer
 	log      *slog.Logger
 }
 
@@ -83,6 +86,9 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	if cfg.Tasks == nil {
 		missing = append(missing, "Tasks")
 	}
+	if cfg.Mailer == nil {
+		missing = append(missing, "Mailer")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("capture api: missing %s", strings.Join(missing, ", "))
 	}
@@ -93,6 +99,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		releaser: cfg.Releaser,
 		retrier:  cfg.Retrier,
 		tasks:    cfg.Tasks,
+		mailer:   cfg.Mailer,
 		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 	}, nil
 }
@@ -114,6 +121,9 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.POST("/events", api.createEvent, marketing)
 	g.GET("/events", api.listEvents, marketing)
 	g.GET("/events/:id", api.getEvent, marketing)
+	g.GET("/events/:id/registrations", api.listRegistrations, marketing)
+	g.POST("/events/:id/registrations/:rid/cancel", api.cancelRegistration, marketing)
+	g.POST("/events/:id/registrations/:rid/attend", api.attendRegistration, marketing)
 
 	g.GET("/responses", api.listResponses, marketing)
 	g.GET("/responses/:id", api.getResponse, marketing)

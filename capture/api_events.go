@@ -45,13 +45,155 @@ func newEvent(r store.Event) Event {
 type EventCounts struct {
 	Registered int `json:"registered"`
 	Waitlisted int `json:"waitlisted"`
+	Cancelled  int `json:"cancelled"`
+	Attended   int `json:"attended"`
 }
 
 func newEventCounts(r store.EventCounts) EventCounts {
 	return EventCounts{
 		Registered: r.Registered,
 		Waitlisted: r.Waitlisted,
+		Cancelled:  r.Cancelled,
+		Attended:   r.Attended,
 	}
+}
+
+// Registration is how the API shows an event registration.
+type Registration struct {
+	ID         uuid.UUID `json:"id"`
+	EventID    uuid.UUID `json:"event_id"`
+	LeadID     uuid.UUID `json:"lead_id"`
+	ResponseID uuid.UUID `json:"response_id"`
+	// Status is registered, waitlisted, cancelled or attended.
+	Status      string     `json:"status"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CancelledAt *time.Time `json:"cancelled_at"`
+	// CancelledBy is "person" (the link in their email) or the API key or
+	// console user who cancelled.
+	CancelledBy string     `json:"cancelled_by,omitempty"`
+	PromotedAt  *time.Time `json:"promoted_at"`
+	AttendedAt  *time.Time `json:"attended_at"`
+	// The lead's name and address, in lists.
+	FirstName string `json:"first_name,omitempty"`
+	LastName  string `json:"last_name,omitempty"`
+	Email     string `json:"email,omitempty"`
+	Company   string `json:"company,omitempty"`
+}
+
+func newRegistration(r store.EventRegistration) Registration {
+	return Registration{
+		ID:          r.ID,
+		EventID:     r.EventID,
+		LeadID:      r.LeadID,
+		ResponseID:  r.ResponseID,
+		Status:      r.Status,
+		CreatedAt:   r.CreatedAt,
+		CancelledAt: r.CancelledAt,
+		CancelledBy: r.CancelledBy,
+		PromotedAt:  r.PromotedAt,
+		AttendedAt:  r.AttendedAt,
+	}
+}
+
+func newRegistrationItem(r store.RegistrationListItem) Registration {
+	out := newRegistration(r.EventRegistration)
+	out.FirstName, out.LastName, out.Email, out.Company = r.FirstName, r.LastName, r.Email, r.Company
+	return out
+}
+
+// RegistrationChangeView is how the API answers a cancellation or an
+// attendance: the registration afterwards, whether this call changed it
+// (false: it already was cancelled, or attended), and who got a place.
+type RegistrationChangeView struct {
+	Registration Registration   `json:"registration"`
+	Changed      bool           `json:"changed"`
+	Promoted     []Registration `json:"promoted"`
+}
+
+func newRegistrationChange(ch RegistrationChange) RegistrationChangeView {
+	v := RegistrationChangeView{Registration: newRegistration(ch.Registration), Changed: ch.Changed, Promoted: []Registration{}}
+	for _, p := range ch.Promoted {
+		v.Promoted = append(v.Promoted, newRegistration(p))
+	}
+	return v
+}
+
+// registrationStatuses are the statuses a list of registrations filters by.
+var registrationStatuses = []string{store.RegistrationRegistered, store.RegistrationWaitlisted,
+	store.RegistrationCancelled, store.RegistrationAttended}
+
+// listRegistrations pages through an event's registrations in the order
+// they came (a waitlist's order is its queue), optionally of one status.
+func (a *API) listRegistrations(c echo.Context) error {
+	p, err := httpapi.PrincipalOf(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(c)
+	if err != nil {
+		return err
+	}
+	status, err := httpapi.QueryOneOf(c, "status", registrationStatuses...)
+	if err != nil {
+		return err
+	}
+	page, limit, err := httpapi.ReadPage(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if _, err := a.store.GetEvent(ctx, p.WorkspaceID, id); err != nil {
+		return err
+	}
+	rs, err := a.store.ListRegistrations(ctx, p.WorkspaceID, id, status, page.Before, page.Limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, httpapi.ListOf(httpapi.Map(rs, newRegistrationItem), limit, func(r Registration) uuid.UUID { return r.ID }))
+}
+
+// registrationPath reads an event's and a registration's IDs from the path.
+func registrationPath(c echo.Context) (eventID, id uuid.UUID, err error) {
+	if eventID, err = httpapi.PathID(c); err != nil {
+		return uuid.Nil, uuid.Nil, err
+	}
+	id, err = store.ParseID(c.Param("rid"))
+	return eventID, id, err
+}
+
+// cancelRegistration cancels a registration on marketing's behalf; a
+// registration already cancelled answers 200 with changed false.
+func (a *API) cancelRegistration(c echo.Context) error {
+	p, err := httpapi.PrincipalOf(c)
+	if err != nil {
+		return err
+	}
+	eventID, id, err := registrationPath(c)
+	if err != nil {
+		return err
+	}
+	ch, err := a.CancelRegistration(c.Request().Context(), p.WorkspaceID, eventID, id, p.Actor())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newRegistrationChange(ch))
+}
+
+// attendRegistration records that a registration's person attended.
+func (a *API) attendRegistration(c echo.Context) error {
+	p, err := httpapi.PrincipalOf(c)
+	if err != nil {
+		return err
+	}
+	eventID, id, err := registrationPath(c)
+	if err != nil {
+		return err
+	}
+	ch, err := a.MarkAttended(c.Request().Context(), p.WorkspaceID, eventID, id, p.Actor())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newRegistrationChange(ch))
 }
 
 // apiEventView is an event with its registration counts.

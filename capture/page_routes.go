@@ -106,6 +106,8 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 	g.GET("/events", p.eventsPage, marketing)
 	g.POST("/events", p.createEvent, marketing)
 	g.GET("/events/:id", p.eventPage, marketing)
+	g.POST("/events/:id/registrations/:rid/cancel", p.cancelRegistration, marketing)
+	g.POST("/events/:id/registrations/:rid/attend", p.attendRegistration, marketing)
 
 	p.con.Nav("Responses", "/console/responses", store.UserMarketing)
 	g.GET("/responses", p.responsesPage, marketing)

@@ -35,6 +35,14 @@ func TestWireTypesKeepTheAPIShape(t *testing.T) {
 		{"possible_duplicate_zero", func() any { return newPossibleDuplicate(store.PossibleDuplicate{}) }},
 		{"contact", func() any { return newContact(storetest.Filled[store.Contact]()) }},
 		{"contact_zero", func() any { return newContact(store.Contact{}) }},
+		{"registration", func() any { return newRegistration(storetest.Filled[store.EventRegistration]()) }},
+		{"registration_zero", func() any { return newRegistration(store.EventRegistration{}) }},
+		{"registration_item", func() any { return newRegistrationItem(storetest.Filled[store.RegistrationListItem]()) }},
+		{"registration_change", func() any {
+			return newRegistrationChange(RegistrationChange{Registration: storetest.Filled[store.EventRegistration](), Changed: true,
+				Promoted: storetest.Filled[[]store.EventRegistration]()})
+		}},
+		{"registration_change_zero", func() any { return newRegistrationChange(RegistrationChange{}) }},
 		{"event_view", func() any {
 			return apiEventView{Event: newEvent(storetest.Filled[store.Event]()), EventCounts: newEventCounts(storetest.Filled[store.EventCounts]())}
 		}},

@@ -175,22 +175,30 @@ func (e *Engine) queueEventConfirmation(ctx context.Context, q *store.Queries, r
 	if err != nil {
 		return err
 	}
-	extra := map[string]string{"event_name": ev.Name, "registration_status": reg.Status}
-	if ev.StartsAt != nil {
-		loc := location(lead.Timezone, ws.Timezone)
-		extra["event_starts_at"] = ev.StartsAt.In(loc).Format("Monday 2 January 2006, 15:04 MST")
-	}
 	responseID := reg.ResponseID
 	_, _, err = e.createMessage(ctx, q, draft{
 		Lead:       lead,
 		Workspace:  ws,
 		Template:   eventConfirmationTemplate(reg.Status, ev.StartsAt != nil),
-		Extra:      extra,
+		Extra:      e.eventFields(lead, ws, ev, reg),
 		Kind:       store.MessageTransactional,
 		DedupeKey:  "event:" + reg.ID.String(),
 		ResponseID: &responseID,
 	}, now)
 	return err
+}
+
+// eventFields are the merge fields of a registration's emails: the event,
+// its start in the lead's time zone, and the signed link that cancels the
+// registration.
+func (e *Engine) eventFields(lead store.Lead, ws store.Workspace, ev store.Event, reg store.EventRegistration) map[string]string {
+	extra := map[string]string{"event_name": ev.Name, "registration_status": reg.Status,
+		"cancel_url": CancelURL(e.cfg.BaseURL, e.cfg.Signer, reg.ID)}
+	if ev.StartsAt != nil {
+		loc := location(lead.Timezone, ws.Timezone)
+		extra["event_starts_at"] = ev.StartsAt.In(loc).Format("Monday 2 January 2006, 15:04 MST")
+	}
+	return extra
 }
 
 // eventConfirmationTemplate is the built-in confirmation of a registration.
@@ -204,16 +212,46 @@ func eventConfirmationTemplate(status string, hasStart bool) store.Template {
 	if status == store.RegistrationWaitlisted {
 		t.Subject = "You are on the waitlist: {{event_name}}"
 		t.TextBody = "Hello {{first_name|there}},\n\n{{event_name}} is full, so you are on its waitlist. " +
-			"We will write to you if a place opens up.\n" + when + "\n{{sender_name}}\n"
+			"We will write to you if a place opens up.\n" + when + cancelText("leave the waitlist") + "\n{{sender_name}}\n"
 		t.HTMLBody = "<p>Hello {{first_name|there}},</p>\n<p><strong>{{event_name}}</strong> is full, so you are " +
-			"on its waitlist. We will write to you if a place opens up.</p>\n" + whenHTML + "<p>{{sender_name}}</p>\n"
+			"on its waitlist. We will write to you if a place opens up.</p>\n" + whenHTML +
+			cancelHTML("Leave the waitlist") + "<p>{{sender_name}}</p>\n"
 		return t
 	}
 	t.Subject = "You are registered: {{event_name}}"
-	t.TextBody = "Hello {{first_name|there}},\n\nYou are registered for {{event_name}}.\n" + when + "\n{{sender_name}}\n"
+	t.TextBody = "Hello {{first_name|there}},\n\nYou are registered for {{event_name}}.\n" + when +
+		cancelText("cancel your registration") + "\n{{sender_name}}\n"
 	t.HTMLBody = "<p>Hello {{first_name|there}},</p>\n<p>You are registered for <strong>{{event_name}}</strong>.</p>\n" +
-		whenHTML + "<p>{{sender_name}}</p>\n"
+		whenHTML + cancelHTML("Cancel your registration") + "<p>{{sender_name}}</p>\n"
 	return t
+}
+
+// promotionTemplate is the built-in email of a person whose waitlisted
+// registration was given a place.
+func promotionTemplate(hasStart bool) store.Template {
+	when, whenHTML := "", ""
+	if hasStart {
+		when = "\nIt starts {{event_starts_at}}.\n"
+		whenHTML = "<p>It starts {{event_starts_at}}.</p>\n"
+	}
+	return store.Template{
+		Name:    "event waitlist promotion",
+		Subject: "A place opened up: you are registered for {{event_name}}",
+		TextBody: "Hello {{first_name|there}},\n\nA place opened up at {{event_name}}, and it is yours: " +
+			"you are registered.\n" + when + cancelText("give the place up") + "\n{{sender_name}}\n",
+		HTMLBody: "<p>Hello {{first_name|there}},</p>\n<p>A place opened up at <strong>{{event_name}}</strong>, " +
+			"and it is yours: you are registered.</p>\n" + whenHTML + cancelHTML("Give the place up") +
+			"<p>{{sender_name}}</p>\n",
+	}
+}
+
+// cancelText and cancelHTML offer a registration email's cancel link.
+func cancelText(what string) string {
+	return "\nIf you cannot come, " + what + " here: {{cancel_url}}\n"
+}
+
+func cancelHTML(label string) string {
+	return "<p>Cannot come? <a href=\"{{cancel_url}}\">" + label + "</a>.</p>\n"
 }
 
 // draft is a message to create for a lead.

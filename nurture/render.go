@@ -55,7 +55,7 @@ var MergeFields = []string{
 // ExtraFields are the merge fields that only some emails fill, through
 // MergeData.Extra: event confirmations and double opt-in confirmations.
 // Elsewhere they fall back to the template's defaults.
-var ExtraFields = []string{"event_name", "event_starts_at", "confirm_url"}
+var ExtraFields = []string{"event_name", "event_starts_at", "confirm_url", "cancel_url"}
 
 // Merge fields the compliance footer is about.
 const (

@@ -371,7 +371,7 @@ func ExampleValidateTemplate() {
 	fmt.Println(err.(*nurture.ValidationError).Fields["subject"])
 	fmt.Println(err.(*nurture.ValidationError).Fields["text_body"])
 	// Output:
-	// unknown merge field {{frist_name}}: use one of first_name, last_name, full_name, email, company, title, city, state, country, primary_interest, lead_source, sender_name, postal_address, unsubscribe_url, custom.KEY or event_name, event_starts_at, confirm_url
+	// unknown merge field {{frist_name}}: use one of first_name, last_name, full_name, email, company, title, city, state, country, primary_interest, lead_source, sender_name, postal_address, unsubscribe_url, custom.KEY or event_name, event_starts_at, confirm_url, cancel_url
 	// line 1: "{{" is not closed by "}}"
 }
 

@@ -20,6 +20,7 @@ const (
 	TokenClick       = 'c' // click: a message, a link index and the link
 	TokenUnsubscribe = 'u' // unsubscribe: a message
 	TokenConfirm     = 'k' // double opt-in confirmation: a response
+	TokenCancel      = 'r' // cancel an event registration: a registration
 )
 
 // How long links work unless configured otherwise.

@@ -28,7 +28,7 @@ const (
 // counts as new engagement after sales rejected a lead. An email sent to it,
 // a bounce or an unsubscribe is not.
 var leadEngagementKinds = []string{
-	store.EngagementFormSubmitted, store.EngagementEventRegistered, store.EngagementEmailOpened,
+	store.EngagementFormSubmitted, store.EngagementEventRegistered, store.EngagementEventAttended, store.EngagementEmailOpened,
 	store.EngagementEmailClicked, "page_viewed",
 }
 

@@ -18,11 +18,11 @@ import (
 )
 
 // engagementKinds are the engagement events scoring gives points to: what
-// capture records (form submitted, event registered) and what nurture
-// records (email sent, opened, clicked, unsubscribed, bounced), plus page
-// views.
+// capture records (form submitted, event registered, event attended) and
+// what nurture records (email sent, opened, clicked, unsubscribed,
+// bounced), plus page views.
 var engagementKinds = []string{
-	"form_submitted", "event_registered", "email_sent", "email_opened", "email_clicked",
+	"form_submitted", "event_registered", "event_attended", "email_sent", "email_opened", "email_clicked",
 	"page_viewed", "unsubscribed", "bounced",
 }
 

@@ -135,10 +135,12 @@ func (q *Queries) ListEvents(ctx context.Context, workspaceID uuid.UUID, p Page)
 	return es, interpret(err, "list events")
 }
 
-// EventCounts is how many people an event has registered and waitlisted.
+// EventCounts is how many of an event's registrations have each status.
 type EventCounts struct {
 	Registered int `db:"registered"`
 	Waitlisted int `db:"waitlisted"`
+	Cancelled  int `db:"cancelled"`
+	Attended   int `db:"attended"`
 }
 
 // EventRegistrationCounts counts an event's registrations by status, for the
@@ -146,7 +148,9 @@ type EventCounts struct {
 func (q *Queries) EventRegistrationCounts(ctx context.Context, workspaceID, eventID uuid.UUID) (EventCounts, error) {
 	rows, _ := q.db.Query(ctx, `
 		SELECT count(*) FILTER (WHERE status = 'registered')::int AS registered,
-		       count(*) FILTER (WHERE status = 'waitlisted')::int AS waitlisted
+		       count(*) FILTER (WHERE status = 'waitlisted')::int AS waitlisted,
+		       count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
+		       count(*) FILTER (WHERE status = 'attended')::int AS attended
 		FROM event_registrations WHERE workspace_id = $1 AND event_id = $2`,
 		workspaceID, eventID)
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[EventCounts])

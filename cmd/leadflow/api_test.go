@@ -59,6 +59,13 @@ func (f failingEnqueuer) EnqueueContext(ctx context.Context, task *asynq.Task, o
 	return f.next.EnqueueContext(ctx, task, opts...)
 }
 
+// noMailer queues no email: the API tests built on setupAPI send none.
+type noMailer struct{}
+
+func (noMailer) QueuePromotion(context.Context, *store.Queries, store.EventRegistration) error {
+	return nil
+}
+
 // setupAPI serves the admin API exactly as `serve` wires it, on a fresh
 // database and Redis, with two workspaces holding a key of every role.
 func setupAPI(t *testing.T) *apiBundle {
@@ -79,6 +86,7 @@ func setupAPI(t *testing.T) *apiBundle {
 		Releaser: processor,
 		Retrier:  processor,
 		Tasks:    asynq.NewInspectorFromRedisClient(rdb),
+		Mailer:   noMailer{},
 		Logger:   logger,
 	})
 	if err != nil {

@@ -246,7 +246,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		return err
 	}
 	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor,
-		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Logger: log})
+		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Mailer: d.nurture, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -293,11 +293,19 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		}
 		return c.String(http.StatusOK, "ok\n")
 	})
-	// Public: form capture, hosted forms, tracking, unsubscribe, confirmation.
+	// Public: form capture, hosted forms, tracking, unsubscribe, confirmation,
+	// cancelling a registration.
 	capture.IntakeRoutes(e, intake)
 	site.Routes(e)
 	nurture.TrackingRoutes(e, public.nurture, nurture.TrackingConfig{
 		ProcessResponse: func(ctx context.Context, id uuid.UUID) error { return capture.EnqueueProcess(ctx, svc.queue, id) },
+	})
+	nurture.RegistrationLinkRoutes(e, public.nurture, nurture.RegistrationLinkConfig{
+		Registration: captureAPI.LinkedRegistration,
+		Cancel: func(ctx context.Context, id uuid.UUID) (bool, error) {
+			ch, err := captureAPI.CancelRegistrationFromLink(ctx, id)
+			return ch.Changed, err
+		},
 	})
 	// The admin API, behind API keys.
 	v1 := e.Group("/api/v1", httpapi.Authenticate(svc.store))

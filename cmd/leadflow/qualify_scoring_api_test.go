@@ -54,7 +54,7 @@ func TestQualifyScoringAPIRules(t *testing.T) {
 	got := expectJSON[qualify.ScoringView](t, b.apiBundle, http.StatusOK, b.a.marketing, "GET", "/api/v1/scoring", nil)
 	want := qualify.ScoringView{
 		Points: map[string]int{
-			"form_submitted": 10, "event_registered": 15, "email_opened": 2, "email_clicked": 5,
+			"form_submitted": 10, "event_registered": 15, "event_attended": 20, "email_opened": 2, "email_clicked": 5,
 			"unsubscribed": -20, "bounced": -10,
 		},
 		FitRules:        []qualify.FitRule{},
