@@ -322,3 +322,53 @@ func TestEventRegistrationMergeKeepsAttendance(t *testing.T) {
 		t.Errorf("after the merge: %+v, want the kept registration, attended", rs)
 	}
 }
+
+// TestEventRegistrationAfterCancelling: a person who cancelled and
+// registers again holds a registration again, as anyone registering then
+// would (the back of the waitlist of a full event, a place once one is
+// free), with a confirmation for each time they registered, and the same
+// response processed again confirms nothing more.
+func TestEventRegistrationAfterCancelling(t *testing.T) {
+	t.Parallel()
+	b := setupEvents(t)
+	form := b.eventForm(t, b.ws, 1)
+	ada := b.register(t, form, "ada@example.com")
+	grace := b.register(t, form, "grace@example.com")
+	if _, err := b.api.CancelRegistration(b.ctx, b.ws.ID, ada.EventID, ada.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// Grace took Ada's place; the event is full again.
+	if diff := cmp.Diff([]string{store.RegistrationCancelled, store.RegistrationRegistered}, b.statuses(t, []store.EventRegistration{ada, grace})); diff != "" {
+		t.Fatalf("after the cancel (-want +got):\n%s", diff)
+	}
+	confirmations := func() int {
+		t.Helper()
+		return b.count(t, `SELECT count(*) FROM messages WHERE dedupe_key LIKE $1`, "event:"+ada.ID.String()+":%")
+	}
+	if n := confirmations(); n != 1 {
+		t.Fatalf("%d confirmations before registering again, want 1", n)
+	}
+
+	again := b.register(t, form, "ada@example.com")
+	if again.ID != ada.ID || again.Status != store.RegistrationWaitlisted || again.CancelledAt != nil {
+		t.Errorf("registered again into a full event: %+v, want the same registration waitlisted", again)
+	}
+	if n := confirmations(); n != 2 {
+		t.Errorf("%d confirmations after registering again, want 2", n)
+	}
+	// Processing that response again changes nothing.
+	if _, err := b.proc.Process(b.ctx, again.ResponseID); err != nil {
+		t.Fatal(err)
+	}
+	if n := confirmations(); n != 2 {
+		t.Errorf("%d confirmations after processing the response again, want 2", n)
+	}
+	// Grace cancels: the first (only) one waiting, Ada, gets the place.
+	ch, err := b.api.CancelRegistration(b.ctx, b.ws.ID, grace.EventID, grace.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch.Promoted) != 1 || ch.Promoted[0].ID != ada.ID {
+		t.Errorf("promoted %v, want Ada's registration", ch.Promoted)
+	}
+}

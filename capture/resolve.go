@@ -799,7 +799,10 @@ func (r *resolution) mergeResponse(ctx context.Context) error {
 
 // register gives the lead its one registration for the form's event: a place
 // while the event has room, the waitlist once it is full. A person who
-// registers again keeps the registration they have.
+// registers again keeps the registration they have, unless they had
+// cancelled it: then it is theirs again, as a new registration would be
+// (a place if one is free, else the back of the waitlist), and confirmed
+// again.
 func (r *resolution) register(ctx context.Context) error {
 	if r.form.Kind != store.FormEventRegistration || r.form.EventID == nil {
 		return nil
@@ -814,7 +817,7 @@ func (r *resolution) register(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if existing != nil {
+	if existing != nil && existing.Status != store.RegistrationCancelled {
 		r.registration = existing.Status
 		return nil
 	}
@@ -828,14 +831,19 @@ func (r *resolution) register(ctx context.Context) error {
 			status = store.RegistrationWaitlisted
 		}
 	}
-	reg, err := r.q.InsertRegistration(ctx, store.EventRegistration{
-		WorkspaceID: ws,
-		EventID:     ev.ID,
-		LeadID:      r.lead.ID,
-		ResponseID:  r.resp.ID,
-		Status:      status,
-		CreatedAt:   r.now,
-	})
+	var reg store.EventRegistration
+	if existing != nil {
+		reg, err = r.q.RenewRegistration(ctx, ws, existing.ID, r.resp.ID, status, r.now)
+	} else {
+		reg, err = r.q.InsertRegistration(ctx, store.EventRegistration{
+			WorkspaceID: ws,
+			EventID:     ev.ID,
+			LeadID:      r.lead.ID,
+			ResponseID:  r.resp.ID,
+			Status:      status,
+			CreatedAt:   r.now,
+		})
+	}
 	if err != nil {
 		return err
 	}

@@ -182,7 +182,7 @@ func (e *Engine) queueEventConfirmation(ctx context.Context, q *store.Queries, r
 		Template:   eventConfirmationTemplate(reg.Status, ev.StartsAt != nil),
 		Extra:      e.eventFields(lead, ws, ev, reg),
 		Kind:       store.MessageTransactional,
-		DedupeKey:  "event:" + reg.ID.String(),
+		DedupeKey:  EventConfirmationKey(reg),
 		ResponseID: &responseID,
 	}, now)
 	return err
@@ -311,3 +311,11 @@ type renderError struct{ err error }
 
 func (e *renderError) Error() string { return "render: " + e.err.Error() }
 func (e *renderError) Unwrap() error { return e.err }
+
+// EventConfirmationKey is the dedupe key of a registration's confirmation:
+// one email per registration and the response that made it, so a person
+// who cancelled and registered again is confirmed again, and a retried
+// response is not.
+func EventConfirmationKey(reg store.EventRegistration) string {
+	return "event:" + reg.ID.String() + ":" + reg.ResponseID.String()
+}

@@ -123,7 +123,7 @@ func TestEventRegistrationConfirmation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg, err := b.store.MessageByDedupeKey(b.ctx, b.ws.ID, "event:"+reg.ID.String())
+	msg, err := b.store.MessageByDedupeKey(b.ctx, b.ws.ID, EventConfirmationKey(reg))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -156,6 +156,19 @@ func (q *Queries) CancelRegistration(ctx context.Context, workspaceID, id uuid.U
 	return r, interpret(err, "cancel registration")
 }
 
+// RenewRegistration gives a cancelled registration back to its person,
+// who registered again through response: a place or the waitlist (status),
+// at the back of the waitlist's queue as of at. Callers hold the event's
+// lock; ErrNotFound when the registration is not cancelled.
+func (q *Queries) RenewRegistration(ctx context.Context, workspaceID, id, responseID uuid.UUID, status string, at time.Time) (EventRegistration, error) {
+	rows, _ := q.db.Query(ctx, `UPDATE event_registrations
+		SET status = $4, response_id = $3, created_at = $5, cancelled_at = NULL, cancelled_by = '', promoted_at = NULL
+		WHERE workspace_id = $1 AND id = $2 AND status = 'cancelled'
+		RETURNING `+registrationColumns, workspaceID, id, responseID, status, at)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[EventRegistration])
+	return r, interpret(err, "renew registration")
+}
+
 // PromoteFirstWaitlisted gives the first registration on an event's
 // waitlist (the oldest) a place, and returns it; ErrNotFound when nobody
 // waits. Callers hold the event's lock.
