@@ -78,6 +78,17 @@ var hotQueries = []hotQuery{
 	{"ClaimWebhookDeliveries", "qualify webhooks, every 1 s", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.ClaimWebhookDeliveries(ctx, bigNow, bigNow.Add(2*time.Minute), 32, 2)
 	}, []string{"webhook_deliveries_due"}, nil, 3},
+	{"SearchLeads", "console leads page, a search for a rare name", func(ctx context.Context, q *store.Queries, d bigData) {
+		// A name search reads the names like it, however many: what it
+		// reads grows with the matches, never with the workspace.
+		q.SearchLeads(ctx, d.ws, store.LeadSearch{Q: "last4242", Page: store.Page{Limit: store.DefaultPageLimit + 1}})
+	}, []string{"leads_fuzzy", "leads_email_trgm"}, nil, 0},
+	{"SearchLeadsByEmail", "console leads page, a search for part of an address", func(ctx context.Context, q *store.Queries, d bigData) {
+		q.SearchLeads(ctx, d.ws, store.LeadSearch{Q: "lead4242@", Page: store.Page{Limit: store.DefaultPageLimit + 1}})
+	}, []string{"leads_email_trgm"}, nil, 20},
+	{"SearchLeadsByStatus", "console leads page, one status", func(ctx context.Context, q *store.Queries, d bigData) {
+		q.SearchLeads(ctx, d.ws, store.LeadSearch{Status: store.LeadConverted, Page: store.Page{Limit: store.DefaultPageLimit + 1}})
+	}, []string{"leads_status"}, nil, 3},
 	{"FunnelLeads", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelLeads(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
 	}, []string{"lead_funnel_span"}, nil, 0},
