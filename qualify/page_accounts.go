@@ -55,11 +55,12 @@ func (p *Pages) accounts(c echo.Context) error {
 		next = "/console/accounts?" + v.Encode()
 	}
 	return p.con.Render(c, http.StatusOK, p.tpl.accounts, "Accounts", struct {
-		Items []store.Account
-		Q     string
-		Next  string
-		Paged bool
-	}{list.Items, q, next, page.Before != uuid.Nil})
+		Items     []store.Account
+		Q         string
+		Next      string
+		Paged     bool
+		MayCreate bool
+	}{list.Items, q, next, page.Before != uuid.Nil, pr.Role != store.RoleMarketing})
 }
 
 func (p *Pages) account(c echo.Context) error {
@@ -79,7 +80,9 @@ func (p *Pages) account(c echo.Context) error {
 	v := struct {
 		AccountDetail
 		MoreContacts, MoreOpportunities bool
-	}{AccountDetail: d}
+		// MayCreate: sales (and admins) make opportunities; marketing reads.
+		MayCreate bool
+	}{AccountDetail: d, MayCreate: pr.Role != store.RoleMarketing}
 	if len(d.Contacts) > accountSection {
 		v.Contacts, v.MoreContacts = d.Contacts[:accountSection], true
 	}

@@ -200,6 +200,8 @@ type handoffView struct {
 	Left      string
 	Overdue   bool
 	Open      bool
+	// MayDecide: the person may accept, reject or reassign it (MayWork).
+	MayDecide bool
 	Score     ScoreExplanation
 	Decision  *store.QualificationDecision
 	Eval      Evaluation
@@ -228,14 +230,28 @@ func (p *Pages) handoff(c echo.Context) error {
 }
 
 // renderHandoff loads the handoff of the request's :id into v and renders
-// it; a person who may not see it gets 404, one who may see it but not work
-// on it 403, as the API answers.
+// it; a person who may not see it gets 404, as the API answers. One who may
+// read it but not decide it (marketing, or sales outside its owner's
+// reach) sees it without the accept, reject and reassign forms.
 func (p *Pages) renderHandoff(c echo.Context, status int, v handoffView) error {
-	pr, w, h, err := p.workedHandoff(c)
+	pr, w, err := worker(c)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(c)
 	if err != nil {
 		return p.refuse(c, err)
 	}
 	ctx := c.Request().Context()
+	h, err := p.engine.ReadHandoff(ctx, pr.WorkspaceID, w, id)
+	if err != nil {
+		return p.refuse(c, err)
+	}
+	if err := p.engine.MayWork(ctx, pr.WorkspaceID, w, h.OwnerID, h.TeamID); err == nil {
+		v.MayDecide = true
+	} else if _, ok := errors.AsType[*ForbiddenError](err); !ok {
+		return err
+	}
 	v.Handoff, v.Open, v.Stages = h, h.Status == store.HandoffOpen, stages
 	if v.Lead, err = p.store.GetLead(ctx, pr.WorkspaceID, h.LeadID); err != nil {
 		return err
@@ -273,7 +289,7 @@ func (p *Pages) renderHandoff(c echo.Context, status int, v handoffView) error {
 	if v.Events, err = p.store.HandoffDecisionEvents(ctx, pr.WorkspaceID, h.ID); err != nil {
 		return err
 	}
-	if v.Open {
+	if v.Open && v.MayDecide {
 		pv, err := p.engine.PreviewAccept(ctx, pr.WorkspaceID, h)
 		if err != nil {
 			return err

@@ -90,7 +90,9 @@ func (p *Pages) opportunities(c echo.Context) error {
 		Owner  uuid.UUID
 		Next   string
 		Paged  bool
-	}{rows, owners, stages, f.Stage, f.OwnerID, next, page.Before != uuid.Nil})
+		// MayCreate: sales (and admins) make opportunities; marketing reads.
+		MayCreate bool
+	}{rows, owners, stages, f.Stage, f.OwnerID, next, page.Before != uuid.Nil, pr.Role != store.RoleMarketing})
 }
 
 // oppRow is one line of the opportunities list.

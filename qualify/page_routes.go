@@ -62,15 +62,18 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 
 // ConsoleRoutes registers qualify's console pages on g (the console's
 // signed-in, CSRF-checked /console group) and lists them in its navigation.
-// Who may use them is the API's rule for handoffs and opportunities: sales,
-// and admins; each handoff and opportunity then answers to MayWork.
+// Who may use them is the API's rule for handoffs and opportunities: sales
+// and admins work them, marketing reads them; each handoff and opportunity
+// then answers to ReadHandoff and MayWork.
 func ConsoleRoutes(g *echo.Group, con *console.Console, p *Pages) {
 	sales := con.Require(store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
+	readers := con.Require(store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing)
 
 	// Sales: handoffs, soonest deadline first; accept, reject, reassign.
-	con.Nav("Handoffs", "/console/handoffs", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
-	g.GET("/handoffs", p.handoffs, sales)
-	g.GET("/handoffs/:id", p.handoff, sales)
+	// Marketing reads them.
+	con.Nav("Handoffs", "/console/handoffs", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing)
+	g.GET("/handoffs", p.handoffs, readers)
+	g.GET("/handoffs/:id", p.handoff, readers)
 	g.POST("/handoffs/:id/accept", p.accept, sales)
 	g.POST("/handoffs/:id/reject", p.reject, sales)
 	g.POST("/handoffs/:id/reassign", p.reassign, sales)
@@ -80,15 +83,15 @@ func ConsoleRoutes(g *echo.Group, con *console.Console, p *Pages) {
 	g.POST("/leads/:id/qualification", p.recordCall, sales)
 
 	// Opportunities: a list, a board by stage, and one to work on.
-	con.Nav("Opportunities", "/console/opportunities", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
-	g.GET("/opportunities", p.opportunities, sales)
-	g.GET("/opportunities/board", p.opportunityBoard, sales)
+	con.Nav("Opportunities", "/console/opportunities", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing)
+	g.GET("/opportunities", p.opportunities, readers)
+	g.GET("/opportunities/board", p.opportunityBoard, readers)
 	// Accounts, and opportunities sales makes from scratch.
-	con.Nav("Accounts", "/console/accounts", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
-	g.GET("/accounts", p.accounts, sales)
-	g.GET("/accounts/:id", p.account, sales)
+	con.Nav("Accounts", "/console/accounts", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing)
+	g.GET("/accounts", p.accounts, readers)
+	g.GET("/accounts/:id", p.account, readers)
 	g.GET("/opportunities/new", p.newOpportunity, sales)
 	g.POST("/opportunities/new", p.createOpportunity, sales)
-	g.GET("/opportunities/:id", p.opportunity, sales)
+	g.GET("/opportunities/:id", p.opportunity, readers)
 	g.POST("/opportunities/:id", p.updateOpportunity, sales)
 }

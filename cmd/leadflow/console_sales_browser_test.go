@@ -395,15 +395,25 @@ func TestConsoleSalesInBrowser(t *testing.T) {
 		if status := rep.Open("/console/people"); status != http.StatusForbidden {
 			t.Errorf("a rep opening /console/people: status %d, want 403", status)
 		}
-		// And the other way round: sales pages are not marketing's.
+		// And the other way round: marketing reads handoffs, opportunities
+		// and accounts, as the API lets it, but sales' own pages are not
+		// marketing's.
 		mkt := browsers.Tab(t, app.base)
 		mkt.Name = "marketing"
 		mkt.SignIn("maya@roles.test", salesPassword, "/console/")
-		if n := mkt.Count("nav a[href='/console/handoffs']"); n != 0 {
-			t.Errorf("marketing's navigation has the handoffs page")
+		for _, path := range []string{"/console/handoffs", "/console/opportunities", "/console/accounts"} {
+			if n := mkt.Count("nav a[href='" + path + "']"); n != 1 {
+				t.Errorf("marketing's navigation links %s %d times, want 1", path, n)
+			}
+			if status := mkt.Open(path); status != http.StatusOK {
+				t.Errorf("marketing opening %s: status %d, want 200", path, status)
+			}
 		}
-		if status := mkt.Open("/console/handoffs"); status != http.StatusForbidden {
-			t.Errorf("marketing opening /console/handoffs: status %d, want 403", status)
+		if n := mkt.Count("#new-opportunity"); n != 0 {
+			t.Errorf("marketing's accounts page offers a new opportunity")
+		}
+		if status := mkt.Open("/console/opportunities/new"); status != http.StatusForbidden {
+			t.Errorf("marketing opening /console/opportunities/new: status %d, want 403", status)
 		}
 	})
 

@@ -394,14 +394,18 @@ func TestHandoffAccessConsoleAgreesWithAPI(t *testing.T) {
 	people := map[string]*who{}
 	for _, p := range []struct{ name, role string }{
 		{"ann", store.UserSalesRep}, {"bob", store.UserSalesRep}, {"cat", store.UserSalesRep},
-		{"mia", store.UserSalesManager}, {"sue", store.UserSalesAdmin},
+		{"mia", store.UserSalesManager}, {"sue", store.UserSalesAdmin}, {"max", store.UserMarketing},
 	} {
 		pr, err := st.InsertPerson(ctx, store.Person{WorkspaceID: ws.ID, Name: p.name, Email: p.name + "@acme.example", Role: p.role, PasswordHash: hash})
 		if err != nil {
 			t.Fatal(err)
 		}
 		secret := httpapi.NewAPIKeySecret()
-		if _, err := st.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: store.RoleSales, Name: p.name, Prefix: httpapi.APIKeyPrefix(secret), UserID: &pr.ID}, secret); err != nil {
+		role := store.RoleSales
+		if p.role == store.UserMarketing {
+			role = store.RoleMarketing
+		}
+		if _, err := st.InsertAPIKey(ctx, store.APIKey{WorkspaceID: ws.ID, Role: role, Name: p.name, Prefix: httpapi.APIKeyPrefix(secret), UserID: &pr.ID}, secret); err != nil {
 			t.Fatal(err)
 		}
 		people[p.name] = &who{pr, secret}
@@ -447,10 +451,23 @@ func TestHandoffAccessConsoleAgreesWithAPI(t *testing.T) {
 		}
 		for _, h := range handoffs {
 			req, _ := http.NewRequest("GET", base+"/console/handoffs/"+h.ID.String(), nil)
-			page, _ := call(client, req)
+			page, html := call(client, req)
 			answer, body := apiGet(w.key, "/api/v1/handoffs/"+h.ID.String())
 			if page != answer || (answer != http.StatusOK && answer != http.StatusNotFound) {
 				t.Errorf("%s on handoff %s: console %d, API %d %s", name, h.ID, page, answer, body)
+			}
+			// Marketing reads handoffs, as the API lets it, and decides none:
+			// its page offers no accept or reject, and the API refuses one.
+			if w.person.Role == store.UserMarketing && page == http.StatusOK {
+				if strings.Contains(html, `id="accept-form"`) || strings.Contains(html, `id="reject-form"`) {
+					t.Errorf("%s's page of handoff %s offers to accept or reject it", name, h.ID)
+				}
+				req, _ := http.NewRequest("POST", base+"/api/v1/handoffs/"+h.ID.String()+"/reject", strings.NewReader(`{"reason": "not mine"}`))
+				req.Header.Set("Authorization", "Bearer "+w.key)
+				req.Header.Set("Content-Type", "application/json")
+				if code, body := call(http.DefaultClient, req); code != http.StatusForbidden {
+					t.Errorf("%s rejecting handoff %s through the API: %d %s, want 403", name, h.ID, code, body)
+				}
 			}
 		}
 		req, _ = http.NewRequest("GET", base+"/console/handoffs", nil)
