@@ -151,12 +151,15 @@ func (a *API) EditLead(ctx context.Context, workspaceID, id uuid.UUID, e LeadEdi
 		now := a.now()
 		var entries []store.AuditEntry
 		if next.EmailCanonical != l.EmailCanonical {
-			if err := a.takeEmail(ctx, q, l, next, now); err != nil {
+			added, err := a.takeEmail(ctx, q, l, next, now)
+			if err != nil {
 				return err
 			}
-			entries = append(entries, store.AuditEntry{LeadID: l.ID, At: now, Actor: actor,
-				Action: store.AuditIdentityAdded, Field: "email", NewValue: next.Email,
-				Detail: map[string]any{"by": "edit"}})
+			if added {
+				entries = append(entries, store.AuditEntry{LeadID: l.ID, At: now, Actor: actor,
+					Action: store.AuditIdentityAdded, Field: "email", NewValue: next.Email,
+					Detail: map[string]any{"by": "edit"}})
+			}
 		}
 		if len(changes) > 0 {
 			next.UpdatedAt = now
@@ -190,22 +193,22 @@ func (a *API) EditLead(ctx context.Context, workspaceID, id uuid.UUID, e LeadEdi
 }
 
 // takeEmail gives lead l the address of next, under the identity locks
-// responses take, refusing an address another live lead answers to.
-func (a *API) takeEmail(ctx context.Context, q *store.Queries, l, next store.Lead, now time.Time) error {
+// responses take, refusing an address another live lead answers to. It
+// reports whether the address is a new identity of the lead.
+func (a *API) takeEmail(ctx context.Context, q *store.Queries, l, next store.Lead, now time.Time) (bool, error) {
 	ws := l.WorkspaceID
 	if err := q.LockIdentities(ctx, ws, emailKey(l.EmailCanonical), emailKey(next.EmailCanonical)); err != nil {
-		return err
+		return false, err
 	}
 	other, err := optional(q.MatchLeadByEmail(ctx, ws, next.EmailCanonical))
 	if err != nil {
-		return err
+		return false, err
 	}
 	if other != nil && other.ID != l.ID {
-		return fmt.Errorf("%w: %w", store.ErrConflict,
+		return false, fmt.Errorf("%w: %w", store.ErrConflict,
 			&ValidationError{Fields: map[string]string{"email": "another lead answers to this address: " + other.ID.String()}})
 	}
-	_, err = q.AddLeadIdentity(ctx, ws, l.ID, next.Email, next.EmailCanonical, now)
-	return err
+	return q.AddLeadIdentity(ctx, ws, l.ID, next.Email, next.EmailCanonical, now)
 }
 
 func ownerChanges(l store.Lead, e LeadEdit) bool {
@@ -265,6 +268,7 @@ func applyLeadEdit(l store.Lead, e LeadEdit) (store.Lead, []leadChange, map[stri
 	}
 	if e.Email != nil {
 		switch email, canonical, err := NormalizeEmail(*e.Email); {
+		case strings.TrimSpace(*e.Email) == "" && next.Email == "":
 		case strings.TrimSpace(*e.Email) == "":
 			bad["email"] = "cannot be removed: an address is an identity"
 		case err != nil:
@@ -275,8 +279,10 @@ func applyLeadEdit(l store.Lead, e LeadEdit) (store.Lead, []leadChange, map[stri
 		}
 	}
 	if e.Phone != nil {
-		switch raw := strings.TrimSpace(*e.Phone); raw {
-		case "":
+		switch raw := strings.TrimSpace(*e.Phone); {
+		case raw != "" && raw == next.PhoneUnverified:
+			// The number kept as typed, sent back as it is: no change.
+		case raw == "":
 			if next.Phone != "" || next.PhoneUnverified != "" {
 				changes = append(changes, leadChange{"phone", cmp.Or(next.Phone, next.PhoneUnverified), ""})
 				next.Phone, next.PhoneUnverified = "", ""

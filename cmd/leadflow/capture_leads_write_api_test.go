@@ -251,6 +251,19 @@ func TestLeadPatchAuditsEachFieldWithItsActor(t *testing.T) {
 	}
 	expectError(t, b, 422, "invalid_reference", b.a.sales, "PATCH", path, map[string]any{"owner_id": store.NewID()})
 
+	// A lead with no address and a phone kept as typed takes the edit
+	// form's blanks and that phone back unchanged.
+	odd, err := b.st.InsertLead(context.Background(), store.Lead{WorkspaceID: b.a.ws.ID, FirstName: "Kit",
+		PhoneUnverified: "ext. 12 ask for Kit", Status: store.LeadNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := expectJSON[leadWriteBody](t, b, 200, b.a.sales, "PATCH", "/api/v1/leads/"+odd.ID.String(),
+		map[string]any{"email": "", "phone": "ext. 12 ask for Kit", "title": "Buyer"})
+	if kept.PhoneUnverified != "ext. 12 ask for Kit" || kept.Title != "Buyer" || len(kept.Audit) != 1 || kept.Audit[0].Field != "title" {
+		t.Errorf("lead without an address after the edit = %+v, audit %+v", kept.Lead, kept.Audit)
+	}
+
 	// A merged lead is its survivor's to edit.
 	expectJSON[leadWriteBody](t, b, 200, b.a.marketing, "POST", path+"/merge", map[string]any{"other_id": other.LeadID})
 	expectError(t, b, 409, "conflict", b.a.sales, "PATCH", "/api/v1/leads/"+other.LeadID.String(), map[string]any{"title": "CEO"})
