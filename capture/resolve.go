@@ -902,7 +902,8 @@ func (r *resolution) recordEngagement(ctx context.Context) error {
 	return err
 }
 
-// audit starts an audit entry signed by the worker for this response.
+// audit starts an audit entry for this resolution: signed by the worker and
+// naming the response, or by the person who referred someone by hand.
 func (r *resolution) audit(action string, detail map[string]any) store.AuditEntry {
 	return store.AuditEntry{
 		LeadID:     r.lead.ID,
