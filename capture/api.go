@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -49,20 +50,29 @@ type APIConfig struct {
 	Tasks    TaskRemover
 	// Mailer queues the email of a person promoted off a waitlist.
 	Mailer RegistrationMailer
-	Logger *slog.Logger
+	// Referrer resolves a referred person to their lead.
+	Referrer LeadReferrer
+	// Unsuppressor lets a resubscribed lead's address be emailed again.
+	Unsuppressor Unsuppressor
+	Logger       *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // API is the admin JSON API over forms, events, responses, leads and
 // contacts. Every handler works in the workspace of the request's API key.
 type API struct {
-	store    *store.Store
-	enqueuer Enqueuer
-	merger   LeadMerger
-	releaser ResponseReleaser
-	retrier  ResponseRetrier
-	tasks    TaskRemover
-	mailer   RegistrationMailer
-	log      *slog.Logger
+	store      *store.Store
+	enqueuer   Enqueuer
+	merger     LeadMerger
+	releaser   ResponseReleaser
+	retrier    ResponseRetrier
+	tasks      TaskRemover
+	mailer     RegistrationMailer
+	referrer   LeadReferrer
+	unsuppress Unsuppressor
+	log        *slog.Logger
+	now        func() time.Time
 }
 
 // NewAPI checks cfg and builds the API.
@@ -89,18 +99,31 @@ func NewAPI(cfg APIConfig) (*API, error) {
 	if cfg.Mailer == nil {
 		missing = append(missing, "Mailer")
 	}
+	if cfg.Referrer == nil {
+		missing = append(missing, "Referrer")
+	}
+	if cfg.Unsuppressor == nil {
+		missing = append(missing, "Unsuppressor")
+	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("capture api: missing %s", strings.Join(missing, ", "))
 	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	return &API{
-		store:    cfg.Store,
-		enqueuer: cfg.Enqueuer,
-		merger:   cfg.Merger,
-		releaser: cfg.Releaser,
-		retrier:  cfg.Retrier,
-		tasks:    cfg.Tasks,
-		mailer:   cfg.Mailer,
-		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		store:      cfg.Store,
+		enqueuer:   cfg.Enqueuer,
+		merger:     cfg.Merger,
+		releaser:   cfg.Releaser,
+		retrier:    cfg.Retrier,
+		tasks:      cfg.Tasks,
+		mailer:     cfg.Mailer,
+		referrer:   cfg.Referrer,
+		unsuppress: cfg.Unsuppressor,
+		log:        cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		now:        now,
 	}, nil
 }
 
@@ -132,6 +155,10 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 
 	g.GET("/leads", api.listLeads, people)
 	g.GET("/leads/:id", api.getLead, people)
+	g.POST("/leads", api.referLead, people)
+	g.PATCH("/leads/:id", api.editLead, people)
+	g.POST("/leads/:id/status", api.changeLeadStatus, people)
+	g.POST("/leads/:id/resubscribe", api.resubscribeLead, people)
 	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
 
 	g.POST("/contacts", api.createContact, people)

@@ -160,10 +160,32 @@ func newPossibleDuplicate(r store.PossibleDuplicate) PossibleDuplicate {
 	}
 }
 
+// LeadSuppression is why marketing email no longer goes to a lead's
+// address, and since when: unsubscribed, bounced or complained.
+type LeadSuppression struct {
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// leadSuppression is the suppression of the lead's address, nil when it
+// may be emailed.
+func leadSuppression(ctx context.Context, st *store.Store, l store.Lead) (*LeadSuppression, error) {
+	if l.EmailCanonical == "" {
+		return nil, nil
+	}
+	s, err := optional(st.GetSuppression(ctx, l.WorkspaceID, l.EmailCanonical))
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return &LeadSuppression{Reason: s.Reason, Since: s.CreatedAt}, nil
+}
+
 // apiLeadView is a lead with its history. A merged lead is shown too, with
 // merged_into naming the lead that absorbed it, so clients can follow.
 type apiLeadView struct {
 	Lead
+	// Suppression is set when the lead's address may not be emailed.
+	Suppression        *LeadSuppression    `json:"suppression"`
 	Responses          []Response          `json:"responses"`
 	Audit              []AuditEntry        `json:"audit"`
 	PossibleDuplicates []PossibleDuplicate `json:"possible_duplicates"`
@@ -262,8 +284,13 @@ func (a *API) leadView(ctx context.Context, workspaceID, id uuid.UUID) (apiLeadV
 	if err != nil {
 		return apiLeadView{}, err
 	}
+	sup, err := leadSuppression(ctx, a.store, l)
+	if err != nil {
+		return apiLeadView{}, err
+	}
 	return apiLeadView{
 		Lead:               newLead(l),
+		Suppression:        sup,
 		Responses:          httpapi.Map(responses, newResponse),
 		Audit:              httpapi.Map(audit, newAuditEntry),
 		PossibleDuplicates: httpapi.Map(dups, newPossibleDuplicate),

@@ -51,7 +51,7 @@ func setupEvents(t *testing.T) *eventsBundle {
 		t.Fatal(err)
 	}
 	api, err := capture.NewAPI(capture.APIConfig{Store: b.store, Enqueuer: queue, Merger: b.proc, Releaser: b.proc,
-		Retrier: b.proc, Tasks: asynq.NewInspectorFromRedisClient(rdb), Mailer: eng})
+		Retrier: b.proc, Tasks: asynq.NewInspectorFromRedisClient(rdb), Mailer: eng, Referrer: b.proc, Unsuppressor: eng})
 	if err != nil {
 		t.Fatal(err)
 	}

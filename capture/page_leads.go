@@ -172,6 +172,47 @@ type leadView struct {
 	CanMerge   bool
 	Notice     string
 	Error      string
+	// Suppression is set when the lead's address may not be emailed.
+	Suppression *LeadSuppression
+	// The edit, status and resubscribe forms, as typed when refused.
+	Edit        *leadEditForm
+	StatusMove  leadStatusForm
+	Resubscribe leadResubscribeForm
+}
+
+// leadEditForm is the lead's edit form: every value as typed, so a refused
+// post shows what the person wrote, with errors next to their fields.
+type leadEditForm struct {
+	FirstName, LastName, Email, Phone, Company, Title, City, State, Country,
+	LeadSource, PrimaryInterest, Description string
+	Errors map[string]string
+}
+
+// leadEditFields are the edit form's inputs, by API field name.
+func (f *leadEditForm) fields() map[string]*string {
+	return map[string]*string{
+		"first_name": &f.FirstName, "last_name": &f.LastName, "email": &f.Email, "phone": &f.Phone,
+		"company": &f.Company, "title": &f.Title, "city": &f.City, "state": &f.State, "country": &f.Country,
+		"lead_source": &f.LeadSource, "primary_interest": &f.PrimaryInterest, "description": &f.Description,
+	}
+}
+
+func leadEditFormOf(l store.Lead) *leadEditForm {
+	return &leadEditForm{FirstName: l.FirstName, LastName: l.LastName, Email: l.Email,
+		Phone: cmpOr(l.Phone, l.PhoneUnverified), Company: l.Company, Title: l.Title, City: l.City,
+		State: l.State, Country: l.Country, LeadSource: l.LeadSource, PrimaryInterest: l.PrimaryInterest,
+		Description: l.Description}
+}
+
+type leadStatusForm struct {
+	Choices []choice
+	Reason  string
+	Errors  map[string]string
+}
+
+type leadResubscribeForm struct {
+	ConsentText, ConsentSource string
+	Errors                     map[string]string
 }
 
 func (p *Pages) leadPage(ec echo.Context) error {
@@ -184,8 +225,15 @@ func (p *Pages) leadPage(ec echo.Context) error {
 		return notFound(err)
 	}
 	v := leadView{}
-	if ec.QueryParam("merged") != "" {
+	switch {
+	case ec.QueryParam("merged") != "":
 		v.Notice = "Merged: the other lead's responses, emails and history are on this lead now."
+	case ec.QueryParam("saved") != "":
+		v.Notice = "Saved: each change is in the timeline, with your name."
+	case ec.QueryParam("moved") != "":
+		v.Notice = "Status changed, with your reason."
+	case ec.QueryParam("resubscribed") != "":
+		v.Notice = "Resubscribed: the new consent is recorded and the address may be emailed again."
 	}
 	return p.renderLead(ec, http.StatusOK, pr, id, v)
 }
@@ -201,6 +249,26 @@ func (p *Pages) renderLead(ec echo.Context, status int, pr httpapi.Principal, id
 		return ec.Redirect(http.StatusSeeOther, "/console/leads/"+l.MergedInto.String())
 	}
 	v.Lead, v.Name = l, leadName(l)
+	if v.Edit == nil {
+		v.Edit = leadEditFormOf(l)
+	}
+	chosen := ""
+	if v.StatusMove.Choices != nil {
+		for _, c := range v.StatusMove.Choices {
+			if c.Selected {
+				chosen = c.Value
+			}
+		}
+	}
+	v.StatusMove.Choices = nil
+	for _, st := range leadStatusesByHand {
+		if st != l.Status {
+			v.StatusMove.Choices = append(v.StatusMove.Choices, choice{Value: st, Label: st, Selected: st == chosen})
+		}
+	}
+	if v.Suppression, err = leadSuppression(ctx, p.api.store, l); err != nil {
+		return fmt.Errorf("lead page: %w", err)
+	}
 	v.CanMerge = pr.Role == store.RoleMarketing || pr.Role == store.RoleAdmin
 	if l.OwnerID != nil {
 		if o, err := p.api.store.GetPerson(ctx, pr.WorkspaceID, *l.OwnerID); err == nil {
@@ -258,4 +326,97 @@ func (p *Pages) mergeLeads(ec echo.Context) error {
 		return notFound(err)
 	}
 	return ec.Redirect(http.StatusSeeOther, "/console/leads/"+kept.ID.String()+"?merged=1")
+}
+
+// editLead saves the lead's edit form: every field is posted, and only
+// those that differ from the lead change (and are audited).
+func (p *Pages) editLead(ec echo.Context) error {
+	pr, err := principal(ec)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(ec)
+	if err != nil {
+		return notFound(err)
+	}
+	f := &leadEditForm{}
+	var e LeadEdit
+	targets := map[string]**string{
+		"first_name": &e.FirstName, "last_name": &e.LastName, "email": &e.Email, "phone": &e.Phone,
+		"company": &e.Company, "title": &e.Title, "city": &e.City, "state": &e.State, "country": &e.Country,
+		"lead_source": &e.LeadSource, "primary_interest": &e.PrimaryInterest, "description": &e.Description,
+	}
+	for name, dst := range f.fields() {
+		*dst = ec.FormValue(name)
+		v := *dst
+		*targets[name] = &v
+	}
+	_, err = p.api.EditLead(ec.Request().Context(), pr.WorkspaceID, id, e, pr.Actor())
+	if errs, ok := fieldErrors(err); ok {
+		f.Errors = errs
+		status := http.StatusUnprocessableEntity
+		if errors.Is(err, store.ErrConflict) {
+			status = http.StatusConflict
+		}
+		return p.renderLead(ec, status, pr, id, leadView{Error: "Not saved: see the fields marked.", Edit: f})
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return p.renderLead(ec, http.StatusConflict, pr, id, leadView{Error: "Not saved: the lead was merged into another.", Edit: f})
+	}
+	if err != nil {
+		return notFound(err)
+	}
+	return ec.Redirect(http.StatusSeeOther, "/console/leads/"+id.String()+"?saved=1#profile-heading")
+}
+
+// changeLeadStatus moves the lead to the status chosen, with the reason.
+func (p *Pages) changeLeadStatus(ec echo.Context) error {
+	pr, err := principal(ec)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(ec)
+	if err != nil {
+		return notFound(err)
+	}
+	status, reason := ec.FormValue("status"), ec.FormValue("reason")
+	_, err = p.api.ChangeLeadStatus(ec.Request().Context(), pr.WorkspaceID, id, status, reason, pr.Actor())
+	if errs, ok := fieldErrors(err); ok {
+		f := leadStatusForm{Choices: []choice{{Value: status, Selected: true}}, Reason: reason, Errors: errs}
+		return p.renderLead(ec, http.StatusUnprocessableEntity, pr, id, leadView{Error: "Status not changed: see the fields marked.", StatusMove: f})
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return p.renderLead(ec, http.StatusConflict, pr, id, leadView{Error: "Status not changed: the lead was merged into another."})
+	}
+	if err != nil {
+		return notFound(err)
+	}
+	return ec.Redirect(http.StatusSeeOther, "/console/leads/"+id.String()+"?moved=1")
+}
+
+// resubscribeLead records the new consent and lets the address be emailed
+// again.
+func (p *Pages) resubscribeLead(ec echo.Context) error {
+	pr, err := principal(ec)
+	if err != nil {
+		return err
+	}
+	id, err := httpapi.PathID(ec)
+	if err != nil {
+		return notFound(err)
+	}
+	f := leadResubscribeForm{ConsentText: ec.FormValue("consent_text"), ConsentSource: ec.FormValue("consent_source")}
+	_, err = p.api.Resubscribe(ec.Request().Context(), pr.WorkspaceID, id, f.ConsentText, f.ConsentSource, pr.Actor())
+	switch errs, ok := fieldErrors(err); {
+	case ok && errors.Is(err, store.ErrConflict):
+		return p.renderLead(ec, http.StatusConflict, pr, id, leadView{Error: "Not resubscribed: " + errs["email"] + ".", Resubscribe: f})
+	case ok:
+		f.Errors = errs
+		return p.renderLead(ec, http.StatusUnprocessableEntity, pr, id, leadView{Error: "Not resubscribed: new consent is required.", Resubscribe: f})
+	case errors.Is(err, store.ErrConflict):
+		return p.renderLead(ec, http.StatusConflict, pr, id, leadView{Error: "Not resubscribed: the address is not suppressed.", Resubscribe: f})
+	case err != nil:
+		return notFound(err)
+	}
+	return ec.Redirect(http.StatusSeeOther, "/console/leads/"+id.String()+"?resubscribed=1")
 }

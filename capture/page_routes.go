@@ -119,6 +119,9 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 	g.GET("/leads", p.leadsPage, people)
 	g.GET("/leads/:id", p.leadPage, people)
 	g.POST("/leads/:id/merge", p.mergeLeads, marketing)
+	g.POST("/leads/:id/edit", p.editLead, people)
+	g.POST("/leads/:id/status", p.changeLeadStatus, people)
+	g.POST("/leads/:id/resubscribe", p.resubscribeLead, people)
 
 	p.con.Nav("Contacts", "/console/contacts", store.UserMarketing, store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin)
 	g.GET("/contacts", p.contactsPage, people)

@@ -170,6 +170,33 @@ type resolution struct {
 	registered   bool
 	// madeRegistration is the registration this response made, if any.
 	madeRegistration *store.EventRegistration
+
+	// A person resolved without a response (a referral made by hand):
+	// actor signs the audit trail instead of the worker, origin stands for
+	// the form in it, and fillOnly keeps what they say from overwriting a
+	// lead's values even when it was found by its own address.
+	actor    string
+	origin   map[string]any
+	fillOnly bool
+	// filled names the blank fields the merge filled.
+	filled []string
+}
+
+// originDetail starts an audit entry's detail with where the person came
+// from: the response's form, or the origin of a person resolved without one.
+func (r *resolution) originDetail() map[string]any {
+	if r.origin != nil {
+		return maps.Clone(r.origin)
+	}
+	return map[string]any{"form_id": r.form.ID}
+}
+
+// responseID is the response being resolved, nil for a person without one.
+func (r *resolution) responseID() *uuid.UUID {
+	if r.resp.ID == uuid.Nil {
+		return nil
+	}
+	return &r.resp.ID
 }
 
 // personFromResponse shapes a response's normalised fields as a lead, the
@@ -638,8 +665,8 @@ func (r *resolution) joinLeads(ctx context.Context) error {
 			inferred = append(inferred, id.EmailCanonical)
 		}
 	}
-	kept, err := joinLeadRecords(ctx, r.q, ws, *r.lead, *r.join, ProcessActor, r.now,
-		map[string]any{"matched_by": r.joinedBy}, &r.resp.ID)
+	kept, err := joinLeadRecords(ctx, r.q, ws, *r.lead, *r.join, cmp.Or(r.actor, ProcessActor), r.now,
+		map[string]any{"matched_by": r.joinedBy}, r.responseID())
 	if err != nil {
 		return err
 	}
@@ -695,7 +722,7 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 	if _, err := r.q.AddLeadIdentity(ctx, lead.WorkspaceID, lead.ID, lead.Email, lead.EmailCanonical, r.now); err != nil {
 		return err
 	}
-	entries := []store.AuditEntry{r.audit(store.AuditCreated, map[string]any{"form_id": r.form.ID})}
+	entries := []store.AuditEntry{r.audit(store.AuditCreated, r.originDetail())}
 	if r.contact != nil {
 		e := r.audit(store.AuditContactLinked, map[string]any{"matched_by": r.matchedBy})
 		e.NewValue = r.contact.ID.String()
@@ -750,7 +777,8 @@ func (r *resolution) createLead(ctx context.Context, fuzzyThreshold float64) err
 // accumulate.
 func (r *resolution) mergeResponse(ctx context.Context) error {
 	l, person := *r.lead, r.person
-	filled, changes := mergeInto(&l, person, r.emailMatched)
+	filled, changes := mergeInto(&l, person, r.emailMatched && !r.fillOnly)
+	r.filled = filled
 	linked := false
 	if r.contact != nil && l.ContactID == nil {
 		l.ContactID = &r.contact.ID
@@ -764,7 +792,8 @@ func (r *resolution) mergeResponse(ctx context.Context) error {
 	r.lead = &lead
 	r.result = OutcomeMerged
 
-	detail := map[string]any{"form_id": r.form.ID, "matched_by": r.matchedBy}
+	detail := r.originDetail()
+	detail["matched_by"] = r.matchedBy
 	if len(filled) > 0 {
 		detail["filled"] = filled
 	}
@@ -873,14 +902,15 @@ func (r *resolution) recordEngagement(ctx context.Context) error {
 	return err
 }
 
-// audit starts an audit entry signed by the worker for this response.
+// audit starts an audit entry for this resolution: signed by the worker and
+// naming the response, or by the person who referred someone by hand.
 func (r *resolution) audit(action string, detail map[string]any) store.AuditEntry {
 	return store.AuditEntry{
 		LeadID:     r.lead.ID,
 		At:         r.now,
-		Actor:      ProcessActor,
+		Actor:      cmp.Or(r.actor, ProcessActor),
 		Action:     action,
-		ResponseID: &r.resp.ID,
+		ResponseID: r.responseID(),
 		Detail:     detail,
 	}
 }

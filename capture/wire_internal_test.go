@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"time"
+
 	"testing"
 
 	"leadflow/embed/httpapi"
@@ -52,6 +54,7 @@ func TestWireTypesKeepTheAPIShape(t *testing.T) {
 		{"lead_view", func() any {
 			return apiLeadView{
 				Lead:               newLead(storetest.Filled[store.Lead]()),
+				Suppression:        &LeadSuppression{Reason: "unsubscribed", Since: storetest.Filled[time.Time]()},
 				Responses:          httpapi.Map(storetest.Filled[[]store.Response](), newResponse),
 				Audit:              httpapi.Map(storetest.Filled[[]store.AuditEntry](), newAuditEntry),
 				PossibleDuplicates: httpapi.Map(storetest.Filled[[]store.PossibleDuplicate](), newPossibleDuplicate),

@@ -21,6 +21,9 @@ const (
 	AuditMerged = "merged"
 	// AuditMergedInto: this lead was merged into another and lives on as history.
 	AuditMergedInto = "merged_into"
+	// AuditConsentRecorded: a person recorded the lead's new consent by hand
+	// (its text the new value, where it was given in the detail).
+	AuditConsentRecorded = "consent_recorded"
 )
 
 // InsertAuditEntries appends entries to the workspace's lead audit trails, in

@@ -23,6 +23,7 @@ import (
 
 	"leadflow/capture"
 	"leadflow/embed/httpapi"
+	"leadflow/nurture"
 	"leadflow/store"
 	"leadflow/store/storetest"
 )
@@ -78,16 +79,34 @@ func setupAPI(t *testing.T) *apiBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signer, err := nurture.NewSigner(strings.Repeat("capture-api-test-secret-", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := nurture.New(nurture.Config{
+		Store: st, Queue: asynq.NewClientFromRedisClient(rdb), Redis: rdb, Signer: signer,
+		BaseURL: "https://lf.example", Logger: logger,
+		CanonicalEmail: func(email string) (string, error) {
+			_, canonical, err := capture.NormalizeEmail(email)
+			return canonical, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
 	fails := &atomic.Bool{}
 	api, err := capture.NewAPI(capture.APIConfig{
-		Store:    st,
-		Enqueuer: failingEnqueuer{next: asynq.NewClientFromRedisClient(rdb), fail: fails},
-		Merger:   processor,
-		Releaser: processor,
-		Retrier:  processor,
-		Tasks:    asynq.NewInspectorFromRedisClient(rdb),
-		Mailer:   noMailer{},
-		Logger:   logger,
+		Store:        st,
+		Enqueuer:     failingEnqueuer{next: asynq.NewClientFromRedisClient(rdb), fail: fails},
+		Merger:       processor,
+		Releaser:     processor,
+		Retrier:      processor,
+		Tasks:        asynq.NewInspectorFromRedisClient(rdb),
+		Mailer:       noMailer{},
+		Referrer:     processor,
+		Unsuppressor: eng,
+		Logger:       logger,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -246,7 +246,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		return err
 	}
 	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor,
-		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Mailer: d.nurture, Logger: log})
+		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Mailer: d.nurture,
+		Referrer: d.processor, Unsuppressor: d.nurture, Logger: log})
 	if err != nil {
 		return err
 	}
