@@ -173,10 +173,9 @@ func (p *adminPages) home(ec echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("home page: %w", err)
 	}
-	loc, zoneSet := workspaceZone(ws.Timezone)
-	now := p.engine.now().In(loc)
+	loc, zoneSet := ws.Zone()
 	me, _ := console.SignedIn(ec)
-	v := homeView{Welcome: console.WelcomeOf(ec), Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc),
+	v := homeView{Welcome: console.WelcomeOf(ec), Since: ws.DayStart(p.engine.now()),
 		Zone: loc.String(), ZoneSet: zoneSet, Admin: me.Role == store.UserAdmin}
 	if v.Intake, err = p.store.IntakeSince(ctx, pr.WorkspaceID, v.Since, maxIntakeForms); err != nil {
 		return fmt.Errorf("home page: %w", err)
@@ -185,19 +184,6 @@ func (p *adminPages) home(ec echo.Context) error {
 		return fmt.Errorf("home page: %w", err)
 	}
 	return p.con.Render(ec, funnelStatus(v.Funnel), p.tmpl["home"], "Home", v)
-}
-
-// workspaceZone is the workspace's time zone, and whether it names one
-// this system knows; UTC otherwise (as assignment's daily caps read it).
-func workspaceZone(name string) (*time.Location, bool) {
-	if name == "" {
-		return time.UTC, false
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC, false
-	}
-	return loc, true
 }
 
 func groupName(g FunnelGroup) string {
