@@ -64,6 +64,9 @@ type funnelView struct {
 	TotalLink       string
 	AtTotal         bool
 	Forecast        Forecast
+	// FromScratch counts the period's opportunities made by sales, not
+	// from leads: no stage or group counts them.
+	FromScratch int64
 }
 
 // funnel draws the funnel of a period as bars: the report GET
@@ -122,7 +125,7 @@ func (p *adminPages) funnelReport(ec echo.Context, workspaceID uuid.UUID, action
 		}
 		return action + "?" + u.Encode()
 	}
-	v.TotalLink, v.Forecast = link(nil), newForecast(r.Forecast)
+	v.TotalLink, v.Forecast, v.FromScratch = link(nil), newForecast(r.Forecast), r.OpportunitiesFromScratch
 	shown, chosen := r.Total, q.Has("group")
 	v.Chart, v.AtTotal = "All "+fq.By+"s", !chosen
 	for i, g := range r.Groups {
