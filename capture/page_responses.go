@@ -37,8 +37,13 @@ type responsesView struct {
 	// NextURL links to the next page, the filters kept; a whole URL, so
 	// html/template normalises it rather than escaping its query as a value.
 	NextURL string
-	// Today is today's intake (since midnight UTC), busiest forms first.
-	Today []store.IntakeByForm
+	// Today is today's intake, busiest forms first: since Since, the
+	// midnight in the workspace's time zone Zone (UTC when ZoneSet is false),
+	// as the home counts it.
+	Today   []store.IntakeByForm
+	Since   time.Time
+	Zone    string
+	ZoneSet bool
 }
 
 func options(values []string, chosen string) []choice {
@@ -89,14 +94,18 @@ func (p *Pages) responsesPage(ec echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("responses page: %w", err)
 	}
-	now := time.Now().UTC()
-	today, err := p.api.store.IntakeSince(ec.Request().Context(), pr.WorkspaceID,
-		time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC), pageIntakeForms)
+	ws, err := p.api.store.GetWorkspace(ec.Request().Context(), pr.WorkspaceID)
+	if err != nil {
+		return fmt.Errorf("responses page: %w", err)
+	}
+	loc, zoneSet := ws.Zone()
+	since := ws.DayStart(time.Now())
+	today, err := p.api.store.IntakeSince(ec.Request().Context(), pr.WorkspaceID, since, pageIntakeForms)
 	if err != nil {
 		return fmt.Errorf("responses page: %w", err)
 	}
 	rs, next := pageOf(rs, limit, func(r store.Response) uuid.UUID { return r.ID })
-	v := responsesView{Today: today, Responses: rs, FormNames: names, Verdicts: options(pageVerdicts, f.Verdict), Statuses: options(pageStatuses, f.Status)}
+	v := responsesView{Today: today, Since: since, Zone: loc.String(), ZoneSet: zoneSet, Responses: rs, FormNames: names, Verdicts: options(pageVerdicts, f.Verdict), Statuses: options(pageStatuses, f.Status)}
 	chosen := ""
 	if f.FormID != uuid.Nil {
 		chosen = f.FormID.String()

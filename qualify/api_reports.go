@@ -45,10 +45,14 @@ type apiFunnelReport struct {
 	Total    FunnelGroup   `json:"total"`
 	Groups   []FunnelGroup `json:"groups"`
 	Forecast Forecast      `json:"forecast"`
+	// OpportunitiesFromScratch counts the opportunities sales made in the
+	// period with no lead behind them: no stage or group counts them.
+	OpportunitiesFromScratch int64 `json:"opportunities_from_scratch"`
 }
 
 func newAPIFunnelReport(r FunnelReport) apiFunnelReport {
-	return apiFunnelReport{From: r.From, To: r.To, By: r.By, Total: r.Total, Groups: r.Groups, Forecast: newForecast(r.Forecast)}
+	return apiFunnelReport{From: r.From, To: r.To, By: r.By, Total: r.Total, Groups: r.Groups, Forecast: newForecast(r.Forecast),
+		OpportunitiesFromScratch: r.OpportunitiesFromScratch}
 }
 
 // funnelReport answers the funnel: GET /reports/funnel?from=&to=&by=.

@@ -142,10 +142,5 @@ func (e *Engine) dayStart(ctx context.Context, q *store.Queries, workspaceID uui
 	if err != nil {
 		return time.Time{}, err
 	}
-	loc, err := time.LoadLocation(ws.Timezone)
-	if err != nil || ws.Timezone == "" {
-		loc = time.UTC
-	}
-	y, m, d := now.In(loc).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+	return ws.DayStart(now), nil
 }

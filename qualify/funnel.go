@@ -41,13 +41,19 @@ type FunnelQuery struct {
 // FunnelReport is the funnel of a time range: per group and in total, how
 // many reached each stage. Forecast is apart from the funnel: it sums
 // opportunities only, so responses and leads are never in it.
+//
+// OpportunitiesFromScratch counts the opportunities sales made in the range
+// with no lead behind them. They are no stage of the funnel (no response or
+// lead came before them) and belong to no group (a lead source, a campaign
+// or a form means nothing to them), so they are counted apart, once.
 type FunnelReport struct {
-	From     time.Time      `json:"from"`
-	To       time.Time      `json:"to"`
-	By       string         `json:"by"`
-	Total    FunnelGroup    `json:"total"`
-	Groups   []FunnelGroup  `json:"groups"`
-	Forecast store.Forecast `json:"forecast"`
+	From                     time.Time      `json:"from"`
+	To                       time.Time      `json:"to"`
+	By                       string         `json:"by"`
+	Total                    FunnelGroup    `json:"total"`
+	Groups                   []FunnelGroup  `json:"groups"`
+	Forecast                 store.Forecast `json:"forecast"`
+	OpportunitiesFromScratch int64          `json:"opportunities_from_scratch"`
 }
 
 // FunnelGroup is one group's stages: a lead source, a campaign or a form
@@ -88,6 +94,10 @@ func (e *Engine) Funnel(ctx context.Context, workspaceID uuid.UUID, fq FunnelQue
 		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
 	}
 	leads, err := e.cfg.Store.FunnelLeads(ctx, workspaceID, fq.From, fq.To, fq.By)
+	if err != nil {
+		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
+	}
+	fromScratch, err := e.cfg.Store.FunnelOpportunitiesFromScratch(ctx, workspaceID, fq.From, fq.To)
 	if err != nil {
 		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
 	}
@@ -143,9 +153,10 @@ func (e *Engine) Funnel(ctx context.Context, workspaceID uuid.UUID, fq FunnelQue
 	}
 	report := FunnelReport{
 		From: fq.From, To: fq.To, By: fq.By,
-		Total:    group(key{total: true}),
-		Groups:   make([]FunnelGroup, 0, len(keys)),
-		Forecast: forecast,
+		Total:                    group(key{total: true}),
+		Groups:                   make([]FunnelGroup, 0, len(keys)),
+		OpportunitiesFromScratch: fromScratch,
+		Forecast:                 forecast,
 	}
 	for _, k := range keys {
 		report.Groups = append(report.Groups, group(key{group: k}))

@@ -123,11 +123,30 @@ func arrangeFunnel(t *testing.T, b *convertBundle) funnelData {
 	l8 := lead("ads", time.Date(2030, 11, 1, 0, 0, 0, 0, time.UTC))
 	opportunity(l8, "99999", false, time.Date(2030, 11, 2, 0, 0, 0, 0, time.UTC))
 
+	// Opportunities sales made from scratch, with no lead behind them: two
+	// in the range, one before it. They are in no stage and no group.
+	scratch := func(workspaceID uuid.UUID, created time.Time) {
+		a, err := b.st.InsertAccount(ctx, store.Account{WorkspaceID: workspaceID, Name: "Scratch " + store.NewID().String()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.st.InsertOpportunity(ctx, store.Opportunity{
+			WorkspaceID: workspaceID, AccountID: a.ID, Name: "Made by sales",
+			Stage: store.StageQualification, CreatedAt: created,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scratch(b.ws.ID, funnelAt(1, "00:00:00"))
+	scratch(b.ws.ID, funnelAt(31, "23:59:59"))
+	scratch(b.ws.ID, time.Date(2030, 12, 31, 23, 59, 59, 0, time.UTC))
+
 	// Another workspace's funnel is its own.
 	other, err := b.st.EnsureWorkspace(ctx, "other-"+store.NewID().String())
 	if err != nil {
 		t.Fatal(err)
 	}
+	scratch(other.ID, funnelAt(9, "00:00:00"))
 	if _, err := b.st.InsertLead(ctx, store.Lead{WorkspaceID: other.ID, LeadSource: "web", Status: store.LeadNew, CreatedAt: funnelAt(9, "00:00:00")}); err != nil {
 		t.Fatal(err)
 	}
@@ -189,9 +208,10 @@ func TestFunnel(t *testing.T) {
 	}{
 		{store.FunnelBySource, qualify.FunnelReport{
 			From: from, To: to, By: store.FunnelBySource,
-			Total:    qualify.FunnelGroup{Stages: total},
-			Groups:   []qualify.FunnelGroup{{Key: "ads", Stages: ads}, {Key: "web", Stages: web}},
-			Forecast: forecast,
+			Total:                    qualify.FunnelGroup{Stages: total},
+			Groups:                   []qualify.FunnelGroup{{Key: "ads", Stages: ads}, {Key: "web", Stages: web}},
+			Forecast:                 forecast,
+			OpportunitiesFromScratch: 2,
 		}},
 		{store.FunnelByForm, qualify.FunnelReport{
 			From: from, To: to, By: store.FunnelByForm,
@@ -200,7 +220,8 @@ func TestFunnel(t *testing.T) {
 				{Key: d.formA.String(), Name: "Contact us", Stages: web},
 				{Key: d.formB.String(), Name: "Webinar", Stages: ads},
 			}),
-			Forecast: forecast,
+			Forecast:                 forecast,
+			OpportunitiesFromScratch: 2,
 		}},
 	} {
 		t.Run(tc.by, func(t *testing.T) {

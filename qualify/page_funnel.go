@@ -64,6 +64,9 @@ type funnelView struct {
 	TotalLink       string
 	AtTotal         bool
 	Forecast        Forecast
+	// FromScratch counts the period's opportunities made by sales, not
+	// from leads: no stage or group counts them.
+	FromScratch int64
 }
 
 // funnel draws the funnel of a period as bars: the report GET
@@ -122,7 +125,7 @@ func (p *adminPages) funnelReport(ec echo.Context, workspaceID uuid.UUID, action
 		}
 		return action + "?" + u.Encode()
 	}
-	v.TotalLink, v.Forecast = link(nil), newForecast(r.Forecast)
+	v.TotalLink, v.Forecast, v.FromScratch = link(nil), newForecast(r.Forecast), r.OpportunitiesFromScratch
 	shown, chosen := r.Total, q.Has("group")
 	v.Chart, v.AtTotal = "All "+fq.By+"s", !chosen
 	for i, g := range r.Groups {
@@ -173,10 +176,9 @@ func (p *adminPages) home(ec echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("home page: %w", err)
 	}
-	loc, zoneSet := workspaceZone(ws.Timezone)
-	now := p.engine.now().In(loc)
+	loc, zoneSet := ws.Zone()
 	me, _ := console.SignedIn(ec)
-	v := homeView{Welcome: console.WelcomeOf(ec), Since: time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc),
+	v := homeView{Welcome: console.WelcomeOf(ec), Since: ws.DayStart(p.engine.now()),
 		Zone: loc.String(), ZoneSet: zoneSet, Admin: me.Role == store.UserAdmin}
 	if v.Intake, err = p.store.IntakeSince(ctx, pr.WorkspaceID, v.Since, maxIntakeForms); err != nil {
 		return fmt.Errorf("home page: %w", err)
@@ -185,19 +187,6 @@ func (p *adminPages) home(ec echo.Context) error {
 		return fmt.Errorf("home page: %w", err)
 	}
 	return p.con.Render(ec, funnelStatus(v.Funnel), p.tmpl["home"], "Home", v)
-}
-
-// workspaceZone is the workspace's time zone, and whether it names one
-// this system knows; UTC otherwise (as assignment's daily caps read it).
-func workspaceZone(name string) (*time.Location, bool) {
-	if name == "" {
-		return time.UTC, false
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.UTC, false
-	}
-	return loc, true
 }
 
 func groupName(g FunnelGroup) string {

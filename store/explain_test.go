@@ -95,6 +95,9 @@ var hotQueries = []hotQuery{
 	{"FunnelResponses", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.FunnelResponses(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow, store.FunnelBySource)
 	}, []string{"responses_received_counts"}, nil, 0},
+	{"FunnelOpportunitiesFromScratch", "GET /reports/funnel, last 30 days", func(ctx context.Context, q *store.Queries, d bigData) {
+		q.FunnelOpportunitiesFromScratch(ctx, d.ws, bigNow.AddDate(0, 0, -30), bigNow)
+	}, []string{"opportunities_from_scratch"}, nil, 0},
 	{"LeadTimeline", "GET /console/leads/:id and the handoff page, each view", func(ctx context.Context, q *store.Queries, d bigData) {
 		q.LeadTimeline(ctx, d.ws, d.convertedLead(ctx), 100)
 	}, []string{"responses_lead_first", "messages_lead", "lead_status_history_lead", "lead_score_history_lead",

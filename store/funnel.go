@@ -179,6 +179,18 @@ func (q *Queries) FunnelResponses(ctx context.Context, workspaceID uuid.UUID, fr
 	return out, interpret(err, "funnel responses")
 }
 
+// FunnelOpportunitiesFromScratch counts the opportunities sales created in
+// [from, to) with no lead behind them, which the funnel's stages never
+// count: through opportunities_from_scratch, however many came from leads.
+func (q *Queries) FunnelOpportunitiesFromScratch(ctx context.Context, workspaceID uuid.UUID, from, to time.Time) (int64, error) {
+	var n int64
+	err := q.db.QueryRow(ctx, `
+		SELECT count(*) FROM opportunities
+		WHERE workspace_id = $1 AND lead_id IS NULL AND created_at >= $2 AND created_at < $3`,
+		workspaceID, from, to).Scan(&n)
+	return n, interpret(err, "funnel opportunities from scratch")
+}
+
 // FunnelForecast sums the opportunities sales admins put in the forecast.
 func (q *Queries) FunnelForecast(ctx context.Context, workspaceID uuid.UUID) (Forecast, error) {
 	rows, _ := q.db.Query(ctx, `
