@@ -147,8 +147,12 @@ func (api *API) convertLead(c echo.Context) error {
 	if err != nil {
 		return forbidden(err)
 	}
-	return c.JSON(http.StatusCreated, apiDirectConversion{
-		Lead: newLead(out.Lead), Account: newAccount(out.Account), Contact: newContact(out.Contact),
-		Opportunity: httpapi.MapPtr(out.Opportunity, newOpportunity),
-	})
+	return c.JSON(http.StatusCreated, newAPIDirectConversion(out))
+}
+
+func newAPIDirectConversion(d DirectConversion) apiDirectConversion {
+	return apiDirectConversion{
+		Lead: newLead(d.Lead), Account: newAccount(d.Account), Contact: newContact(d.Contact),
+		Opportunity: httpapi.MapPtr(d.Opportunity, newOpportunity),
+	}
 }
