@@ -65,6 +65,10 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	// Qualification of a lead: sales calls, and the decisions so far.
 	g.POST("/leads/:id/qualification", api.recordCall, sales)
 	g.GET("/leads/:id/qualification", api.getQualification, people)
+	// Direct conversion by the lead's owner (or their manager, a sales
+	// admin): what it would match, and the conversion.
+	g.GET("/leads/:id/convert", api.previewConvert, sales)
+	g.POST("/leads/:id/convert", api.convertLead, sales)
 
 	// Who sales is and how leads reach them.
 	g.POST("/users", api.createUser, admin)

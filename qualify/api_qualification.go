@@ -56,10 +56,13 @@ type apiCallResult struct {
 	Decision QualificationDecision `json:"decision"`
 	Lead     Lead                  `json:"lead"`
 	Handoff  *Handoff              `json:"handoff"`
+	// Opportunity is the one a call on a converted lead made.
+	Opportunity *Opportunity `json:"opportunity,omitempty"`
 }
 
 func newAPICallResult(r CallResult) apiCallResult {
-	return apiCallResult{Decision: newQualificationDecision(r.Decision), Lead: newLead(r.Lead), Handoff: httpapi.MapPtr(r.Handoff, newHandoff)}
+	return apiCallResult{Decision: newQualificationDecision(r.Decision), Lead: newLead(r.Lead), Handoff: httpapi.MapPtr(r.Handoff, newHandoff),
+		Opportunity: httpapi.MapPtr(r.Opportunity, newOpportunity)}
 }
 
 // apiQualification is a lead's qualification: every decision so far and

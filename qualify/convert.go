@@ -85,42 +85,11 @@ func (e *Engine) Accept(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 		if err != nil {
 			return err
 		}
-		account, contact, err := e.convertPerson(ctx, q, lead, actor, now)
-		if err != nil {
-			return err
-		}
-		out = Conversion{Account: account, Contact: contact}
-		if create {
-			opp, err := e.openOpportunity(ctx, q, h, lead, account, contact, want, actor, now)
-			if err != nil {
-				return err
-			}
-			out.Opportunity = &opp
-		}
-		audit := []store.AuditEntry{}
-		for _, status := range []string{store.LeadSalesAccepted, store.LeadConverted} {
-			moved, err := q.MoveLeadToStatus(ctx, workspaceID, lead.ID, status, "", now)
-			if err != nil {
-				return err
-			}
-			audit = append(audit, store.AuditEntry{
-				LeadID: lead.ID, At: now, Actor: actor, Action: store.AuditStatusChanged,
-				Field: "status", OldValue: lead.Status, NewValue: status,
-				Detail: map[string]any{"handoff_id": h.ID},
-			})
-			lead = moved
-		}
-		detail := map[string]any{"handoff_id": h.ID, "account_id": account.ID, "contact_id": contact.ID}
-		if out.Opportunity != nil {
-			detail["opportunity_id"] = out.Opportunity.ID
-		}
-		audit = append(audit, store.AuditEntry{
-			LeadID: lead.ID, At: now, Actor: actor, Action: store.AuditConverted, Detail: detail,
+		var detail map[string]any
+		out, lead, detail, err = e.convertLead(ctx, q, lead, conversionPlan{
+			Handoff: &h, Owner: h.OwnerID, Create: create, Opportunity: want, Actor: actor, Now: now,
 		})
-		if err := q.InsertAuditEntries(ctx, workspaceID, audit...); err != nil {
-			return err
-		}
-		if _, err := q.ExitEnrollmentsForLead(ctx, workspaceID, lead.ID, store.ExitConverted, now); err != nil {
+		if err != nil {
 			return err
 		}
 		if out.Handoff, err = q.DecideHandoff(ctx, workspaceID, h.ID, store.HandoffAccepted, "", actor, now); err != nil {
@@ -148,6 +117,93 @@ func (e *Engine) Accept(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 	}
 	e.log.Info("handoff_accepted", attrs...)
 	return out, nil
+}
+
+// conversionPlan is what one conversion of a lead is asked to do: through
+// an accepted handoff (Handoff set) or directly; the opportunity's owner;
+// sales' choice of account and contact (none: the matching decides); and
+// the opportunity to make, if any.
+type conversionPlan struct {
+	Handoff     *store.Handoff
+	Owner       *uuid.UUID
+	Choice      conversionChoice
+	Create      bool
+	Opportunity NewOpportunity
+	Actor       string
+	Now         time.Time
+}
+
+// conversionChoice is sales' choice for a direct conversion. AccountID
+// names an existing account; NewAccount (name and domain) asks for a new
+// one; ContactID names the contact the lead is. Zero values leave it to
+// the matching of an accept.
+type conversionChoice struct {
+	AccountID  *uuid.UUID
+	NewAccount *store.Account
+	ContactID  *uuid.UUID
+}
+
+// convertLead is the one conversion, in q's transaction, of a locked lead:
+// the account and contact it becomes (convertPerson), the opportunity
+// unless none was asked for, the lead's moves to converted (through
+// sales_accepted when a handoff is accepted), their audit, and the lead's
+// exit from every sequence. It returns what it made, the moved lead and
+// the detail its audit recorded.
+func (e *Engine) convertLead(ctx context.Context, q *store.Queries, lead store.Lead, plan conversionPlan) (Conversion, store.Lead, map[string]any, error) {
+	ws, now, actor := lead.WorkspaceID, plan.Now, plan.Actor
+	account, contact, err := e.convertPerson(ctx, q, lead, plan.Choice, actor, now)
+	if err != nil {
+		return Conversion{}, lead, nil, err
+	}
+	out := Conversion{Account: account, Contact: contact}
+	var handoffID *uuid.UUID
+	statuses := []string{store.LeadConverted}
+	if plan.Handoff != nil {
+		handoffID = &plan.Handoff.ID
+		statuses = []string{store.LeadSalesAccepted, store.LeadConverted}
+	}
+	if plan.Create {
+		opp, err := e.openOpportunity(ctx, q, handoffID, plan.Owner, lead, account, contact, plan.Opportunity, actor, now)
+		if err != nil {
+			return Conversion{}, lead, nil, err
+		}
+		out.Opportunity = &opp
+	}
+	var audit []store.AuditEntry
+	for _, status := range statuses {
+		moved, err := q.MoveLeadToStatus(ctx, ws, lead.ID, status, "", now)
+		if err != nil {
+			return Conversion{}, lead, nil, err
+		}
+		entry := store.AuditEntry{
+			LeadID: lead.ID, At: now, Actor: actor, Action: store.AuditStatusChanged,
+			Field: "status", OldValue: lead.Status, NewValue: status,
+		}
+		if handoffID != nil {
+			entry.Detail = map[string]any{"handoff_id": *handoffID}
+		}
+		audit = append(audit, entry)
+		lead = moved
+	}
+	detail := map[string]any{"account_id": account.ID, "contact_id": contact.ID}
+	if handoffID != nil {
+		detail["handoff_id"] = *handoffID
+	} else {
+		detail["direct"] = true
+	}
+	if out.Opportunity != nil {
+		detail["opportunity_id"] = out.Opportunity.ID
+	}
+	audit = append(audit, store.AuditEntry{
+		LeadID: lead.ID, At: now, Actor: actor, Action: store.AuditConverted, Detail: detail,
+	})
+	if err := q.InsertAuditEntries(ctx, ws, audit...); err != nil {
+		return Conversion{}, lead, nil, err
+	}
+	if _, err := q.ExitEnrollmentsForLead(ctx, ws, lead.ID, store.ExitConverted, now); err != nil {
+		return Conversion{}, lead, nil, err
+	}
+	return out, lead, detail, nil
 }
 
 // lockOpenHandoff locks a handoff and its lead for a decision. The lead is
@@ -196,8 +252,11 @@ func (e *decidedError) FieldErrors() map[string]string {
 }
 
 // convertPerson finds or makes the lead's account and contact and links
-// them, the lead to its contact and the contact to its account.
-func (e *Engine) convertPerson(ctx context.Context, q *store.Queries, lead store.Lead, actor string, now time.Time) (store.Account, store.Contact, error) {
+// them, the lead to its contact and the contact to its account. The
+// contact is the lead's own, else the one with its email, else the one
+// sales chose, else new: never a second one of a person. The account is the
+// contact's, else the one sales chose or asked for, else the matching's.
+func (e *Engine) convertPerson(ctx context.Context, q *store.Queries, lead store.Lead, choice conversionChoice, actor string, now time.Time) (store.Account, store.Contact, error) {
 	ws := lead.WorkspaceID
 	var contact *store.Contact
 	switch {
@@ -215,12 +274,38 @@ func (e *Engine) convertPerson(ctx context.Context, q *store.Queries, lead store
 			return store.Account{}, store.Contact{}, err
 		}
 	}
+	if choice.ContactID != nil {
+		switch {
+		case contact != nil && contact.ID != *choice.ContactID:
+			return store.Account{}, store.Contact{}, invalid("contact_id", "the lead is the contact "+contact.ID.String()+" already: it is used, never a second one")
+		case contact == nil:
+			c, err := q.LockContact(ctx, ws, *choice.ContactID)
+			if errors.Is(err, store.ErrNotFound) {
+				return store.Account{}, store.Contact{}, invalid("contact_id", "is not a contact of this workspace")
+			}
+			if err != nil {
+				return store.Account{}, store.Contact{}, err
+			}
+			contact = &c
+		}
+	}
 	var account store.Account
 	var err error
-	if contact != nil && contact.AccountID != nil {
+	switch {
+	case contact != nil && contact.AccountID != nil:
 		// A known person's organisation is already decided.
+		if choice.AccountID != nil && *choice.AccountID != *contact.AccountID || choice.NewAccount != nil {
+			return store.Account{}, store.Contact{}, invalid("account_id", "the contact works for the account "+contact.AccountID.String()+": it is used")
+		}
 		account, err = q.GetAccount(ctx, ws, *contact.AccountID)
-	} else {
+	case choice.AccountID != nil:
+		account, err = q.GetAccount(ctx, ws, *choice.AccountID)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.Account{}, store.Contact{}, invalid("account_id", "is not an account of this workspace")
+		}
+	case choice.NewAccount != nil:
+		account, err = newChosenAccount(ctx, q, ws, *choice.NewAccount, now)
+	default:
 		account, err = findOrCreateAccount(ctx, q, lead, now)
 	}
 	if err != nil {
@@ -259,6 +344,26 @@ func (e *Engine) convertPerson(ctx context.Context, q *store.Queries, lead store
 		}
 	}
 	return account, *contact, nil
+}
+
+// newChosenAccount makes the account sales asked for by name and domain; a
+// domain the workspace has an account of already is named, to choose that
+// one instead.
+func newChosenAccount(ctx context.Context, q *store.Queries, ws uuid.UUID, a store.Account, now time.Time) (store.Account, error) {
+	a.Name, a.Domain = strings.TrimSpace(a.Name), strings.ToLower(strings.TrimSpace(a.Domain))
+	if a.Domain != "" {
+		if err := q.LockAccountKey(ctx, ws, "domain:"+a.Domain); err != nil {
+			return store.Account{}, err
+		}
+		found, err := q.AccountByDomain(ctx, ws, a.Domain)
+		if err == nil {
+			return store.Account{}, invalid("account.domain", "is the domain of the account "+found.Name+" ("+found.ID.String()+"): choose it by account_id")
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Account{}, err
+		}
+	}
+	return q.InsertAccount(ctx, store.Account{WorkspaceID: ws, Name: a.Name, Domain: a.Domain, CreatedAt: now})
 }
 
 // findOrCreateAccount finds the lead's organisation by its email domain
@@ -355,9 +460,10 @@ var freeMailDomains = map[string]bool{
 	"seznam.cz": true, "mail.com": true, "mail.ru": true, "wp.pl": true, "o2.pl": true, "tutanota.com": true, "inbox.com": true,
 }
 
-// openOpportunity makes the opportunity of an accepted handoff, owned by the
-// handoff's owner and out of the forecast, with its first stage recorded.
-func (e *Engine) openOpportunity(ctx context.Context, q *store.Queries, h store.Handoff, lead store.Lead,
+// openOpportunity makes the opportunity of a conversion (of the accepted
+// handoff, when there is one), owned by owner and out of the forecast, with
+// its first stage recorded.
+func (e *Engine) openOpportunity(ctx context.Context, q *store.Queries, handoffID, owner *uuid.UUID, lead store.Lead,
 	account store.Account, contact store.Contact, in NewOpportunity, actor string, now time.Time,
 ) (store.Opportunity, error) {
 	company := cmpOr(lead.Company, account.Name)
@@ -368,8 +474,8 @@ func (e *Engine) openOpportunity(ctx context.Context, q *store.Queries, h store.
 	closeDate := now.Add(defaultCloseAfter).Format(time.DateOnly)
 	o := store.Opportunity{
 		WorkspaceID: lead.WorkspaceID, AccountID: account.ID, ContactID: contact.ID, LeadID: lead.ID,
-		HandoffID: &h.ID, Name: name, Amount: "0", Stage: store.StageQualification,
-		Probability: defaultProbability, ExpectedCloseDate: &closeDate, OwnerID: h.OwnerID, CreatedAt: now,
+		HandoffID: handoffID, Name: name, Amount: "0", Stage: store.StageQualification,
+		Probability: defaultProbability, ExpectedCloseDate: &closeDate, OwnerID: owner, CreatedAt: now,
 	}
 	if in.Name != nil {
 		o.Name = strings.TrimSpace(*in.Name)

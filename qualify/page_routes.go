@@ -31,7 +31,7 @@ type Pages struct {
 
 type pageTemplates struct {
 	handoffs, handoff, opportunities, board, opportunity, qualification *template.Template
-	accounts, account, opportunityNew                                   *template.Template
+	accounts, account, opportunityNew, convert                          *template.Template
 }
 
 // NewPages checks cfg and parses the templates.
@@ -56,6 +56,7 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		accounts:       parse("accounts", accountsHTML),
 		account:        parse("account", accountHTML),
 		opportunityNew: parse("opportunity_new", opportunityNewHTML),
+		convert:        parse("convert", convertHTML),
 	}
 	return p, errors.Join(errs...)
 }
@@ -81,6 +82,9 @@ func ConsoleRoutes(g *echo.Group, con *console.Console, p *Pages) {
 	// Qualification calls on a lead.
 	g.GET("/leads/:id/qualification", p.qualificationForm, sales)
 	g.POST("/leads/:id/qualification", p.recordCall, sales)
+	// Direct conversion of a lead: what it would match, then the conversion.
+	g.GET("/leads/:id/convert", p.convertPage, sales)
+	g.POST("/leads/:id/convert", p.convert, sales)
 
 	// Opportunities: a list, a board by stage, and one to work on.
 	con.Nav("Opportunities", "/console/opportunities", store.UserSalesRep, store.UserSalesManager, store.UserSalesAdmin, store.UserMarketing)

@@ -248,6 +248,9 @@ type CallResult struct {
 	Lead     store.Lead                  `json:"lead"`
 	// Handoff is the lead's new handoff when the call qualified it.
 	Handoff *store.Handoff `json:"handoff"`
+	// Opportunity is the one a call on a converted lead made (outcome
+	// opportunity): a converted lead is not handed off again.
+	Opportunity *store.Opportunity `json:"opportunity"`
 }
 
 // validate trims the call and names every fault.
@@ -297,7 +300,8 @@ func conflict(field, message string) error {
 // the lead's budget, authority, need and timeline, a decision with them,
 // and the outcome's status (dead_end -> disqualified with the reason; maybe
 // -> contacted until the follow-up date; opportunity -> marketing_qualified
-// and handed off). A converted or merged lead, or one with an open handoff
+// and handed off). A call on a converted lead is recorded on its contact
+// (recordConvertedCall). A merged lead, or one with an open handoff
 // (decided by accepting or rejecting it), is ErrConflict.
 func (e *Engine) RecordCall(ctx context.Context, workspaceID, leadID uuid.UUID, call Call, actor string) (CallResult, error) {
 	now := e.now()
@@ -314,7 +318,8 @@ func (e *Engine) RecordCall(ctx context.Context, workspaceID, leadID uuid.UUID, 
 		case l.MergedInto != nil:
 			return conflict("lead", "was merged into "+l.MergedInto.String())
 		case l.Status == store.LeadConverted:
-			return conflict("lead", "is converted")
+			res, err = e.recordConvertedCall(ctx, q, l, call, actor, now)
+			return err
 		}
 		open, err := q.LeadHasOpenHandoff(ctx, workspaceID, leadID)
 		if err != nil {
@@ -402,4 +407,71 @@ func (e *Engine) recordCallFields(ctx context.Context, q *store.Queries, l store
 		return l, err
 	}
 	return out, q.InsertAuditEntries(ctx, l.WorkspaceID, audit...)
+}
+
+// recordConvertedCall records a call on a converted lead: it is a call with
+// the contact the lead became, so the decision names the contact and its
+// account, and the lead keeps its status (it is not qualified, handed off
+// or disqualified again). Outcome opportunity makes one opportunity for the
+// contact's account, owned by the lead's owner (else the caller), with the
+// decision's id: the lead's own when it has none yet, else one of the
+// contact's alone. One call makes one opportunity at most.
+func (e *Engine) recordConvertedCall(ctx context.Context, q *store.Queries, l store.Lead, call Call, actor string, now time.Time) (CallResult, error) {
+	if l.ContactID == nil {
+		return CallResult{}, conflict("lead", "is converted without a contact")
+	}
+	contact, err := q.LockContact(ctx, l.WorkspaceID, *l.ContactID)
+	if err != nil {
+		return CallResult{}, err
+	}
+	if call.Outcome == store.DecisionOpportunity && contact.AccountID == nil {
+		return CallResult{}, conflict("lead", "its contact has no account to make an opportunity for")
+	}
+	if l, err = e.recordCallFields(ctx, q, l, call, actor, now); err != nil {
+		return CallResult{}, err
+	}
+	d := store.QualificationDecision{
+		WorkspaceID: l.WorkspaceID, LeadID: l.ID, Outcome: call.Outcome, Actor: actor,
+		Reason: call.Reason, CreatedAt: now,
+		Values: map[string]any{
+			"budget": l.Budget, "authority": l.Authority, "need": l.Need, "timeline": l.Timeline,
+			"primary_interest": l.PrimaryInterest, "score": l.Score, "grade": l.Grade,
+			"contact_id": contact.ID.String(), "account_id": contact.AccountID,
+		},
+	}
+	if l.FollowUpAt != nil {
+		d.Values["follow_up_at"] = l.FollowUpAt.UTC().Format(time.RFC3339)
+	}
+	var opp *store.Opportunity
+	if call.Outcome == store.DecisionOpportunity {
+		account, err := q.GetAccount(ctx, l.WorkspaceID, *contact.AccountID)
+		if err != nil {
+			return CallResult{}, err
+		}
+		owner := l.OwnerID
+		if owner == nil {
+			if id, err := uuid.Parse(strings.TrimPrefix(actor, "user:")); err == nil && strings.HasPrefix(actor, "user:") {
+				owner = &id
+			}
+		}
+		has, err := q.LeadHasOpportunity(ctx, l.WorkspaceID, l.ID)
+		if err != nil {
+			return CallResult{}, err
+		}
+		source := l
+		if has {
+			// The lead has its opportunity: this one is the contact's.
+			source.ID = uuid.Nil
+		}
+		o, err := e.openOpportunity(ctx, q, nil, owner, source, account, contact, NewOpportunity{}, actor, now)
+		if err != nil {
+			return CallResult{}, err
+		}
+		opp = &o
+		d.Values["opportunity_id"] = o.ID.String()
+	}
+	if d, err = q.InsertQualificationDecision(ctx, d); err != nil {
+		return CallResult{}, err
+	}
+	return CallResult{Decision: d, Lead: l, Opportunity: opp}, nil
 }

@@ -79,6 +79,10 @@ func TestWireTypesKeepTheAPIShape(t *testing.T) {
 		{"rejection", func() any { return newAPIRejection(storetest.Filled[Rejection]()) }},
 		{"call_result", func() any { return newAPICallResult(storetest.Filled[CallResult]()) }},
 		{"call_result_zero", func() any { return newAPICallResult(CallResult{}) }},
+		{"direct_conversion", func() any { return newAPIDirectConversion(storetest.Filled[DirectConversion]()) }},
+		{"direct_conversion_zero", func() any { return newAPIDirectConversion(DirectConversion{}) }},
+		{"convert_preview", func() any { return newAPIConvertPreview(storetest.Filled[ConvertPreview]()) }},
+		{"convert_preview_zero", func() any { return newAPIConvertPreview(ConvertPreview{}) }},
 		{"opportunity_detail", func() any { return newAPIOpportunityDetail(storetest.Filled[OpportunityDetail]()) }},
 		{"funnel_report", func() any { return newAPIFunnelReport(storetest.Filled[FunnelReport]()) }},
 		{"webhook_created", func() any {

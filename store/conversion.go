@@ -295,3 +295,12 @@ func (q *Queries) QueueWebhookEvent(ctx context.Context, workspaceID uuid.UUID, 
 		workspaceID, event, dedupeKey, payload, timeOrNow(at), ids, hooks)
 	return tag.RowsAffected(), interpret(err, "queue webhook event")
 }
+
+// LeadHasOpportunity tells whether a lead has its opportunity already (a
+// lead has one at most: further ones of its contact carry no lead).
+func (q *Queries) LeadHasOpportunity(ctx context.Context, workspaceID, leadID uuid.UUID) (bool, error) {
+	var ok bool
+	err := q.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM opportunities
+		WHERE workspace_id = $1 AND lead_id = $2)`, workspaceID, leadID).Scan(&ok)
+	return ok, interpret(err, "lead has opportunity")
+}
