@@ -49,6 +49,18 @@ type leadsView struct {
 	NextURL string
 }
 
+// Owner names a listed lead's owner: "" for none, the person's name, or
+// a placeholder for an owner beyond the people the page looked up.
+func (v leadsView) Owner(l store.Lead) string {
+	if l.OwnerID == nil {
+		return ""
+	}
+	if name, ok := v.OwnerName[*l.OwnerID]; ok {
+		return name
+	}
+	return "another person"
+}
+
 func (p *Pages) leadsPage(ec echo.Context) error {
 	pr, err := principal(ec)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"leadflow/store"
 )
 
@@ -33,7 +35,12 @@ func TestConsoleListsPageThroughEveryRow(t *testing.T) {
 		if i == n {
 			status = store.LeadNurturing
 		}
-		l, err := app.st.InsertLead(ctx, store.Lead{WorkspaceID: ws, Email: fmt.Sprintf("lead%03d@paging.test", i), Status: status})
+		// Some have an owner, whom the list names.
+		var owner *uuid.UUID
+		if i%10 == 0 {
+			owner = &mia.ID
+		}
+		l, err := app.st.InsertLead(ctx, store.Lead{WorkspaceID: ws, Email: fmt.Sprintf("lead%03d@paging.test", i), Status: status, OwnerID: owner})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +70,7 @@ func TestConsoleListsPageThroughEveryRow(t *testing.T) {
 	} {
 		t.Run(c.list, func(t *testing.T) {
 			seen := map[string]bool{}
-			pages := 0
+			pages, owners := 0, 0
 			for path := c.first; path != ""; pages++ {
 				if pages > 10 {
 					t.Fatalf("still paging after %d pages, at %s", pages, path)
@@ -88,6 +95,9 @@ func TestConsoleListsPageThroughEveryRow(t *testing.T) {
 					if text == "" {
 						continue
 					}
+					if strings.Contains(htmlText(row), mia.Name) {
+						owners++
+					}
 					if seen[text] {
 						t.Errorf("%s shows %q again", path, text)
 					}
@@ -97,6 +107,9 @@ func TestConsoleListsPageThroughEveryRow(t *testing.T) {
 				if next := htmlFind(doc, htmlElement("a", "rel", c.rel)); len(next) == 1 {
 					path = htmlAttr(next[0], "href")
 				}
+			}
+			if c.list == "leads" && owners != (n+9)/10 {
+				t.Errorf("the leads list names their owner %d times, want %d", owners, (n+9)/10)
 			}
 			if len(seen) != c.want || pages != 3 {
 				t.Errorf("%d rows over %d pages, want %d over 3", len(seen), pages, c.want)
