@@ -108,10 +108,11 @@ func NewAPI(cfg APIConfig) (*API, error) {
 // API key. require builds the role check; admin keys pass every check.
 //
 // Marketing configures capture and works leads; sales reads leads and
-// contacts and records contacts.
+// contacts and records contacts. Only admins export a person's data.
 func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.MiddlewareFunc) {
 	marketing := require(store.RoleMarketing)
 	people := require(store.RoleMarketing, store.RoleSales)
+	admin := require(store.RoleAdmin)
 
 	g.POST("/forms", api.createForm, marketing)
 	g.GET("/forms", api.listForms, marketing)
@@ -133,6 +134,7 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.GET("/leads", api.listLeads, people)
 	g.GET("/leads/:id", api.getLead, people)
 	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
+	g.GET("/leads/:id/export", api.exportLead, admin)
 
 	g.POST("/contacts", api.createContact, people)
 	g.GET("/contacts", api.listContacts, people)
