@@ -108,7 +108,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 // API key. require builds the role check; admin keys pass every check.
 //
 // Marketing configures capture and works leads; sales reads leads and
-// contacts and records contacts. Only admins export a person's data.
+// contacts and records contacts. Only admins export or erase a person's data.
 func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.MiddlewareFunc) {
 	marketing := require(store.RoleMarketing)
 	people := require(store.RoleMarketing, store.RoleSales)
@@ -135,6 +135,7 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.GET("/leads/:id", api.getLead, people)
 	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
 	g.GET("/leads/:id/export", api.exportLead, admin)
+	g.POST("/leads/:id/erase", api.eraseLead, admin)
 
 	g.POST("/contacts", api.createContact, people)
 	g.GET("/contacts", api.listContacts, people)

@@ -63,3 +63,34 @@ func (a *API) exportLead(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, newPersonExport(id, e, time.Now().UTC()))
 }
+
+// Erasure is how the API shows what erasing a person did.
+type Erasure struct {
+	LeadID uuid.UUID `json:"lead_id"`
+	// LeadIDs are the lead and every lead merged into it, all erased.
+	LeadIDs []uuid.UUID `json:"lead_ids"`
+	// Addresses is how many email addresses are now kept only as hashes,
+	// so they are never mailed again.
+	Addresses int       `json:"addresses"`
+	ErasedAt  time.Time `json:"erased_at"`
+	// Already: the person had been erased before; nothing more was done.
+	Already bool `json:"already"`
+}
+
+// eraseLead removes the personal data of the lead's person everywhere and
+// answers 200, the second time too.
+func (a *API) eraseLead(c echo.Context) error {
+	p, id, err := httpapi.Record(c)
+	if err != nil {
+		return err
+	}
+	e, err := a.store.ErasePerson(c.Request().Context(), p.WorkspaceID, id, p.Actor(), time.Time{})
+	if err != nil {
+		return err
+	}
+	if !e.Already {
+		a.log.Info("person_erased", "lead_id", id, "leads", len(e.LeadIDs), "addresses", e.Addresses)
+	}
+	return c.JSON(http.StatusOK, Erasure{LeadID: id, LeadIDs: e.LeadIDs, Addresses: e.Addresses,
+		ErasedAt: e.ErasedAt.UTC(), Already: e.Already})
+}

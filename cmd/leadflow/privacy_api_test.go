@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"leadflow/capture"
 	"leadflow/store"
 )
 
@@ -173,4 +177,301 @@ func TestPrivacyExportHoldsEverySection(t *testing.T) {
 	expectError(t, b, http.StatusForbidden, "forbidden", b.a.marketing, "GET", path, nil)
 	expectError(t, b, http.StatusForbidden, "forbidden", b.a.sales, "GET", path, nil)
 	expectError(t, b, http.StatusNotFound, "not_found", b.b.admin, "GET", path, nil)
+}
+
+// textColumns lists every column of every table that can hold a person's
+// text: the honest place to look for what an erasure left.
+func textColumns(t *testing.T, b *apiBundle) [][3]string {
+	t.Helper()
+	rows, err := b.st.Pool.Query(context.Background(), `
+		SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+		WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE'
+		  AND (c.data_type IN ('text', 'character varying', 'jsonb', 'json', 'inet', 'bytea', 'ARRAY'))
+		ORDER BY 1, 2`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][3]string
+	for rows.Next() {
+		var tc [3]string
+		if err := rows.Scan(&tc[0], &tc[1], &tc[2]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tc)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 50 {
+		t.Fatalf("%d text columns: the catalog query found too few", len(out))
+	}
+	return out
+}
+
+// traces lists the table.column places holding any of the needles.
+func traces(t *testing.T, b *apiBundle, cols [][3]string, needles []string) []string {
+	t.Helper()
+	var found []string
+	for _, tc := range cols {
+		expr := fmt.Sprintf("%q::text", tc[1])
+		if tc[2] == "bytea" {
+			expr = fmt.Sprintf("encode(%q, 'escape')", tc[1])
+		}
+		for _, n := range needles {
+			var hits int
+			err := b.st.Pool.QueryRow(context.Background(), fmt.Sprintf(
+				`SELECT count(*) FROM %q WHERE strpos(lower(%s), lower($1)) > 0`, tc[0], expr), n).Scan(&hits)
+			if err != nil {
+				t.Fatalf("search %s.%s: %v", tc[0], tc[1], err)
+			}
+			if hits > 0 {
+				found = append(found, fmt.Sprintf("%s.%s holds %q", tc[0], tc[1], n))
+			}
+		}
+	}
+	return found
+}
+
+// funnelFigures are the counts an erasure must not move.
+func funnelFigures(t *testing.T, b *apiBundle, ws uuid.UUID) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for name, sql := range map[string]string{
+		"leads":         `SELECT count(*) FROM leads WHERE workspace_id = $1`,
+		"live_leads":    `SELECT count(*) FROM leads WHERE workspace_id = $1 AND merged_into IS NULL`,
+		"responses":     `SELECT count(*) FROM responses WHERE workspace_id = $1`,
+		"funnel":        `SELECT count(*) FROM lead_funnel WHERE workspace_id = $1 AND NOT merged`,
+		"messages_sent": `SELECT count(*) FROM messages WHERE workspace_id = $1 AND sent_at IS NOT NULL`,
+		"events":        `SELECT count(*) FROM engagement_events WHERE workspace_id = $1`,
+		"registrations": `SELECT count(*) FROM event_registrations WHERE workspace_id = $1`,
+		"opportunities": `SELECT count(*) FROM opportunities WHERE workspace_id = $1`,
+		"status_moves":  `SELECT count(*) FROM lead_status_history WHERE workspace_id = $1`,
+	} {
+		var n int
+		if err := b.st.Pool.QueryRow(context.Background(), sql, ws).Scan(&n); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		out[name] = n
+	}
+	return out
+}
+
+type erasureBody struct {
+	LeadIDs   []uuid.UUID `json:"lead_ids"`
+	Addresses int         `json:"addresses"`
+	Already   bool        `json:"already"`
+}
+
+// TestPrivacyEraseLeavesNoTrace: after an admin erases a person, no text
+// column of any table holds their addresses, name or phone; the funnel's
+// figures are what they were; the audit says who erased, without values;
+// erasing again answers 200 and does nothing; only an admin may.
+func TestPrivacyEraseLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t)
+	p := b.privacyPerson(t, b.a, "x")
+	cols := textColumns(t, b)
+	if found := traces(t, b, cols, p.needles); len(found) < 10 {
+		t.Fatalf("before erasure the person is in only %d places, the search cannot be trusted: %v", len(found), found)
+	}
+	before := funnelFigures(t, b, b.a.ws.ID)
+	path := "/api/v1/leads/" + p.lead.String() + "/erase"
+
+	expectError(t, b, http.StatusForbidden, "forbidden", b.a.marketing, "POST", path, nil)
+	expectError(t, b, http.StatusForbidden, "forbidden", b.a.sales, "POST", path, nil)
+	expectError(t, b, http.StatusNotFound, "not_found", b.b.admin, "POST", path, nil)
+
+	got := expectJSON[erasureBody](t, b, http.StatusOK, b.a.admin, "POST", path, nil)
+	if got.Already || got.Addresses != 2 || len(got.LeadIDs) != 2 {
+		t.Errorf("erasure %+v, want 2 leads and 2 addresses, not already", got)
+	}
+	if found := traces(t, b, cols, p.needles); len(found) > 0 {
+		t.Errorf("erased person still held:\n%s", strings.Join(found, "\n"))
+	}
+	if diff := cmp.Diff(before, funnelFigures(t, b, b.a.ws.ID)); diff != "" {
+		t.Errorf("funnel figures (-before +after):\n%s", diff)
+	}
+	ctx := context.Background()
+	for _, addr := range p.needles[:2] {
+		s, err := b.st.GetSuppression(ctx, b.a.ws.ID, addr)
+		if err != nil || s.Reason != store.SuppressErased {
+			t.Errorf("suppression of %s = %+v, %v; want erased", addr, s, err)
+		}
+	}
+	var files int
+	if err := b.st.Pool.QueryRow(ctx, `SELECT count(*) FROM response_files WHERE workspace_id = $1`, b.a.ws.ID).Scan(&files); err != nil || files != 0 {
+		t.Errorf("%d response files left (%v), want 0", files, err)
+	}
+	key, err := b.st.AuthenticateAPIKey(ctx, b.a.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audit, err := b.st.LeadAudit(ctx, b.a.ws.ID, p.lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var erased []string
+	for _, a := range audit {
+		if a.Action == store.AuditErased {
+			erased = append(erased, a.Actor+" "+a.OldValue+a.NewValue)
+		}
+	}
+	if diff := cmp.Diff([]string{"api_key:" + key.ID.String() + " "}, erased); diff != "" {
+		t.Errorf("erased audit entries (-want +got):\n%s", diff)
+	}
+	l := expectJSON[capture.Lead](t, b, http.StatusOK, b.a.admin, "GET", "/api/v1/leads/"+p.lead.String(), nil)
+	if l.Email != store.ErasedEmail(p.lead) || l.FirstName != "" || l.Status == "" {
+		t.Errorf("erased lead %s %q %q, want the placeholder address, no name, its status", l.Email, l.FirstName, l.Status)
+	}
+
+	again := expectJSON[erasureBody](t, b, http.StatusOK, b.a.admin, "POST", path, nil)
+	if !again.Already {
+		t.Errorf("second erasure %+v, want already", again)
+	}
+	audit2, err := b.st.LeadAudit(ctx, b.a.ws.ID, p.lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit2) != len(audit) {
+		t.Errorf("second erasure wrote %d audit entries, want none", len(audit2)-len(audit))
+	}
+}
+
+// TestPrivacyEraseStaysInItsWorkspace: another workspace's person with the
+// same address keeps their data and may still be mailed.
+func TestPrivacyEraseStaysInItsWorkspace(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t)
+	pa := b.privacyPerson(t, b.a, "x")
+	pb := b.privacyPerson(t, b.b, "x")
+	expectJSON[erasureBody](t, b, http.StatusOK, b.a.admin, "POST", "/api/v1/leads/"+pa.lead.String()+"/erase", nil)
+
+	ctx := context.Background()
+	l, err := b.st.GetLead(ctx, b.b.ws.ID, pb.lead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.EmailCanonical != pb.needles[0] || l.LastName != "Lovelacex" {
+		t.Errorf("other workspace's lead %s %s, want it untouched", l.EmailCanonical, l.LastName)
+	}
+	if _, err := b.st.GetSuppression(ctx, b.b.ws.ID, pb.needles[0]); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("other workspace's address suppressed: %v", err)
+	}
+	got := expectJSON[exportBody](t, b, http.StatusOK, b.b.admin, "GET", "/api/v1/leads/"+pb.lead.String()+"/export", nil)
+	raw, _ := json.Marshal(got.Sections["responses"])
+	if !strings.Contains(string(raw), pb.needles[0]) {
+		t.Errorf("other workspace's responses lost the address: %s", raw)
+	}
+}
+
+// TestPrivacyErasedPersonIsNeverMailedAgain runs the real app with a real
+// SMTP server: a person and a control are welcomed by a sequence; the
+// person is erased; the follow-up falls due and reaches only the control;
+// the person comes back through the form, becomes a new lead, and is still
+// sent nothing.
+func TestPrivacyErasedPersonIsNeverMailedAgain(t *testing.T) {
+	t.Parallel()
+	app := startEventsApp(t)
+	ctx := context.Background()
+	admin := app.apiKey(t, app.ws.ID)
+	if _, err := app.st.Pool.Exec(ctx, `UPDATE api_keys SET role = 'admin' WHERE prefix = $1`, admin[:8]); err != nil {
+		t.Fatal(err)
+	}
+	form, err := app.st.InsertForm(ctx, store.Form{WorkspaceID: app.ws.ID, Key: "privacy-contact", Name: "Contact", Kind: store.FormContactUs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var welcome, followUp struct {
+		ID string `json:"id"`
+	}
+	if s := app.call(t, app.key, "POST", "/api/v1/templates", map[string]any{"name": "Welcome", "subject": "Welcome",
+		"text_body": "Hello {{first_name}}"}, &welcome); s != http.StatusCreated {
+		t.Fatalf("template: %d", s)
+	}
+	if s := app.call(t, app.key, "POST", "/api/v1/templates", map[string]any{"name": "Follow-up", "subject": "Still thinking?",
+		"text_body": "Hello again {{first_name}}"}, &followUp); s != http.StatusCreated {
+		t.Fatalf("template: %d", s)
+	}
+	var seq struct {
+		ID string `json:"id"`
+	}
+	if s := app.call(t, app.key, "POST", "/api/v1/sequences", map[string]any{
+		"name": "Welcome", "trigger_form_keys": []string{form.Key}, "timezone": "UTC",
+		"steps": []map[string]any{
+			{"type": "email", "template_id": welcome.ID},
+			{"type": "wait", "duration": "48h"},
+			{"type": "email", "template_id": followUp.ID},
+		},
+	}, &seq); s != http.StatusCreated {
+		t.Fatalf("sequence: %d", s)
+	}
+	if s := app.call(t, app.key, "POST", "/api/v1/sequences/"+seq.ID+"/activate", nil, nil); s != http.StatusOK {
+		t.Fatalf("activate: %d", s)
+	}
+	post := func(first, email string) {
+		t.Helper()
+		resp, err := http.PostForm(app.base+"/f/"+form.Key, url.Values{"first_name": {first}, "email": {email}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	mails := func(addr, subject string) int {
+		n := 0
+		for _, m := range app.sink.Messages() {
+			if slices.Contains(m.To, addr) && m.Subject == subject {
+				n++
+			}
+		}
+		return n
+	}
+	const ada, bob = "ada@erased.test", "bob@kept.test"
+	post("Ada", ada)
+	post("Bob", bob)
+	waitFor(t, "both welcomes at the SMTP server", 30*time.Second, func() bool {
+		return mails(ada, "Welcome") == 1 && mails(bob, "Welcome") == 1
+	})
+
+	var adaLead uuid.UUID
+	if err := app.st.Pool.QueryRow(ctx, `SELECT lead_id FROM lead_identities WHERE workspace_id = $1 AND email_canonical = $2`,
+		app.ws.ID, ada).Scan(&adaLead); err != nil {
+		t.Fatal(err)
+	}
+	var erased erasureBody
+	if s := app.call(t, admin, "POST", "/api/v1/leads/"+adaLead.String()+"/erase", nil, &erased); s != http.StatusOK || erased.Already {
+		t.Fatalf("erase: %d %+v", s, erased)
+	}
+
+	// The wait is over for everyone still enrolled.
+	if _, err := app.st.Pool.Exec(ctx, `UPDATE enrollments SET next_run_at = now() WHERE workspace_id = $1 AND state = 'active'`,
+		app.ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	post("Ada", ada)
+	waitFor(t, "bob's follow-up, and ada's return withheld", 30*time.Second, func() bool {
+		var withheld bool
+		err := app.st.Pool.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM enrollments e JOIN leads l ON l.id = e.lead_id
+				WHERE l.workspace_id = $1 AND l.email_canonical = $2 AND e.state = 'exited' AND e.exit_reason = $3)`,
+			app.ws.ID, ada, store.ExitErased).Scan(&withheld)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return withheld && mails(bob, "Still thinking?") == 1
+	})
+	var adaMails int
+	for _, m := range app.sink.Messages() {
+		if slices.Contains(m.To, ada) {
+			adaMails++
+		}
+	}
+	if adaMails != 1 {
+		t.Errorf("%d emails to the erased address, want only the welcome before erasure", adaMails)
+	}
+	var leads int
+	if err := app.st.Pool.QueryRow(ctx, `SELECT count(*) FROM leads WHERE workspace_id = $1`, app.ws.ID).Scan(&leads); err != nil || leads != 3 {
+		t.Errorf("%d leads (%v), want ada's erased one, bob's and ada's new one", leads, err)
+	}
 }
