@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -208,8 +209,16 @@ func (s *Store) ErasePerson(ctx context.Context, workspaceID, leadID uuid.UUID, 
 			return interpret(err, "lock person's leads")
 		}
 		rows, _ = q.db.Query(ctx, personAddressesSQL, workspaceID, ids)
+		locked := addresses
 		if addresses, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 			return interpret(err, "person's addresses")
+		}
+		// An address the merge brought is locked too, after the others: a
+		// wait in a cycle is ended by Postgres and the erasure can be asked
+		// again.
+		added := slices.DeleteFunc(slices.Clone(addresses), func(a string) bool { return slices.Contains(locked, a) })
+		if err := q.LockIdentities(ctx, workspaceID, added...); err != nil {
+			return err
 		}
 		out.LeadIDs = ids
 		if live == 0 && len(addresses) == 0 {
