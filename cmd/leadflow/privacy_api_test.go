@@ -475,3 +475,25 @@ func TestPrivacyErasedPersonIsNeverMailedAgain(t *testing.T) {
 		t.Errorf("%d leads (%v), want ada's erased one, bob's and ada's new one", leads, err)
 	}
 }
+
+// TestPrivacyExportSectionsAreBounded: a section with more rows than the
+// limit holds the limit and says it was cut short.
+func TestPrivacyExportSectionsAreBounded(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t)
+	p := b.privacyPerson(t, b.a, "x")
+	if _, err := b.st.Pool.Exec(context.Background(), `
+		INSERT INTO engagement_events (id, workspace_id, lead_id, kind, source_id, occurred_at)
+		SELECT gen_random_uuid(), $1, $2, 'page_viewed', gen_random_uuid(), now() FROM generate_series(1, $3)`,
+		b.a.ws.ID, p.lead, store.ExportSectionLimit+5); err != nil {
+		t.Fatal(err)
+	}
+	got := expectJSON[exportBody](t, b, http.StatusOK, b.a.admin, "GET", "/api/v1/leads/"+p.lead.String()+"/export", nil)
+	ev := got.Sections["engagement_events"]
+	if len(ev.Rows) != store.ExportSectionLimit || !ev.Truncated {
+		t.Errorf("engagement events: %d rows, truncated %v; want %d, truncated", len(ev.Rows), ev.Truncated, store.ExportSectionLimit)
+	}
+	if got.Sections["responses"].Truncated {
+		t.Error("responses truncated, want whole")
+	}
+}
