@@ -314,16 +314,6 @@ func (q *Queries) erase(ctx context.Context, workspaceID uuid.UUID, ids []uuid.U
 	return interpret(q.db.SendBatch(ctx, b).Close(), "erase person")
 }
 
-// IsErased reports whether the canonical address belongs to a person erased
-// from the workspace.
-func (q *Queries) IsErased(ctx context.Context, workspaceID uuid.UUID, emailCanonical string) (bool, error) {
-	var ok bool
-	err := q.db.QueryRow(ctx, `
-		SELECT EXISTS (SELECT 1 FROM erased_addresses WHERE workspace_id = $1 AND email_hash = sha256(convert_to($2, 'UTF8')))`,
-		workspaceID, emailCanonical).Scan(&ok)
-	return ok, interpret(err, "is erased")
-}
-
 // erasedLeadSQL holds for a lead l that was erased, or whose address is an
 // erased person's: a person who comes back is a new lead, counted and
 // worked, but never mailed.
