@@ -131,10 +131,11 @@ func NewAPI(cfg APIConfig) (*API, error) {
 // API key. require builds the role check; admin keys pass every check.
 //
 // Marketing configures capture and works leads; sales reads leads and
-// contacts and records contacts.
+// contacts and records contacts. Only admins export or erase a person's data.
 func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.MiddlewareFunc) {
 	marketing := require(store.RoleMarketing)
 	people := require(store.RoleMarketing, store.RoleSales)
+	admin := require(store.RoleAdmin)
 
 	g.POST("/forms", api.createForm, marketing)
 	g.GET("/forms", api.listForms, marketing)
@@ -160,6 +161,8 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.POST("/leads/:id/status", api.changeLeadStatus, people)
 	g.POST("/leads/:id/resubscribe", api.resubscribeLead, people)
 	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
+	g.GET("/leads/:id/export", api.exportLead, admin)
+	g.POST("/leads/:id/erase", api.eraseLead, admin)
 
 	g.POST("/contacts", api.createContact, people)
 	g.GET("/contacts", api.listContacts, people)

@@ -130,7 +130,9 @@ func (q *Queries) LockEnrollmentStepContext(ctx context.Context, workspaceID, id
 			out.Lead, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Lead])
 			return interpret(err, "enrollment's lead")
 		})
-	b.Queue(`SELECT COALESCE((SELECT s.reason FROM suppressions s
+	b.Queue(`SELECT COALESCE((SELECT '`+SuppressErased+`' FROM leads l
+		JOIN enrollments e ON e.workspace_id = l.workspace_id AND e.lead_id = l.id
+		WHERE e.workspace_id = $1 AND e.id = $2 AND `+erasedLeadSQL+`), (SELECT s.reason FROM suppressions s
 		JOIN leads l ON l.workspace_id = s.workspace_id AND l.email_canonical = s.email_canonical
 		JOIN enrollments e ON e.workspace_id = l.workspace_id AND e.lead_id = l.id
 		WHERE e.workspace_id = $1 AND e.id = $2 AND l.email_canonical <> ''), '')`, workspaceID, id).

@@ -109,7 +109,9 @@ func (q *Queries) GetMessageSendContext(ctx context.Context, workspaceID, id uui
 			}
 			return interpret(err, "message's lead")
 		})
-	b.Queue(`SELECT COALESCE((SELECT s.reason FROM suppressions s
+	b.Queue(`SELECT COALESCE((SELECT '`+SuppressErased+`' FROM leads l
+		JOIN messages m ON m.workspace_id = l.workspace_id AND m.lead_id = l.id
+		WHERE m.workspace_id = $1 AND m.id = $2 AND `+erasedLeadSQL+`), (SELECT s.reason FROM suppressions s
 		JOIN leads l ON l.workspace_id = s.workspace_id AND l.email_canonical = s.email_canonical
 		JOIN messages m ON m.workspace_id = l.workspace_id AND m.lead_id = l.id
 		WHERE m.workspace_id = $1 AND m.id = $2 AND l.email_canonical <> ''), '')`, workspaceID, id).

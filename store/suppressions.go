@@ -29,12 +29,17 @@ func (q *Queries) InsertSuppression(ctx context.Context, workspaceID uuid.UUID, 
 	return tag.RowsAffected() == 1, interpret(err, "insert suppression")
 }
 
-// GetSuppression returns an address's suppression in the workspace;
-// ErrNotFound when it may be emailed.
+// GetSuppression returns an address's suppression in the workspace (an
+// erased person's address first, as SuppressErased); ErrNotFound when it
+// may be emailed.
 func (q *Queries) GetSuppression(ctx context.Context, workspaceID uuid.UUID, emailCanonical string) (Suppression, error) {
 	rows, _ := q.db.Query(ctx, `
-		SELECT workspace_id, email_canonical, reason, created_at FROM suppressions
-		WHERE workspace_id = $1 AND email_canonical = $2`, workspaceID, emailCanonical)
+		(SELECT workspace_id, $2 AS email_canonical, '`+SuppressErased+`' AS reason, erased_at AS created_at
+		FROM erased_addresses WHERE workspace_id = $1 AND email_hash = sha256(convert_to($2, 'UTF8')))
+		UNION ALL
+		(SELECT workspace_id, email_canonical, reason, created_at FROM suppressions
+		WHERE workspace_id = $1 AND email_canonical = $2)
+		LIMIT 1`, workspaceID, emailCanonical)
 	s, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Suppression])
 	return s, interpret(err, "get suppression")
 }
