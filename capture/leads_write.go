@@ -344,7 +344,8 @@ var leadStatusesByHand = []string{store.LeadNew, store.LeadNurturing, store.Lead
 // ChangeLeadStatus moves a lead to status by hand, with the reason, which
 // is required and kept on the lead and in its audit trail. Only the moves
 // in leadStatusesByHand are allowed, and none from converted; moving a
-// lead to the status it has changes nothing.
+// lead to the status it has changes nothing. A lead disqualified leaves its
+// sequences.
 func (a *API) ChangeLeadStatus(ctx context.Context, workspaceID, id uuid.UUID, status, reason, actor string) (store.Lead, error) {
 	reason = strings.TrimSpace(reason)
 	bad := map[string]string{}
@@ -379,6 +380,13 @@ func (a *API) ChangeLeadStatus(ctx context.Context, workspaceID, id uuid.UUID, s
 		now := a.now()
 		if out, err = q.MoveLeadToStatus(ctx, workspaceID, id, status, reason, now); err != nil {
 			return err
+		}
+		// A disqualified lead is not nurtured: it leaves its sequences in
+		// the same transaction, as a converted one does.
+		if status == store.LeadDisqualified {
+			if _, err := q.ExitEnrollmentsForLead(ctx, workspaceID, id, store.ExitDisqualified, now); err != nil {
+				return err
+			}
 		}
 		return q.InsertAuditEntries(ctx, workspaceID, store.AuditEntry{
 			LeadID: id, At: now, Actor: actor, Action: store.AuditStatusChanged,

@@ -29,6 +29,8 @@ const (
 const (
 	ExitConverted     = "converted"
 	StepOutcomeExited = "exited"
+	// ExitDisqualified: a person disqualified the lead by hand.
+	ExitDisqualified = "disqualified"
 )
 
 // LockHandoffToDecide locks a handoff of the workspace for its accept or

@@ -406,3 +406,39 @@ func TestLeadWritesStayInTheirWorkspace(t *testing.T) {
 		t.Errorf("lead after the other workspace's writes = %+v, audit %d", v.Lead, len(v.Audit))
 	}
 }
+
+// A lead disqualified by hand leaves its sequences at once, with the reason
+// saying why; other moves by hand leave its enrolments as they are.
+func TestLeadDisqualifiedByHandLeavesItsSequences(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t)
+	ctx := context.Background()
+	ws := b.a.ws.ID
+	form := b.form(t, ws, nil)
+	r := b.submit(t, form, personFields(t, "walt@example.com", "Walt", "White", ""), false)
+	seq := store.NewID()
+	if _, err := b.st.Pool.Exec(ctx, `INSERT INTO sequences (id, workspace_id, name, status, steps)
+		VALUES ($1, $2, 'Seq', 'active', jsonb_build_array(jsonb_build_object('key', 'w', 'type', 'wait', 'duration', '1h')))`, seq, ws); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.st.Pool.Exec(ctx, `INSERT INTO enrollments (id, workspace_id, sequence_id, lead_id, state, step_key, next_run_at)
+		VALUES ($1, $2, $3, $4, 'active', 'w', now() + interval '1 hour')`, store.NewID(), ws, seq, *r.LeadID); err != nil {
+		t.Fatal(err)
+	}
+	enrolment := func() (state, reason string) {
+		t.Helper()
+		if err := b.st.Pool.QueryRow(ctx, `SELECT state, exit_reason FROM enrollments WHERE lead_id = $1`, *r.LeadID).Scan(&state, &reason); err != nil {
+			t.Fatal(err)
+		}
+		return state, reason
+	}
+	path := "/api/v1/leads/" + r.LeadID.String() + "/status"
+	expectJSON[leadWriteBody](t, b, 200, b.a.marketing, "POST", path, map[string]any{"status": "contacted", "reason": "called once"})
+	if state, _ := enrolment(); state != store.EnrollmentActive {
+		t.Fatalf("after a move to contacted the enrolment is %s, want it active", state)
+	}
+	expectJSON[leadWriteBody](t, b, 200, b.a.sales, "POST", path, map[string]any{"status": "disqualified", "reason": "competitor"})
+	if state, reason := enrolment(); state != store.EnrollmentExited || reason != store.ExitDisqualified {
+		t.Errorf("after disqualifying the enrolment is %s (%q), want exited (%q)", state, reason, store.ExitDisqualified)
+	}
+}
