@@ -110,8 +110,12 @@ func newTestServer(rdb redis.UniversalClient, concurrency int) *asynq.Server {
 		TaskCheckInterval:        20 * time.Millisecond,
 		DelayedTaskCheckInterval: 100 * time.Millisecond,
 		ShutdownTimeout:          5 * time.Second,
-		Logger:                   quietAsynq{},
-		LogLevel:                 asynq.FatalLevel,
+		// A task that failed (PostgreSQL away, say) is tried again soon,
+		// not after Asynq's default backoff of 16 s and up to a minute of
+		// jitter, which outlasts the tests' waits for an idle queue.
+		RetryDelayFunc: func(int, error, *asynq.Task) time.Duration { return 200 * time.Millisecond },
+		Logger:         quietAsynq{},
+		LogLevel:       asynq.FatalLevel,
 	})
 }
 
