@@ -64,6 +64,11 @@ func (p *Pages) renderConvert(c echo.Context, status int, f *convertForm) error 
 	return p.con.Render(c, status, p.tpl.convert, "Convert: "+v.LeadName, v)
 }
 
+// OpportunityFields feeds the convert form's opportunity fieldset.
+func (v convertView) OpportunityFields() opportunityFields {
+	return opportunityFields{Form: v.Form.acceptForm, Stages: v.Stages}
+}
+
 // convert converts the lead as the API's convert does, with the account
 // and the opportunity's fields from the form.
 func (p *Pages) convert(c echo.Context) error {
@@ -76,19 +81,11 @@ func (p *Pages) convert(c echo.Context) error {
 		return p.refuse(c, err)
 	}
 	f := convertForm{
-		Account:   c.FormValue("account"),
-		AccountID: strings.TrimSpace(c.FormValue("account_id")),
-		NewName:   strings.TrimSpace(c.FormValue("account_name")),
-		NewDomain: strings.TrimSpace(c.FormValue("account_domain")),
-		acceptForm: acceptForm{
-			NoOpportunity: c.FormValue("no_opportunity") != "",
-			Name:          strings.TrimSpace(c.FormValue("name")),
-			Amount:        strings.TrimSpace(c.FormValue("amount")),
-			Stage:         c.FormValue("stage"),
-			Probability:   strings.TrimSpace(c.FormValue("probability")),
-			Close:         strings.TrimSpace(c.FormValue("expected_close_date")),
-			Errors:        map[string]string{},
-		},
+		Account:    c.FormValue("account"),
+		AccountID:  strings.TrimSpace(c.FormValue("account_id")),
+		NewName:    strings.TrimSpace(c.FormValue("account_name")),
+		NewDomain:  strings.TrimSpace(c.FormValue("account_domain")),
+		acceptForm: postedAcceptForm(c),
 	}
 	create := !f.NoOpportunity
 	in := ConvertInput{CreateOpportunity: &create}
@@ -104,24 +101,7 @@ func (p *Pages) convert(c echo.Context) error {
 	default:
 		f.Account = "match"
 	}
-	if create {
-		o := NewOpportunity{Name: &f.Name, Stage: &f.Stage}
-		if f.Amount != "" {
-			a := Amount(f.Amount)
-			o.Amount = &a
-		}
-		if f.Probability != "" {
-			n, err := strconv.Atoi(f.Probability)
-			if err != nil {
-				f.Errors["probability"] = "must be a whole number from 0 to 100"
-			}
-			o.Probability = &n
-		}
-		if f.Close != "" {
-			o.ExpectedCloseDate = &f.Close
-		}
-		in.Opportunity = &o
-	}
+	in.Opportunity = f.opportunity()
 	if len(f.Errors) == 0 {
 		out, err := p.engine.ConvertLead(c.Request().Context(), pr.WorkspaceID, id, w, workerActor(pr), in)
 		if err == nil {

@@ -22,6 +22,8 @@ var (
 	handoffsHTML string
 	//go:embed templates/console/handoff.html
 	handoffHTML string
+	//go:embed templates/console/opportunity_fields.html
+	opportunityFieldsHTML string
 )
 
 // pageSize is how many rows a console list shows.
@@ -189,6 +191,55 @@ type acceptForm struct {
 	NoOpportunity                           bool
 	Name, Amount, Stage, Probability, Close string
 	Errors                                  map[string]string
+}
+
+// opportunityFields is what the opportunity_fields partial shows.
+type opportunityFields struct {
+	Form   acceptForm
+	Stages []string
+}
+
+// OpportunityFields feeds the accept form's opportunity fieldset.
+func (v handoffView) OpportunityFields() opportunityFields {
+	return opportunityFields{Form: v.Accept, Stages: v.Stages}
+}
+
+// postedAcceptForm reads the opportunity fieldset that the accept and the
+// convert forms share.
+func postedAcceptForm(c echo.Context) acceptForm {
+	return acceptForm{
+		NoOpportunity: c.FormValue("no_opportunity") != "",
+		Name:          strings.TrimSpace(c.FormValue("name")),
+		Amount:        strings.TrimSpace(c.FormValue("amount")),
+		Stage:         c.FormValue("stage"),
+		Probability:   strings.TrimSpace(c.FormValue("probability")),
+		Close:         strings.TrimSpace(c.FormValue("expected_close_date")),
+		Errors:        map[string]string{},
+	}
+}
+
+// opportunity is the opportunity the form asks for, nil when it asks for
+// none; a value that cannot be read is noted in f.Errors.
+func (f *acceptForm) opportunity() *NewOpportunity {
+	if f.NoOpportunity {
+		return nil
+	}
+	o := NewOpportunity{Name: &f.Name, Stage: &f.Stage}
+	if f.Amount != "" {
+		a := Amount(f.Amount)
+		o.Amount = &a
+	}
+	if f.Probability != "" {
+		n, err := strconv.Atoi(f.Probability)
+		if err != nil {
+			f.Errors["probability"] = "must be a whole number from 0 to 100"
+		}
+		o.Probability = &n
+	}
+	if f.Close != "" {
+		o.ExpectedCloseDate = &f.Close
+	}
+	return &o
 }
 
 // handoffView is what handoff.html shows.
@@ -368,35 +419,9 @@ func (p *Pages) accept(c echo.Context) error {
 		return p.refuse(c, err)
 	}
 	ctx, id := c.Request().Context(), h.ID
-	f := acceptForm{
-		NoOpportunity: c.FormValue("no_opportunity") != "",
-		Name:          strings.TrimSpace(c.FormValue("name")),
-		Amount:        strings.TrimSpace(c.FormValue("amount")),
-		Stage:         c.FormValue("stage"),
-		Probability:   strings.TrimSpace(c.FormValue("probability")),
-		Close:         strings.TrimSpace(c.FormValue("expected_close_date")),
-		Errors:        map[string]string{},
-	}
+	f := postedAcceptForm(c)
 	create := !f.NoOpportunity
-	in := AcceptInput{CreateOpportunity: &create, Owner: h.OwnerID}
-	if create {
-		o := NewOpportunity{Name: &f.Name, Stage: &f.Stage}
-		if f.Amount != "" {
-			a := Amount(f.Amount)
-			o.Amount = &a
-		}
-		if f.Probability != "" {
-			n, err := strconv.Atoi(f.Probability)
-			if err != nil {
-				f.Errors["probability"] = "must be a whole number from 0 to 100"
-			}
-			o.Probability = &n
-		}
-		if f.Close != "" {
-			o.ExpectedCloseDate = &f.Close
-		}
-		in.Opportunity = &o
-	}
+	in := AcceptInput{CreateOpportunity: &create, Owner: h.OwnerID, Opportunity: f.opportunity()}
 	if len(f.Errors) == 0 {
 		_, err = p.engine.Accept(ctx, pr.WorkspaceID, id, workerActor(pr), in)
 		if err == nil {

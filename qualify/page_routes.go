@@ -41,14 +41,19 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 	}
 	p := &Pages{engine: cfg.Engine, store: cfg.Engine.cfg.Store, con: cfg.Console, log: cmp.Or(cfg.Logger, cfg.Engine.log)}
 	var errs []error
-	parse := func(name, src string) *template.Template {
+	parse := func(name, src string, partials ...string) *template.Template {
 		t, err := console.Page(name, src)
+		for _, partial := range partials {
+			if err == nil {
+				_, err = t.Parse(partial)
+			}
+		}
 		errs = append(errs, err)
 		return t
 	}
 	p.tpl = pageTemplates{
 		handoffs:       parse("handoffs", handoffsHTML),
-		handoff:        parse("handoff", handoffHTML),
+		handoff:        parse("handoff", handoffHTML, opportunityFieldsHTML),
 		opportunities:  parse("opportunities", opportunitiesHTML),
 		board:          parse("opportunity_board", opportunityBoardHTML),
 		opportunity:    parse("opportunity", opportunityHTML),
@@ -56,7 +61,7 @@ func NewPages(cfg PagesConfig) (*Pages, error) {
 		accounts:       parse("accounts", accountsHTML),
 		account:        parse("account", accountHTML),
 		opportunityNew: parse("opportunity_new", opportunityNewHTML),
-		convert:        parse("convert", convertHTML),
+		convert:        parse("convert", convertHTML, opportunityFieldsHTML),
 	}
 	return p, errors.Join(errs...)
 }
