@@ -284,7 +284,10 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	}
 	intake.Start()
 	e := newEcho(log, cfg.TrustedProxies)
-	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	// Alive, and which build: {"status":"ok","version":"..."}.
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": version})
+	})
 	e.GET("/readyz", func(c echo.Context) error {
 		pctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()

@@ -54,7 +54,7 @@ Usage:
                             create a person who signs in to the console (roles: admin, marketing,
                             sales_rep, sales_manager, sales_admin); without a password, prints a
                             one-time sign-in link
-  leadflow version          print the version
+  leadflow version          print the version (also: leadflow --version)
 
 Run 'leadflow COMMAND -h' for a command's flags. Configuration comes from
 LEADFLOW_* environment variables (see the README); flags override them.
@@ -64,7 +64,7 @@ LEADFLOW_* environment variables (see the README); flags override them.
 // for people or scripts (a key, a status table) goes to stdout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	name := "run"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (!strings.HasPrefix(args[0], "-") || args[0] == "--version" || args[0] == "-version") {
 		name, args = args[0], args[1:]
 	}
 	switch name {
@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKey(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, args, getenv, os.Stdin, stdout, stderr)
-	case "version":
+	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version)
 		return nil
 	case "help", "-h", "--help":

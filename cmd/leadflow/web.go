@@ -21,7 +21,8 @@ func newEcho(logger *slog.Logger, trustedProxies []netip.Prefix) *echo.Echo {
 	e.IPExtractor = ipExtractor(trustedProxies)
 	e.HTTPErrorHandler = httpapi.ErrorHandler(logger)
 	e.Use(nosniff)
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
+	e.Use(accessLog(logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		// The error handler logs the panic with its stack, once.
 		LogErrorFunc: func(_ echo.Context, err error, stack []byte) error {
