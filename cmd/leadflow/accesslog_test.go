@@ -124,6 +124,9 @@ func TestServerErrorLinesCarryTheRequestID(t *testing.T) {
 			t.Errorf("GET %s: access line %q, want route=%s status=500", tt.path, access, tt.route)
 		}
 	}
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("a 5xx's token reached the logs:\n%s", logs.String())
+	}
 	if n := strings.Count(logs.String(), "msg=http_request "); n != 2 {
 		t.Errorf("%d access lines for 2 requests:\n%s", n, logs.String())
 	}

@@ -51,7 +51,8 @@ func ErrorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if status >= http.StatusInternalServerError {
 			attrs := []any{
 				"method", req.Method,
-				"path", req.URL.Path,
+				// The route pattern, never the path: links carry tokens.
+				"route", c.Path(),
 				"status", status,
 				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
 				"err", err,
