@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,33 @@ func BenchmarkMillionLeads(b *testing.B) {
 			from := bigNow.AddDate(0, 0, -r.days)
 			for range b.N {
 				funnelReport(b, d, from, bigNow, r.by)
+			}
+		})
+	}
+	// The longest ranges again with every statement one after the other
+	// (in one transaction), to tell what running them at once gains from
+	// what the machine's load gives or takes.
+	for _, days := range []int{365, 730} {
+		b.Run(fmt.Sprintf("funnel_serial/%dd", days), func(b *testing.B) {
+			from := bigNow.AddDate(0, 0, -days)
+			for range b.N {
+				ctx := context.Background()
+				err := d.st.InTx(ctx, func(q *store.Queries) error {
+					if _, err := q.FunnelResponses(ctx, d.ws, from, bigNow, store.FunnelBySource); err != nil {
+						return err
+					}
+					if _, err := q.FunnelLeads(ctx, d.ws, from, bigNow, store.FunnelBySource); err != nil {
+						return err
+					}
+					if _, err := q.FunnelOpportunitiesFromScratch(ctx, d.ws, from, bigNow); err != nil {
+						return err
+					}
+					_, err := q.FunnelForecast(ctx, d.ws)
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}
