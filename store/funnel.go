@@ -7,8 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/errgroup"
 )
 
 // Funnel groupings.
@@ -69,62 +67,21 @@ var funnelGroup = map[string]struct{ lead, response string }{
 // the first time each reached the stage before. Leads merged into another
 // are history and not counted. It reads one lead_funnel row per lead whose
 // span of stage times reaches into the range, through lead_funnel_span.
-// The groups' rows come first, ordered by group, then the total's.
-//
-// The groups and the total are two statements: on a pool they run at once,
-// each on a connection of its own, so that their medians' sorts (which a
-// parallel plan leaves to one process) share the cores; in a transaction
-// they run one after the other.
 func (q *Queries) FunnelLeads(ctx context.Context, workspaceID uuid.UUID, from, to time.Time, by string) ([]FunnelLeadRow, error) {
 	g, ok := funnelGroup[by]
 	if !ok {
 		return nil, fmt.Errorf("funnel leads: unknown grouping %q", by)
 	}
-	var groups, total []FunnelLeadRow
-	if _, ok := q.db.(*pgxpool.Pool); ok {
-		eg, ctx := errgroup.WithContext(ctx)
-		eg.Go(func() (err error) {
-			groups, err = q.funnelLeads(ctx, funnelLeadsSQL(g.lead, false), workspaceID, from, to)
-			return err
-		})
-		eg.Go(func() (err error) {
-			total, err = q.funnelLeads(ctx, funnelLeadsSQL(g.lead, true), workspaceID, from, to)
-			return err
-		})
-		if err := eg.Wait(); err != nil {
-			return nil, err
-		}
-	} else {
-		var err error
-		if groups, err = q.funnelLeads(ctx, funnelLeadsSQL(g.lead, false), workspaceID, from, to); err != nil {
-			return nil, err
-		}
-		if total, err = q.funnelLeads(ctx, funnelLeadsSQL(g.lead, true), workspaceID, from, to); err != nil {
-			return nil, err
-		}
-	}
-	return append(groups, total...), nil
-}
-
-// funnelLeadsSQL is FunnelLeads' statement over the grouping lead: its
-// groups' rows, or its total's one row (there even when no lead counts).
-func funnelLeadsSQL(lead string, total bool) string {
 	// A stage was reached in the range when its first time is in it or, for
 	// a lead that reached it again, any of its times is; a reversed range
 	// holds nothing. The medians sort the durations lead_funnel keeps
 	// (00022), a lead's only where it reached the stage before first. The
 	// leads are sorted by group byte-wise (a locale's collation makes that
 	// sort several times slower), carrying only what the aggregates read;
-	// the few rows out are ordered as text always was. The total needs no
-	// group, and no sort by one.
-	grp, key, tail := `(`+lead+`) COLLATE "C"`, `COALESCE(grp, '') AS grp, false AS total`,
-		`GROUP BY grp ORDER BY COALESCE(grp, '') COLLATE "default"`
-	if total {
-		grp, key, tail = `NULL::text`, `'' AS grp, true AS total`, ``
-	}
-	return `
+	// the few rows out are ordered as text always was.
+	sql := `
 		WITH m AS (
-			SELECT ` + grp + ` AS grp,
+			SELECT (` + g.lead + `) COLLATE "C" AS grp,
 				f.created_at >= $2 AND f.created_at < $3 AS in_lead,
 				COALESCE(f.nurturing_at >= $2 AND f.nurturing_at < $3, false)
 					OR f.nurturing_times IS NOT NULL AND f.nurturing_times && w.r AS in_nurturing,
@@ -141,7 +98,7 @@ func funnelLeadsSQL(lead string, total bool) string {
 				(SELECT tstzrange(least($2::timestamptz, $3::timestamptz), $3::timestamptz, '[)') AS r) w
 			WHERE f.workspace_id = $1 AND NOT f.merged AND f.last_at >= $2 AND f.first_at < $3
 		)
-		SELECT ` + key + `,
+		SELECT COALESCE(grp, '') AS grp, GROUPING(grp) = 1 AS total,
 			count(*) FILTER (WHERE in_lead) AS leads,
 			count(*) FILTER (WHERE in_nurturing) AS nurturing,
 			count(*) FILTER (WHERE in_mq) AS marketing_qualified,
@@ -162,14 +119,11 @@ func funnelLeadsSQL(lead string, total bool) string {
 				FILTER (WHERE in_converted AND converted_secs >= 0) AS converted_median
 		FROM m
 		WHERE in_lead OR in_nurturing OR in_mq OR in_sa OR in_converted OR in_opportunity
-		` + tail
-}
-
-// funnelLeads runs one of FunnelLeads' statements.
-func (q *Queries) funnelLeads(ctx context.Context, sql string, args ...any) ([]FunnelLeadRow, error) {
+		GROUP BY GROUPING SETS ((grp), ())
+		ORDER BY total, COALESCE(grp, '') COLLATE "default"`
 	var out []FunnelLeadRow
 	run := func(db DBTX) error {
-		rows, _ := db.Query(ctx, sql, args...)
+		rows, _ := db.Query(ctx, sql, workspaceID, from, to)
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowToStructByName[FunnelLeadRow])
 		return err

@@ -83,8 +83,7 @@ func BenchmarkMillionLeads(b *testing.B) {
 }
 
 // funnelReport runs the queries GET /reports/funnel runs, as it runs them:
-// the response counts, the lead stages (its groups' and its total's at
-// once) and the rest at the same time.
+// the response counts, the lead stages and the rest at the same time.
 func funnelReport(b *testing.B, d bigData, from, to time.Time, by string) {
 	eg, ctx := errgroup.WithContext(context.Background())
 	eg.Go(func() error {
@@ -119,7 +118,7 @@ func funnelReport(b *testing.B, d bigData, from, to time.Time, by string) {
 
 // explainFunnel logs EXPLAIN ANALYZE of the report's two long statements
 // over [from, to) grouped by source: the response counts and the lead
-// stages' groups (the total's reads the same rows and sorts no group).
+// stages.
 func explainFunnel(b *testing.B, d bigData, from, to time.Time) {
 	ctx := context.Background()
 	for name, call := range map[string]func(q *store.Queries){

@@ -418,18 +418,6 @@ func TestFunnelStagesMatchHistory(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("funnel by %s from %s to %s (-history +stages):\n%s", by, s.from, s.to, diff)
 			}
-			// In a transaction the groups and the total run one after the
-			// other, on a pool at once: the same rows either way.
-			var inTx []store.FunnelLeadRow
-			if err := st.InTx(ctx, func(q *store.Queries) (err error) {
-				inTx, err = q.FunnelLeads(ctx, w.ws, s.from, s.to, by)
-				return err
-			}); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, inTx); diff != "" {
-				t.Errorf("funnel by %s from %s to %s in a transaction (-history +stages):\n%s", by, s.from, s.to, diff)
-			}
 			if len(want) > 1 {
 				nonEmpty++
 			}
