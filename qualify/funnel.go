@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"leadflow/store"
 )
@@ -89,27 +90,38 @@ func (e *Engine) Funnel(ctx context.Context, workspaceID uuid.UUID, fq FunnelQue
 	if len(bad) > 0 {
 		return FunnelReport{}, &ValidationError{Fields: bad}
 	}
-	responses, err := e.cfg.Store.FunnelResponses(ctx, workspaceID, fq.From, fq.To, fq.By)
-	if err != nil {
-		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
-	}
-	leads, err := e.cfg.Store.FunnelLeads(ctx, workspaceID, fq.From, fq.To, fq.By)
-	if err != nil {
-		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
-	}
-	fromScratch, err := e.cfg.Store.FunnelOpportunitiesFromScratch(ctx, workspaceID, fq.From, fq.To)
-	if err != nil {
-		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
-	}
-	forecast, err := e.cfg.Store.FunnelForecast(ctx, workspaceID)
-	if err != nil {
-		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
-	}
-	var formNames map[uuid.UUID]string
-	if fq.By == store.FunnelByForm {
-		if formNames, err = e.cfg.Store.FormNames(ctx, workspaceID); err != nil {
-			return FunnelReport{}, fmt.Errorf("funnel: %w", err)
+	// The responses' counts and the leads' stages read different tables and
+	// take the longest; they run at once, each on connections of its own.
+	var (
+		responses   []store.FunnelResponseRow
+		leads       []store.FunnelLeadRow
+		fromScratch int64
+		forecast    store.Forecast
+		formNames   map[uuid.UUID]string
+	)
+	eg, ectx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) {
+		responses, err = e.cfg.Store.FunnelResponses(ectx, workspaceID, fq.From, fq.To, fq.By)
+		return err
+	})
+	eg.Go(func() (err error) {
+		leads, err = e.cfg.Store.FunnelLeads(ectx, workspaceID, fq.From, fq.To, fq.By)
+		return err
+	})
+	eg.Go(func() (err error) {
+		if fromScratch, err = e.cfg.Store.FunnelOpportunitiesFromScratch(ectx, workspaceID, fq.From, fq.To); err != nil {
+			return err
 		}
+		if forecast, err = e.cfg.Store.FunnelForecast(ectx, workspaceID); err != nil {
+			return err
+		}
+		if fq.By == store.FunnelByForm {
+			formNames, err = e.cfg.Store.FormNames(ectx, workspaceID)
+		}
+		return err
+	})
+	if err := eg.Wait(); err != nil {
+		return FunnelReport{}, fmt.Errorf("funnel: %w", err)
 	}
 
 	type key struct {
