@@ -1,11 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"log/slog"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 )
 
 // requestID gives every request an ID, in the X-Request-ID response header
@@ -41,31 +42,31 @@ func saneRequestID(id string) bool {
 }
 
 // accessLog writes one http_request line per request once its answer is
-// written, error answers included. It names the route pattern
-// (/t/:token), never the path as sent nor its query string: tracking,
-// confirmation and sign-in links carry tokens in both.
+// written, error answers included (Echo's request logger hands the error to
+// the error handler first, so the line records the status sent). It names
+// the route pattern (/t/:token), never the path as sent nor its query
+// string: tracking, confirmation and sign-in links carry tokens in both. The
+// request ID is read from the answer, where requestID put a sane one; the
+// caller's header may hold anything.
 func accessLog(log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			if err := next(c); err != nil {
-				// Answer here, so the line records the status sent.
-				c.Error(err)
-			}
-			res := c.Response()
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		HandleError:     true,
+		LogMethod:       true,
+		LogRoutePath:    true,
+		LogStatus:       true,
+		LogLatency:      true,
+		LogResponseSize: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			route := cmp.Or(v.RoutePath, "unmatched")
 			log.LogAttrs(c.Request().Context(), slog.LevelInfo, "http_request",
-				slog.String("method", c.Request().Method),
+				slog.String("method", v.Method),
 				slog.String("route", route),
-				slog.Int("status", res.Status),
-				slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-				slog.Int64("bytes", res.Size),
-				slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
+				slog.Int("status", v.Status),
+				slog.Float64("duration_ms", float64(v.Latency.Microseconds())/1000),
+				slog.Int64("bytes", v.ResponseSize),
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
 			)
 			return nil
-		}
-	}
+		},
+	})
 }
