@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -124,9 +125,12 @@ func (in *Intake) insert(batch []*pendingCommit) error {
 	}
 	ctx, cancel := context.WithTimeout(in.ctx, commitTimeout)
 	defer cancel()
-	return in.store.InTx(ctx, func(q *store.Queries) error {
+	start := time.Now()
+	err := in.store.InTx(ctx, func(q *store.Queries) error {
 		return q.InsertResponses(ctx, rs, files)
 	})
+	metrics.CaptureCommit(len(batch), time.Since(start), err)
+	return err
 }
 
 // finish answers the waiter and, once committed, queues the response's

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"leadflow/embed/httpapi"
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -194,10 +195,14 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 	ctx := req.Context()
 	now := in.now()
 	form, err := in.form(ctx, c.Param("key"))
+	outcome := metrics.PostError
+	defer func() { metrics.FormPost(form.ID, outcome) }()
 	if errors.Is(err, store.ErrNotFound) {
+		outcome = metrics.PostNotFound
 		return replyError(c, http.StatusNotFound, errFormNotFound)
 	}
 	if store.Unavailable(err) {
+		outcome = metrics.PostUnavailable
 		return in.replyDatabaseDown(c, err)
 	}
 	if err != nil {
@@ -209,8 +214,10 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 	}
 	ip := c.RealIP()
 	if ok, retryAfter := in.limiter.allow(ctx, form.ID, ip, form.RateLimitPerMinute, now); !ok {
+		outcome = metrics.PostRateLimited
 		return replyRateLimited(c, retryAfter)
 	}
+	outcome = metrics.PostRefused
 	sub, err := readSubmission(c.Response(), req, form)
 	if err != nil {
 		return replyRefused(c, err)
@@ -219,6 +226,7 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 	if err != nil {
 		return replyRefused(c, err)
 	}
+	outcome = metrics.PostError
 	fields, err := json.Marshal(got.fields)
 	if err != nil {
 		return fmt.Errorf("encode fields: %w", err)
@@ -261,11 +269,17 @@ func (in *Intake) handleSubmit(c echo.Context) error {
 		switch {
 		case errors.Is(err, errNotAccepting), errors.Is(err, context.Canceled) && ctx.Err() == nil:
 			// Not started, or closing and out of time for this one.
+			outcome = metrics.PostUnavailable
 			return replyUnavailable(c, "The service is restarting. Please send the form again in a moment.")
 		case store.Unavailable(err):
+			outcome = metrics.PostUnavailable
 			return in.replyDatabaseDown(c, err)
 		}
 		return fmt.Errorf("commit response: %w", err)
+	}
+	outcome = metrics.PostAccepted
+	if r.Verdict == store.VerdictSpam {
+		outcome = metrics.PostSpam
 	}
 	return replyAccepted(c, form, r.ID, got.returnURL)
 }

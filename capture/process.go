@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -52,6 +53,9 @@ type Outcome struct {
 	// Unchanged reports that the response had already been processed (or is
 	// held) and this call changed nothing.
 	Unchanged bool
+	// ReceivedAt is when the response came in; zero when this call asked
+	// for its confirmation.
+	ReceivedAt time.Time
 }
 
 // Enroller is what processing hands a response on to once it is resolved:
@@ -151,6 +155,9 @@ func (p *Processor) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case err != nil:
 		return p.recordFailure(ctx, payload.ResponseID, err, p.maxAttempts)
 	}
+	if !out.Unchanged && out.Status == store.ResponseProcessed {
+		metrics.ResponseResolved(out.Result, out.ReceivedAt)
+	}
 	if !out.Unchanged {
 		p.logger.DebugContext(ctx, "response processed", "response_id", out.ResponseID,
 			"workspace_id", out.WorkspaceID, "lead_id", out.LeadID, "outcome", out.Result)
@@ -196,6 +203,7 @@ func outcomeOf(r store.Response) Outcome {
 		ResponseID:  r.ID,
 		WorkspaceID: r.WorkspaceID,
 		Status:      r.Status,
+		ReceivedAt:  r.ReceivedAt,
 		Result:      r.Outcome,
 		LeadID:      derefID(r.LeadID),
 		Unchanged:   true,

@@ -115,6 +115,7 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 		Result:       r.result,
 		LeadID:       r.lead.ID,
 		Registration: r.registration,
+		ReceivedAt:   resp.ReceivedAt,
 	}, nil
 }
 

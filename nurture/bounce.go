@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"leadflow/embed/httpapi"
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -233,6 +234,7 @@ func (e *Engine) RecordBounce(ctx context.Context, workspaceID uuid.UUID, r Boun
 	if err != nil {
 		return BounceResult{}, fmt.Errorf("record bounce: %w", err)
 	}
+	metrics.EmailBounced(r.Type)
 	e.log.InfoContext(ctx, "bounce recorded", "workspace_id", workspaceID, "bounce_id", res.Bounce.ID,
 		"type", r.Type, "suppressed", res.Suppressed)
 	return res, nil

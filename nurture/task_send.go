@@ -13,6 +13,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/wneessen/go-mail"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -98,9 +99,11 @@ func (e *Engine) countSendFailure(ctx context.Context, p SendPayload, failure er
 		e.log.WarnContext(ctx, "message failure not recorded; the task will be retried", "message_id", p.MessageID, "error", err)
 		return false
 	case m.Status == store.MessageFailed:
+		metrics.EmailFailed()
 		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
 		return true
 	}
+	metrics.EmailDeferred()
 	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
 		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)
 	}
@@ -368,6 +371,7 @@ func (e *Engine) compose(m store.Message, ws store.Workspace) (*mail.Msg, error)
 // again until it is recorded, however long PostgreSQL is away (see
 // heldSends), since a message left queued would be sent again.
 func (e *Engine) recordSent(ctx context.Context, m store.Message, to recipient) error {
+	metrics.EmailSent(m.CreatedAt)
 	now := e.now()
 	var leadID *uuid.UUID
 	if to.lead != nil {
@@ -421,6 +425,7 @@ func (e *Engine) recordBounced(ctx context.Context, m store.Message, to recipien
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	metrics.EmailBounced(store.BounceHard)
 	e.log.WarnContext(ctx, "message refused for good", "message_id", m.ID, "error", why)
 	return nil
 }
@@ -439,9 +444,11 @@ func (e *Engine) recordRetry(ctx context.Context, m store.Message, why string) e
 		return err
 	}
 	if m.Status == store.MessageFailed {
+		metrics.EmailFailed()
 		e.log.WarnContext(ctx, "message given up", "message_id", m.ID, "attempts", m.Attempts, "error", why)
 		return nil
 	}
+	metrics.EmailDeferred()
 	if err := e.enqueueSend(ctx, m.WorkspaceID, m.ID, m.Attempts, asynq.ProcessIn(delay)); err != nil {
 		e.log.WarnContext(ctx, "enqueue send retry failed; the scheduler will retry it", "message_id", m.ID, "error", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -115,6 +116,7 @@ func (e *Engine) Accept(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 	if out.Opportunity != nil {
 		attrs = append(attrs, "opportunity_id", out.Opportunity.ID)
 	}
+	metrics.Handoff(metrics.HandoffAccepted)
 	e.log.Info("handoff_accepted", attrs...)
 	return out, nil
 }

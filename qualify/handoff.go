@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -74,6 +75,8 @@ func (e *Engine) handOff(ctx context.Context, q *store.Queries, lead store.Lead,
 	if _, err := q.QueueWebhookEvent(ctx, lead.WorkspaceID, EventHandoffCreated, EventHandoffCreated+":"+h.ID.String(), payload, now); err != nil {
 		return store.Handoff{}, fmt.Errorf("hand off: %w", err)
 	}
+	// Counted as made: the caller's transaction rarely rolls back past here.
+	metrics.Handoff(metrics.HandoffCreated)
 	return h, nil
 }
 

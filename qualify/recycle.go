@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -94,6 +95,7 @@ func (e *Engine) Reject(ctx context.Context, workspaceID, handoffID uuid.UUID, a
 	if err != nil {
 		return Rejection{}, fmt.Errorf("reject handoff: %w", err)
 	}
+	metrics.Handoff(metrics.HandoffRejected)
 	e.log.Info("handoff_rejected", "handoff_id", handoffID, "lead_id", out.Lead.ID,
 		"recycle_sequence_id", out.RecycleSequenceID)
 	return out, nil

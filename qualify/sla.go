@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -137,6 +138,7 @@ func (e *Engine) expireHandoff(ctx context.Context, d store.DueHandoff, now time
 		return err
 	}
 	if done {
+		metrics.SLABreach(action)
 		msg := "handoff_reassigned"
 		if action == store.HandoffEventEscalated {
 			msg = "handoff_escalated"

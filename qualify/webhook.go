@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"leadflow/embed/httpapi"
+	"leadflow/embed/metrics"
 	"leadflow/store"
 )
 
@@ -304,6 +305,7 @@ func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSe
 	}
 	attrs := []any{"delivery_id", d.ID, "webhook_id", d.WebhookID, "event", d.Event, "attempt", attempt}
 	if sendErr == nil {
+		metrics.WebhookDelivery(d.Event, metrics.WebhookDelivered)
 		e.log.Info("webhook_delivered", append(attrs, "status", status)...)
 		return e.cfg.Store.MarkWebhookDelivered(rctx, d.ID, d.ClaimedAt, now, status)
 	}
@@ -314,8 +316,10 @@ func (e *Engine) deliverWebhook(ctx context.Context, d store.WebhookDeliveryToSe
 	giveUp := attempt >= webhookMaxAttempts
 	next := now.Add(webhookBackoff(attempt))
 	if giveUp {
+		metrics.WebhookDelivery(d.Event, metrics.WebhookFailed)
 		e.log.Warn("webhook_failed", append(attrs, "status", status, "err", msg)...)
 	} else {
+		metrics.WebhookDelivery(d.Event, metrics.WebhookRetry)
 		e.log.Info("webhook_attempt_failed", append(attrs, "status", status, "err", msg, "next_attempt_at", next)...)
 	}
 	return e.cfg.Store.MarkWebhookAttemptFailed(rctx, d.ID, d.ClaimedAt, status, msg, next, giveUp)

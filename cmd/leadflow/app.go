@@ -233,6 +233,9 @@ func runWith(ctx context.Context, cfg Config, log *slog.Logger, opts runOptions)
 	if opts.work {
 		g.Go(func() error { return runWorkers(gctx, cfg, log, svc.on(svc.work), worker, opts) })
 	}
+	if cfg.MetricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, cfg, log, svc) })
+	}
 	err = g.Wait()
 	log.Info("stopped")
 	return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +49,9 @@ type Config struct {
 	NurtureMaxAttempts int
 	// Sessions: how long console sessions last.
 	Sessions sessionConfig
+	// MetricsAddr is where /metrics is served, apart from the public
+	// address; empty: not served.
+	MetricsAddr string
 }
 
 // minSecretKey is the shortest signing key accepted.
@@ -57,7 +61,7 @@ const minSecretKey = 32
 func (c Config) String() string {
 	return fmt.Sprintf("database=%s redis=%s smtp=%s smtp_connections=%d nurture_max_attempts=%d addr=%s base_url=%s secret_key=%s log=%s/%s concurrency=%d sweep_interval=%s response_max_attempts=%d trusted_proxies=%v webhook_allow_networks=%v %s %s",
 		redactURL(c.DatabaseURL), redactURL(c.RedisURL), redactURL(c.SMTPURL), c.SMTPConnections, c.NurtureMaxAttempts,
-		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.ResponseMaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools) + " " + c.Sessions.String()
+		c.Addr, c.BaseURL, redacted(c.SecretKey), c.LogFormat, c.LogLevel, c.Concurrency, c.SweepInterval, c.ResponseMaxAttempts, c.TrustedProxies, c.WebhookAllowNetworks, c.Links, c.Pools) + " " + c.Sessions.String() + " metrics_addr=" + cmp.Or(c.MetricsAddr, "(off)")
 }
 
 func redacted(s string) string {
@@ -176,6 +180,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 	links := linkFlags(fs, env)
 	sessions := sessionFlags(fs, env)
 	finishPools := poolFlags(fs, getenv)
+	finishMetrics := metricsFlags(fs, getenv)
 	fs.StringVar(&webhookNetworks, "webhook-allow-networks", getenv("LEADFLOW_WEBHOOK_ALLOW_NETWORKS"), "comma-separated CIDRs or addresses webhooks may reach although loopback, private or link-local, e.g. 10.0.0.0/8 (LEADFLOW_WEBHOOK_ALLOW_NETWORKS)")
 	return func() (Config, error) {
 		var errs []error
@@ -243,6 +248,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) func() (Config, e
 				continue
 			}
 			c.WebhookAllowNetworks = append(c.WebhookAllowNetworks, prefix)
+		}
+		if c.MetricsAddr, err = finishMetrics(c.Addr); err != nil {
+			errs = append(errs, err)
 		}
 		if c.BaseURL == "" {
 			c.BaseURL = "http://" + c.Addr
