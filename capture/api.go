@@ -150,6 +150,7 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.POST("/events/:id/registrations/:rid/attend", api.attendRegistration, marketing)
 
 	g.GET("/responses", api.listResponses, marketing)
+	g.POST("/responses", api.recordResponse, people)
 	g.GET("/responses/:id", api.getResponse, marketing)
 	g.POST("/responses/:id/release", api.releaseResponse, marketing)
 	g.POST("/responses/:id/retry", api.retryResponse, marketing)

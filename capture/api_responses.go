@@ -18,8 +18,14 @@ import (
 
 // Response is how the API shows a store.Response.
 type Response struct {
-	ID            uuid.UUID           `json:"id"`
-	FormID        uuid.UUID           `json:"form_id"`
+	ID uuid.UUID `json:"id"`
+	// Channel is how the response came in; FormID is null for every
+	// channel but web. RecordedBy and Answers are set for a response
+	// recorded by hand.
+	Channel       string              `json:"channel"`
+	FormID        *uuid.UUID          `json:"form_id"`
+	RecordedBy    string              `json:"recorded_by,omitempty"`
+	Answers       []store.Answer      `json:"answers"`
 	ReceivedAt    time.Time           `json:"received_at"`
 	IP            *netip.Addr         `json:"ip"`
 	UserAgent     string              `json:"user_agent"`
@@ -47,9 +53,20 @@ type Response struct {
 }
 
 func newResponse(r store.Response) Response {
+	var form *uuid.UUID
+	if r.FormID != uuid.Nil {
+		form = &r.FormID
+	}
+	answers := r.Answers
+	if answers == nil {
+		answers = []store.Answer{}
+	}
 	return Response{
 		ID:            r.ID,
-		FormID:        r.FormID,
+		Channel:       r.Channel,
+		FormID:        form,
+		RecordedBy:    r.RecordedBy,
+		Answers:       answers,
 		ReceivedAt:    r.ReceivedAt,
 		IP:            r.IP,
 		UserAgent:     r.UserAgent,
@@ -115,6 +132,9 @@ func (a *API) listResponses(c echo.Context) error {
 		return err
 	}
 	if f.FormID, err = httpapi.QueryID(c, "form_id"); err != nil {
+		return err
+	}
+	if f.Channel, err = httpapi.QueryOneOf(c, "channel", store.Channels...); err != nil {
 		return err
 	}
 	if f.Verdict, err = httpapi.QueryOneOf(c, "verdict", store.VerdictOK, store.VerdictSpam, store.VerdictReleased); err != nil {

@@ -32,6 +32,9 @@ const (
 	// OutcomeLinkedContact: the response came from a known contact; a lead
 	// linked to that contact was made for it.
 	OutcomeLinkedContact = "linked_contact"
+	// OutcomeListOnly: a list subscription from someone who is no lead
+	// yet and named no purchase interest: kept as a response, no lead made.
+	OutcomeListOnly = "list_only"
 )
 
 // Outcome is what Process did with a response.

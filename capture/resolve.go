@@ -60,9 +60,13 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 	if err := json.Unmarshal(resp.Fields, &f); err != nil {
 		return Outcome{}, fmt.Errorf("%w: %v", errUnreadableFields, err)
 	}
-	form, err := q.GetForm(ctx, resp.WorkspaceID, resp.FormID)
-	if err != nil {
-		return Outcome{}, err
+	// A response from another channel than a form has no form: nothing to
+	// confirm, no event to register for, no form's defaults.
+	var form store.Form
+	if resp.FormID != uuid.Nil {
+		if form, err = q.GetForm(ctx, resp.WorkspaceID, resp.FormID); err != nil {
+			return Outcome{}, err
+		}
 	}
 	if form.DoubleOptIn && resp.ConfirmedAt == nil {
 		return p.awaitConfirmation(ctx, q, resp)
@@ -76,6 +80,14 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 	}
 	if err := r.lockAndMatch(ctx); err != nil {
 		return Outcome{}, err
+	}
+	if r.lead == nil && listOnly(resp, f) {
+		kept, err := q.MarkResponseProcessedWithoutLead(ctx, resp.WorkspaceID, resp.ID, OutcomeListOnly, r.now)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{ResponseID: kept.ID, WorkspaceID: kept.WorkspaceID, Status: kept.Status,
+			Result: OutcomeListOnly, ReceivedAt: kept.ReceivedAt}, nil
 	}
 	if r.lead != nil && r.join != nil {
 		if err := r.joinLeads(ctx); err != nil {
@@ -117,6 +129,17 @@ func (p *Processor) process(ctx context.Context, q *store.Queries, responseID uu
 		Registration: r.registration,
 		ReceivedAt:   resp.ReceivedAt,
 	}, nil
+}
+
+// listOnly reports that a response is a list subscription that makes no
+// lead: someone who subscribes to a list is an audience, not yet a prospect.
+// The subscription joins its person's lead when there is one (a lead or a
+// contact's lead, matched as any response is); otherwise it becomes a lead
+// only when it names a purchase interest (product_interest). The response is
+// kept either way, and the person's next response of any other channel
+// makes the lead.
+func listOnly(resp store.Response, f Fields) bool {
+	return resp.Channel == store.ChannelList && strings.TrimSpace(f.ProductInterest) == ""
 }
 
 // awaitConfirmation parks an unconfirmed double opt-in response and asks its
@@ -189,7 +212,20 @@ func (r *resolution) originDetail() map[string]any {
 	if r.origin != nil {
 		return maps.Clone(r.origin)
 	}
-	return map[string]any{"form_id": r.form.ID}
+	return r.responseOrigin()
+}
+
+// responseOrigin says where a response came from: its form, or for another
+// channel the channel and who recorded it.
+func (r *resolution) responseOrigin() map[string]any {
+	if r.form.ID != uuid.Nil {
+		return map[string]any{"form_id": r.form.ID}
+	}
+	d := map[string]any{"channel": r.resp.Channel}
+	if r.resp.RecordedBy != "" {
+		d["recorded_by"] = r.resp.RecordedBy
+	}
+	return d
 }
 
 // responseID is the response being resolved, nil for a person without one.
@@ -891,7 +927,7 @@ func (r *resolution) recordEngagement(ctx context.Context) error {
 		Kind:        store.EngagementFormSubmitted,
 		SourceID:    r.resp.ID,
 		OccurredAt:  r.resp.ReceivedAt,
-		Detail:      map[string]any{"form_id": r.form.ID},
+		Detail:      r.responseOrigin(),
 	}
 	if r.registered {
 		// Registering counts once; a resubmission is an ordinary submission.

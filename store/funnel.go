@@ -57,7 +57,7 @@ type Forecast struct {
 var funnelGroup = map[string]struct{ lead, response string }{
 	FunnelBySource:   {"f.lead_source", "r.lead_source"},
 	FunnelByCampaign: {"f.campaign", "r.campaign"},
-	FunnelByForm:     {"COALESCE(f.form_id::text, '')", "r.form_id::text"},
+	FunnelByForm:     {"COALESCE(f.form_id::text, '')", "COALESCE(r.form_id::text, '')"},
 }
 
 // FunnelLeads counts, per group and in total, the leads that reached each

@@ -57,12 +57,39 @@ type Response struct {
 	Attempts  int        `db:"attempts"`
 	LastError string     `db:"last_error"`
 	FailedAt  *time.Time `db:"failed_at"`
+	// Channel is how the response came in (ChannelWeb for a form post);
+	// FormID is nil for every channel but web. RecordedBy names the person
+	// or system that recorded a response by hand, and Answers holds the
+	// questions asked and answers given (a phone survey's).
+	Channel    string   `db:"channel"`
+	RecordedBy string   `db:"recorded_by"`
+	Answers    []Answer `db:"answers"`
 }
+
+// Answer is one question asked of a person and the answer they gave.
+type Answer struct {
+	Question string `json:"question"`
+	Answer   string `json:"answer"`
+}
+
+// The channels a response comes through.
+const (
+	ChannelWeb    = "web"
+	ChannelPhone  = "phone"
+	ChannelEmail  = "email"
+	ChannelEvent  = "event"
+	ChannelList   = "list"
+	ChannelChat   = "chat"
+	ChannelImport = "import"
+)
+
+// Channels lists every channel, in the order people are shown them.
+var Channels = []string{ChannelWeb, ChannelPhone, ChannelEmail, ChannelEvent, ChannelList, ChannelChat, ChannelImport}
 
 // responseColumns lists Response's columns in struct order.
 const responseColumns = `id, workspace_id, form_id, received_at, ip, user_agent, referrer, raw,
 	fields, custom, utm, lead_source, campaign, verdict, verdict_reason, status, outcome,
-	lead_id, processed_at, confirmed_at, attempts, last_error, failed_at`
+	lead_id, processed_at, confirmed_at, attempts, last_error, failed_at, channel, recorded_by, answers`
 
 // ResponseFile is a file uploaded with a multipart response.
 type ResponseFile struct {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 // InsertResponses stores new responses and their files with one statement per
 // table, so the capture path can commit a whole batch in one transaction.
 // Each file belongs to one of rs (matched by ResponseID). Outcome, lead and
-// processed time start empty whatever rs holds.
+// processed time start empty whatever rs holds. A response with no channel
+// is a form post (ChannelWeb); a nil FormID is stored as no form, which only
+// the other channels may have.
 func (q *Queries) InsertResponses(ctx context.Context, rs []Response, files []ResponseFile) error {
 	if len(rs) == 0 {
 		return nil
@@ -26,6 +29,8 @@ func (q *Queries) InsertResponses(ctx context.Context, rs []Response, files []Re
 		agents, referrers          = make([]string, n), make([]string, n)
 		raws, fields, customs, utm = make([]json.RawMessage, n), make([]json.RawMessage, n), make([]json.RawMessage, n), make([]json.RawMessage, n)
 		sources, campaigns         = make([]string, n), make([]string, n)
+		channels, recorders        = make([]string, n), make([]string, n)
+		answers                    = make([]json.RawMessage, n)
 		verdicts, reasons, status  = make([]string, n), make([]string, n), make([]string, n)
 		workspaceOf                = make(map[uuid.UUID]uuid.UUID, n)
 	)
@@ -54,16 +59,31 @@ func (q *Queries) InsertResponses(ctx context.Context, rs []Response, files []Re
 		if status[i] == "" {
 			status[i] = ResponsePending
 		}
+		channels[i], recorders[i] = cmp.Or(r.Channel, ChannelWeb), r.RecordedBy
+		as := r.Answers
+		if as == nil {
+			as = []Answer{}
+		}
+		if answers[i], err = json.Marshal(as); err != nil {
+			return fmt.Errorf("insert responses: answers: %w", err)
+		}
 		workspaceOf[r.ID] = r.WorkspaceID
 	}
 	_, err := q.db.Exec(ctx, `
 		INSERT INTO responses (id, workspace_id, form_id, received_at, ip, user_agent, referrer,
-			raw, fields, custom, utm, lead_source, campaign, verdict, verdict_reason, status)
-		SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::inet[],
+			raw, fields, custom, utm, lead_source, campaign, verdict, verdict_reason, status,
+			channel, recorded_by, answers)
+		SELECT id, ws, NULLIF(form, '00000000-0000-0000-0000-000000000000'), received, ip, agent,
+			referrer, raw, fields, custom, utm, source, campaign, verdict, reason, status,
+			channel, recorder, answers
+		FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::inet[],
 			$6::text[], $7::text[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::jsonb[],
-			$12::text[], $13::text[], $14::text[], $15::text[], $16::text[])`,
+			$12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+			$17::text[], $18::text[], $19::jsonb[])
+			AS t(id, ws, form, received, ip, agent, referrer, raw, fields, custom, utm, source,
+				campaign, verdict, reason, status, channel, recorder, answers)`,
 		ids, workspaces, forms, received, ips, agents, referrers, raws, fields, customs, utm,
-		sources, campaigns, verdicts, reasons, status)
+		sources, campaigns, verdicts, reasons, status, channels, recorders, answers)
 	if err != nil {
 		return interpret(err, "insert responses")
 	}

@@ -44,6 +44,19 @@ func (q *Queries) MarkResponseProcessed(ctx context.Context, workspaceID, id, le
 	return r, interpret(err, "mark response processed")
 }
 
+// MarkResponseProcessedWithoutLead records a response that made no lead (a
+// list subscription from someone who is no lead yet): it is kept, processed,
+// for the lead its person may become.
+func (q *Queries) MarkResponseProcessedWithoutLead(ctx context.Context, workspaceID, id uuid.UUID, outcome string, at time.Time) (Response, error) {
+	rows, _ := q.db.Query(ctx, `
+		UPDATE responses SET status = 'processed', outcome = $3, lead_id = NULL, processed_at = $4
+		WHERE workspace_id = $1 AND id = $2
+		RETURNING `+responseColumns,
+		workspaceID, id, outcome, at)
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Response])
+	return r, interpret(err, "mark response processed")
+}
+
 // MarkResponseAwaitingConfirmation parks a double opt-in response until its
 // person confirms: it makes no lead, and the sweeper leaves it alone.
 func (q *Queries) MarkResponseAwaitingConfirmation(ctx context.Context, workspaceID, id uuid.UUID) (Response, error) {

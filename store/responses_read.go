@@ -11,6 +11,7 @@ import (
 type ResponseFilter struct {
 	LeadID  uuid.UUID
 	FormID  uuid.UUID
+	Channel string
 	Verdict string
 	Status  string
 	Page
@@ -32,6 +33,9 @@ func (q *Queries) ListResponses(ctx context.Context, workspaceID uuid.UUID, f Re
 	}
 	if f.FormID != uuid.Nil {
 		w.add("form_id = ?", f.FormID)
+	}
+	if f.Channel != "" {
+		w.add("channel = ?", f.Channel)
 	}
 	if f.Verdict != "" {
 		w.add("verdict = ?", f.Verdict)
