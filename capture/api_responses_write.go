@@ -33,8 +33,20 @@ type apiRecordedResponse struct {
 	// call with the same ID answers the response the first one recorded.
 	ID      uuid.UUID `json:"id"`
 	Channel string    `json:"channel"`
-	apiReferral
-	Campaign string `json:"campaign"`
+	// The person, as a referral names them.
+	FirstName   string            `json:"first_name"`
+	LastName    string            `json:"last_name"`
+	Email       string            `json:"email"`
+	Phone       string            `json:"phone"`
+	Company     string            `json:"company"`
+	Title       string            `json:"title"`
+	City        string            `json:"city"`
+	State       string            `json:"state"`
+	Country     string            `json:"country"`
+	LeadSource  string            `json:"lead_source"`
+	Description string            `json:"description"`
+	Custom      map[string]string `json:"custom"`
+	Campaign    string            `json:"campaign"`
 	// ProductInterest is what the person said they want to buy; on the list
 	// channel it is what makes a subscriber a lead.
 	ProductInterest string         `json:"product_interest"`
@@ -108,7 +120,11 @@ func (a *API) recordResponse(c echo.Context) error {
 // at once; nothing is kept until all are right.
 func (b apiRecordedResponse) response(workspaceID uuid.UUID, actor string, now time.Time) (store.Response, error) {
 	bad := map[string]string{}
-	person, err := b.apiReferral.person()
+	person, err := apiReferral{
+		FirstName: b.FirstName, LastName: b.LastName, Email: b.Email, Phone: b.Phone,
+		Company: b.Company, Title: b.Title, City: b.City, State: b.State, Country: b.Country,
+		LeadSource: b.LeadSource, Description: b.Description, Custom: b.Custom,
+	}.person()
 	var verr *ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -118,7 +134,6 @@ func (b apiRecordedResponse) response(workspaceID uuid.UUID, actor string, now t
 	case err != nil:
 		return store.Response{}, err
 	}
-	delete(bad, "referred_by")
 	channel := strings.TrimSpace(b.Channel)
 	if !slices.Contains(recordableChannels, channel) {
 		bad["channel"] = "must be one of " + strings.Join(recordableChannels, ", ")
@@ -169,7 +184,7 @@ func (b apiRecordedResponse) response(workspaceID uuid.UUID, actor string, now t
 		Email: person.Email, EmailCanonical: person.EmailCanonical, Phone: person.Phone,
 		Company: person.Company, Title: person.Title, City: person.City, State: person.State,
 		Country: person.Country, LeadSource: person.LeadSource, Description: person.Description,
-		CampaignID: campaign, ProductInterest: cmpOr(interest, person.PrimaryInterest),
+		CampaignID: campaign, ProductInterest: interest,
 		Consent: b.Consent, ConsentText: consentText,
 	}
 	fields, err := json.Marshal(f)
