@@ -381,7 +381,6 @@ func (ir *ImportReader) Delimiter() rune { return ir.comma }
 func (ir *ImportReader) Next() (ImportRow, error) {
 	for {
 		rec, err := ir.csv.Read()
-		line, _ := ir.csv.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote) {
 			// The reader has moved past the line: the row alone is bad.
@@ -392,8 +391,9 @@ func (ir *ImportReader) Next() (ImportRow, error) {
 			return ImportRow{Line: pe.StartLine, Raw: map[string]string{}, Invalid: "a quote inside an unquoted value"}, nil
 		}
 		if err != nil {
-			return ImportRow{}, ir.readError(err, line)
+			return ImportRow{}, ir.readError(err, 2)
 		}
+		line, _ := ir.csv.FieldPos(0)
 		if blank(rec) {
 			continue
 		}
