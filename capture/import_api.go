@@ -71,8 +71,9 @@ const importMemory = 1 << 20
 // createImport takes a multipart upload: the CSV as "file", and optional
 // "name" (the file's name by default), "kind", "campaign", "event" and
 // "mapping" (a JSON object, column header -> field). A new import answers
-// 202 and is processed in the background; a file already imported answers
-// 200 with its import. A file refused as a whole answers 400 and leaves
+// 202 and is processed in the background by the import:process task; a file
+// already imported answers 200 with its import (and, if it is still
+// processing, enqueues its task again). A file refused as a whole answers 400 and leaves
 // nothing behind.
 func (a *API) createImport(c echo.Context) error {
 	p, err := httpapi.PrincipalOf(c)
@@ -124,12 +125,16 @@ func (a *API) createImport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if im.State == store.ImportProcessing {
+		// Committed either way. An import whose task was lost (Redis
+		// flushed or down at upload) is enqueued again when its file is
+		// uploaded again; the task ID makes that harmless otherwise.
+		if err := EnqueueImport(ctx, a.enqueuer, im.WorkspaceID, im.ID); err != nil {
+			a.log.WarnContext(ctx, "import_enqueue_failed", "import_id", im.ID, "error", err)
+		}
+	}
 	if !created {
 		return c.JSON(http.StatusOK, newImport(im))
-	}
-	if err := EnqueueImport(ctx, a.enqueuer, im.WorkspaceID, im.ID); err != nil {
-		// Committed: the sweeper enqueues imports left processing.
-		a.log.WarnContext(ctx, "import_enqueue_failed", "import_id", im.ID, "error", err)
 	}
 	return c.JSON(http.StatusAccepted, newImport(im))
 }
