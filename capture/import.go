@@ -305,16 +305,21 @@ func (im *Importer) runBatch(ctx context.Context, imp store.Import, ev *store.Ev
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	if imp.Kind == store.ImportKindContacts {
+		for _, r := range rows {
+			if err := im.importContact(ctx, imp, r); err != nil {
+				return 0, fmt.Errorf("line %d: %w", r.Line, err)
+			}
+		}
+		return len(rows), nil
+	}
 	lines := make([]int32, len(rows))
 	outcomes := make([]string, len(rows))
 	for i, r := range rows {
 		lines[i] = int32(r.Line)
-		if imp.Kind == store.ImportKindContacts {
-			outcomes[i], err = im.importContact(ctx, imp, r)
-		} else {
-			outcomes[i], err = im.resolve(ctx, imp, ev, *r.ResponseID)
-		}
-		if err != nil {
+		// A response resolved before a crash resolves again to the outcome
+		// it had, unchanged, so the count below stays exact.
+		if outcomes[i], err = im.resolve(ctx, ev, *r.ResponseID); err != nil {
 			return 0, fmt.Errorf("line %d: %w", r.Line, err)
 		}
 	}
@@ -323,7 +328,7 @@ func (im *Importer) runBatch(ctx context.Context, imp store.Import, ev *store.Ev
 
 // resolve resolves one row's response and, for an event's list, records
 // that its lead attended.
-func (im *Importer) resolve(ctx context.Context, imp store.Import, ev *store.Event, responseID uuid.UUID) (string, error) {
+func (im *Importer) resolve(ctx context.Context, ev *store.Event, responseID uuid.UUID) (string, error) {
 	out, err := im.resolver.Process(ctx, responseID)
 	if err != nil {
 		return "", err
@@ -362,25 +367,29 @@ func (im *Importer) attend(ctx context.Context, ev store.Event, leadID, response
 	})
 }
 
-// importContact makes a contacts import's row a contact; a contact with
-// the same email (or phone) is kept as it is.
-func (im *Importer) importContact(ctx context.Context, imp store.Import, r store.ImportRow) (string, error) {
+// importContact makes a contacts import's row a contact, unless one with
+// the same email (or phone) exists, and records which in the same
+// transaction: a row is a contact made or found exactly once.
+func (im *Importer) importContact(ctx context.Context, imp store.Import, r store.ImportRow) error {
 	var f Fields
 	if err := json.Unmarshal(r.Fields, &f); err != nil {
-		return "", fmt.Errorf("%w: %v", errUnreadableFields, err)
+		return fmt.Errorf("%w: %v", errUnreadableFields, err)
 	}
-	_, err := im.store.InsertContact(ctx, store.Contact{
-		WorkspaceID: imp.WorkspaceID, FirstName: f.FirstName, LastName: f.LastName,
-		Email: f.Email, EmailCanonical: f.EmailCanonical, Phone: f.Phone,
-		Company: f.Company, Title: f.Title, Country: f.Country,
+	lines := []int32{int32(r.Line)}
+	err := im.store.InTx(ctx, func(q *store.Queries) error {
+		if _, err := q.InsertContact(ctx, store.Contact{
+			WorkspaceID: imp.WorkspaceID, FirstName: f.FirstName, LastName: f.LastName,
+			Email: f.Email, EmailCanonical: f.EmailCanonical, Phone: f.Phone,
+			Company: f.Company, Title: f.Title, Country: f.Country,
+		}); err != nil {
+			return err
+		}
+		return q.RecordImportOutcomes(ctx, imp.ID, lines, []string{OutcomeCreated})
 	})
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return OutcomeMerged, nil
-	case err != nil:
-		return "", err
+	if errors.Is(err, store.ErrConflict) {
+		return im.store.RecordImportOutcomes(ctx, imp.ID, lines, []string{OutcomeMerged})
 	}
-	return OutcomeCreated, nil
+	return err
 }
 
 // errImportNeedsResponses: this build stores no form-less responses yet.
