@@ -392,16 +392,47 @@ func (im *Importer) importContact(ctx context.Context, imp store.Import, r store
 	return err
 }
 
-// errImportNeedsResponses: this build stores no form-less responses yet.
-var errImportNeedsResponses = errors.New("import: form-less responses are not available")
-
-// insertResponses inserts the response of each claimed row that has none
-// yet and records it on the row, in the caller's transaction.
+// insertResponses inserts the response (channel import, no form) of each
+// claimed row that has none yet and records it on the row, in the caller's
+// transaction: a row becomes one response, however often it is claimed.
 func (im *Importer) insertResponses(ctx context.Context, q *store.Queries, imp store.Import, rows []store.ImportRow) error {
-	for _, r := range rows {
-		if r.ResponseID == nil {
-			return errImportNeedsResponses
+	var (
+		rs    []store.Response
+		lines []int32
+		ids   []uuid.UUID
+	)
+	now := im.now()
+	for i := range rows {
+		r := &rows[i]
+		if r.ResponseID != nil {
+			continue
 		}
+		var raw map[string]string
+		if err := json.Unmarshal(r.Raw, &raw); err != nil {
+			return fmt.Errorf("import row %d: %w", r.Line, err)
+		}
+		var f Fields
+		if err := json.Unmarshal(r.Fields, &f); err != nil {
+			return fmt.Errorf("import row %d: %w", r.Line, err)
+		}
+		rawValues := make(map[string][]string, len(raw))
+		for k, v := range raw {
+			rawValues[k] = []string{v}
+		}
+		id := store.NewID()
+		rs = append(rs, store.Response{
+			ID: id, WorkspaceID: imp.WorkspaceID, ReceivedAt: now, Raw: rawValues, Fields: r.Fields,
+			LeadSource: cmp.Or(f.LeadSource, "import"), Campaign: imp.Campaign,
+			Channel: store.ChannelImport, RecordedBy: imp.CreatedBy,
+		})
+		lines, ids = append(lines, int32(r.Line)), append(ids, id)
+		r.ResponseID = &id
 	}
-	return nil
+	if len(rs) == 0 {
+		return nil
+	}
+	if err := q.InsertResponses(ctx, rs, nil); err != nil {
+		return err
+	}
+	return q.SetImportRowResponses(ctx, imp.ID, lines, ids)
 }

@@ -127,3 +127,53 @@ func TestImportEventMustBeTheWorkspaces(t *testing.T) {
 		t.Errorf("imports = %d, want none", n)
 	}
 }
+
+// TestImportLeadsListResolvesLikeAForm imports a booth list for an event:
+// a known contact's row makes a lead linked to the contact, a new person a
+// new lead, a second row of the same person merges, everyone attended, and
+// a second run changes nothing.
+func TestImportLeadsListResolvesLikeAForm(t *testing.T) {
+	t.Parallel()
+	b := setupImport(t)
+	ct, err := b.st.InsertContact(b.ctx, store.Contact{WorkspaceID: b.ws.ID, FirstName: "Old", LastName: "Friend",
+		Email: "old@example.com", EmailCanonical: "old@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := b.st.InsertEvent(b.ctx, store.Event{WorkspaceID: b.ws.ID, Name: "Expo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := "Email,First Name,Last Name,Company\n" +
+		"old@example.com,Old,Friend,Acme\n" +
+		"new@example.com,New,Person,Globex\n" +
+		"NEW@example.com,New,Person,Globex\n"
+	im := b.create(t, capture.ImportRequest{Name: "booth", EventID: &ev.ID}, data)
+	got, err := b.importer.Run(b.ctx, b.ws.ID, im.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type counts struct{ Read, Created, Merged, Linked, Invalid int }
+	want := counts{Read: 3, Created: 1, Merged: 1, Linked: 1}
+	if diff := cmp.Diff(want, counts{got.RowsRead, got.RowsCreated, got.RowsMerged, got.RowsLinked, got.RowsInvalid}); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if n := b.count(t, `SELECT count(*) FROM leads WHERE workspace_id = $1 AND contact_id = $2`, b.ws.ID, ct.ID); n != 1 {
+		t.Errorf("leads linked to the contact = %d, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM responses WHERE workspace_id = $1 AND channel = 'import' AND form_id IS NULL`, b.ws.ID); n != 3 {
+		t.Errorf("import responses = %d, want 3", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM event_registrations WHERE event_id = $1 AND status = 'attended'`, ev.ID); n != 2 {
+		t.Errorf("attended = %d, want 2", n)
+	}
+	if _, err := b.st.Pool.Exec(b.ctx, `UPDATE imports SET state = 'processing' WHERE id = $1`, im.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.importer.Run(b.ctx, b.ws.ID, im.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM responses WHERE workspace_id = $1`, b.ws.ID); n != 3 {
+		t.Errorf("responses after a second run = %d, want 3", n)
+	}
+}
