@@ -54,7 +54,9 @@ type APIConfig struct {
 	Referrer LeadReferrer
 	// Unsuppressor lets a resubscribed lead's address be emailed again.
 	Unsuppressor Unsuppressor
-	Logger       *slog.Logger
+	// Importer takes CSV lists; without it the import routes are absent.
+	Importer *Importer
+	Logger   *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -71,6 +73,7 @@ type API struct {
 	mailer     RegistrationMailer
 	referrer   LeadReferrer
 	unsuppress Unsuppressor
+	importer   *Importer
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -122,6 +125,7 @@ func NewAPI(cfg APIConfig) (*API, error) {
 		mailer:     cfg.Mailer,
 		referrer:   cfg.Referrer,
 		unsuppress: cfg.Unsuppressor,
+		importer:   cfg.Importer,
 		log:        cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
 		now:        now,
 	}, nil
@@ -164,6 +168,12 @@ func APIRoutes(g *echo.Group, api *API, require func(roles ...store.Role) echo.M
 	g.POST("/leads/:id/merge", api.mergeLeads, marketing)
 	g.GET("/leads/:id/export", api.exportLead, admin)
 	g.POST("/leads/:id/erase", api.eraseLead, admin)
+
+	if api.importer != nil {
+		g.POST("/imports", api.createImport, marketing)
+		g.GET("/imports/:id", api.getImport, marketing)
+		g.GET("/imports/:id/invalid.csv", api.importInvalidCSV, marketing)
+	}
 
 	g.POST("/contacts", api.createContact, people)
 	g.GET("/contacts", api.listContacts, people)

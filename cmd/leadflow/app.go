@@ -142,6 +142,7 @@ func cmdRun(ctx context.Context, args []string, getenv func(string) string, stde
 // (public traffic, the admin API, the workers) on that face's pool.
 type domains struct {
 	processor *capture.Processor
+	importer  *capture.Importer
 	nurture   *nurture.Engine
 	qualify   *qualify.Engine
 }
@@ -182,7 +183,12 @@ func buildDomains(cfg Config, log *slog.Logger, svc *services) (*domains, error)
 		nur.Close()
 		return nil, err
 	}
-	return &domains{processor: processor, nurture: nur, qualify: qual}, nil
+	importer, err := capture.NewImporter(capture.ImporterConfig{Store: svc.store, Resolver: processor, Logger: log})
+	if err != nil {
+		nur.Close()
+		return nil, err
+	}
+	return &domains{processor: processor, importer: importer, nurture: nur, qualify: qual}, nil
 }
 
 // runWith opens the services and runs the HTTP server and/or the workers
@@ -250,7 +256,7 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 	}
 	captureAPI, err := capture.NewAPI(capture.APIConfig{Store: svc.store, Enqueuer: svc.queue, Merger: d.processor, Releaser: d.processor,
 		Retrier: d.processor, Tasks: asynq.NewInspectorFromRedisClient(svc.rdb), Mailer: d.nurture,
-		Referrer: d.processor, Unsuppressor: d.nurture, Logger: log})
+		Referrer: d.processor, Unsuppressor: d.nurture, Importer: d.importer, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -386,6 +392,7 @@ func runWorkers(ctx context.Context, cfg Config, log *slog.Logger, svc *services
 	})
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(capture.TypeProcessResponse, d.processor.ProcessTask)
+	mux.HandleFunc(capture.TypeProcessImport, d.importer.ProcessTask)
 	d.nurture.Handlers(mux)
 	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("start workers: %w", err)

@@ -54,6 +54,9 @@ Usage:
                             create a person who signs in to the console (roles: admin, marketing,
                             sales_rep, sales_manager, sales_admin); without a password, prints a
                             one-time sign-in link
+  leadflow import --workspace NAME [--name N] [--kind leads|contacts] [--event ID] FILE
+                            import a CSV list (a booth's scans, an event's attendees) and
+                            resolve its rows to leads in this process
   leadflow version          print the version (also: leadflow --version)
 
 Run 'leadflow COMMAND -h' for a command's flags. Configuration comes from
@@ -82,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdAPIKey(ctx, args, getenv, stdout, stderr)
 	case "user":
 		return cmdUser(ctx, args, getenv, os.Stdin, stdout, stderr)
+	case "import":
+		return cmdImport(ctx, args, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, version)
 		return nil
