@@ -415,6 +415,7 @@ func TestIntakeSalesforceWebToLead(t *testing.T) {
 		UserAgent: "Mozilla/5.0 (test)", Referrer: "https://www.example.com/contact",
 		LeadSource: "Web", Campaign: "7015e000000XyZ",
 		Verdict: store.VerdictOK, Status: store.ResponsePending,
+		Channel: store.ChannelWeb, Answers: []store.Answer{},
 	}
 	r.Raw, r.Fields, r.Custom, r.UTM = nil, nil, nil, nil
 	if diff := cmp.Diff(want, r, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {

@@ -80,6 +80,9 @@ func (p *Pages) responsesPage(ec echo.Context) error {
 	if f.FormID, err = httpapi.QueryID(ec, "form_id"); err != nil {
 		return err
 	}
+	if f.Channel, err = httpapi.QueryOneOf(ec, "channel", store.Channels...); err != nil {
+		return err
+	}
 	if f.Verdict, err = httpapi.QueryOneOf(ec, "verdict", pageVerdicts...); err != nil {
 		return err
 	}
@@ -116,7 +119,7 @@ func (p *Pages) responsesPage(ec echo.Context) error {
 	}
 	if next != "" {
 		q := url.Values{"cursor": {next}}
-		for _, k := range []string{"form_id", "verdict", "status"} {
+		for _, k := range []string{"form_id", "channel", "verdict", "status"} {
 			if s := ec.QueryParam(k); s != "" {
 				q.Set(k, s)
 			}
@@ -167,7 +170,7 @@ func (p *Pages) responsePage(ec echo.Context) error {
 		return fmt.Errorf("response page: %w", err)
 	}
 	v := responseView{Response: r, Files: files}
-	if f, err := p.api.store.GetForm(ctx, pr.WorkspaceID, r.FormID); err == nil {
+	if f, err := p.api.store.GetForm(ctx, pr.WorkspaceID, r.FormID); r.FormID != uuid.Nil && err == nil {
 		v.FormName = cmpOr(f.Name, f.Key)
 	}
 	for _, k := range slices.Sorted(maps.Keys(r.Raw)) {

@@ -190,7 +190,10 @@ func (q *Queries) SearchLeads(ctx context.Context, workspaceID uuid.UUID, f Lead
 // responses that made a new lead (created, or linked to a known contact);
 // one merged into an existing lead is not a new lead.
 type IntakeByForm struct {
+	// FormID is nil for the responses of another channel than web, which
+	// are counted by Channel.
 	FormID   uuid.UUID `db:"form_id"`
+	Channel  string    `db:"channel"`
 	FormName string    `db:"form_name"`
 	Total    int       `db:"total"`
 	Leads    int       `db:"leads"`
@@ -202,13 +205,13 @@ type IntakeByForm struct {
 // form, busiest first (at most limit forms).
 func (q *Queries) IntakeSince(ctx context.Context, workspaceID uuid.UUID, since time.Time, limit int) ([]IntakeByForm, error) {
 	rows, _ := q.db.Query(ctx, `
-		SELECT r.form_id, coalesce(nullif(f.name, ''), f.key, '') AS form_name, count(*)::int AS total,
+		SELECT r.form_id, r.channel, coalesce(nullif(f.name, ''), f.key, '') AS form_name, count(*)::int AS total,
 		       (count(*) FILTER (WHERE r.outcome IN ('created', 'linked_contact')))::int AS leads,
 		       (count(*) FILTER (WHERE r.verdict = 'spam'))::int AS spam,
 		       (count(*) FILTER (WHERE r.status = 'failed'))::int AS failed
 		FROM responses r LEFT JOIN forms f ON f.id = r.form_id
 		WHERE r.workspace_id = $1 AND r.received_at >= $2
-		GROUP BY r.form_id, f.name, f.key ORDER BY total DESC, r.form_id LIMIT $3`,
+		GROUP BY r.form_id, r.channel, f.name, f.key ORDER BY total DESC, r.form_id, r.channel LIMIT $3`,
 		workspaceID, since, max(limit, 1))
 	is, err := pgx.CollectRows(rows, pgx.RowToStructByName[IntakeByForm])
 	return is, interpret(err, "intake since")
