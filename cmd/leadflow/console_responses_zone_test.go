@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,5 +71,56 @@ func TestConsoleResponsesTodayInTheWorkspaceZone(t *testing.T) {
 	today := htmlOne(t, doc, "intake tables", htmlElement("table", "id", "today"))
 	if diff := cmp.Diff(want, htmlBodyRows(today)); diff != "" {
 		t.Errorf("today's intake (-want +got):\n%s", diff)
+	}
+}
+
+// TestConsoleShowsARecordedResponsesChannelAndAnswers: a response recorded
+// by hand has no form; its page names its channel, who recorded it and the
+// answers given, and today's intake counts it apart from the forms.
+func TestConsoleShowsARecordedResponsesChannelAndAnswers(t *testing.T) {
+	t.Parallel()
+	app := startRunApp(t)
+	ctx := context.Background()
+	const password = "correct horse battery"
+	mia := app.person(t, "responses-channel-ws", "mia@responses-channel.test", store.UserMarketing, password)
+	ws := mia.WorkspaceID
+	id := store.NewID()
+	if err := app.st.InsertResponses(ctx, []store.Response{{
+		ID: id, WorkspaceID: ws, ReceivedAt: time.Now(), Channel: store.ChannelPhone, RecordedBy: "Grace <script>",
+		Fields: []byte(`{"email":"ada@example.com"}`), Status: store.ResponseHeld, Verdict: store.VerdictSpam,
+		Answers: []store.Answer{{Question: "Budget this year?", Answer: "Yes, <b>40k</b>"}},
+	}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := signInOverHTTP(t, app.base, "mia@responses-channel.test", password, "/console/responses")
+	status, _, doc := h.get("/console/responses")
+	if status != http.StatusOK {
+		t.Fatalf("responses: status %d", status)
+	}
+	today := htmlOne(t, doc, "intake tables", htmlElement("table", "id", "today"))
+	if diff := cmp.Diff([][]string{{"By phone", "1", "1", "0"}}, htmlBodyRows(today)); diff != "" {
+		t.Errorf("today's intake (-want +got):\n%s", diff)
+	}
+	status, _, doc = h.get("/console/responses/" + id.String())
+	if status != http.StatusOK {
+		t.Fatalf("response page: status %d", status)
+	}
+	if got := htmlText(htmlOne(t, doc, "channel", htmlElement("dd", "id", "channel"))); got != "phone" {
+		t.Errorf("channel shown = %q, want phone", got)
+	}
+	answers := htmlText(htmlOne(t, doc, "answers", htmlElement("dl", "id", "answers")))
+	if answers != "Budget this year?Yes, <b>40k</b>" {
+		t.Errorf("answers shown = %q", answers)
+	}
+	status, _, doc = h.get("/console/responses?channel=phone")
+	if status != http.StatusOK {
+		t.Fatalf("responses?channel=phone: status %d", status)
+	}
+	link := htmlOne(t, doc, "the phone response's row", htmlElement("a", "href", "/console/responses/"+id.String()))
+	if row := htmlText(link.Parent.Parent); !strings.Contains(row, "By phone") {
+		t.Errorf("the phone response's row = %q, want it to name the channel", row)
+	}
+	if status, _, _ := h.get("/console/responses?channel=fax"); status != http.StatusBadRequest {
+		t.Errorf("responses?channel=fax: status %d, want 400", status)
 	}
 }
