@@ -338,6 +338,9 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 		return err
 	}
 	nurture.ConsoleRoutes(pages, nurturePages)
+	if err := queueRoutes(e, pages, con, asynq.NewInspectorFromRedisClient(svc.rdb)); err != nil {
+		return err
+	}
 	if opts.routes != nil {
 		opts.routes(e)
 	}
