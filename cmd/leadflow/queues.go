@@ -90,8 +90,11 @@ type taskList struct {
 	Tasks       []taskView
 }
 
+// taskView is a task as the page shows it: never its payload nor its last
+// error, which can name a person (an SMTP refusal quotes the address) and
+// queues are shared by every workspace; the worker's log has the error.
 type taskView struct {
-	ID, Type, LastErr string
+	ID, Type          string
 	Retried, MaxRetry int
 	LastFailedAt      time.Time
 	NextProcessAt     time.Time
@@ -158,7 +161,7 @@ func (p *queuesPage) tasks(list func(string, ...asynq.ListOption) ([]*asynq.Task
 	}
 	out := make([]taskView, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, taskView{ID: t.ID, Type: t.Type, LastErr: t.LastErr, Retried: t.Retried, MaxRetry: t.MaxRetry,
+		out = append(out, taskView{ID: t.ID, Type: t.Type, Retried: t.Retried, MaxRetry: t.MaxRetry,
 			LastFailedAt: t.LastFailedAt, NextProcessAt: t.NextProcessAt})
 	}
 	return out, nil
@@ -244,7 +247,7 @@ const queuesHTML = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}
   {{- if gt .Total (len .Tasks)}}<p class="help">The first {{len .Tasks}} of {{.Total}}.</p>{{end}}
   <div class="table-wrap">
   <table class="tasks">
-    <thead><tr><th scope="col">Task</th><th scope="col">Type</th><th scope="col">Tries</th><th scope="col">Last failed</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+    <thead><tr><th scope="col">Task</th><th scope="col">Type</th><th scope="col">Tries</th><th scope="col">Last failed</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
     <tbody>
     {{- range .Tasks}}
     <tr>
@@ -252,7 +255,6 @@ const queuesHTML = `{{define "content"}}{{$csrf := .CSRF}}{{with .Data}}
       <td>{{.Type}}</td>
       <td>{{.Retried}} of {{.MaxRetry}}</td>
       <td>{{if not .LastFailedAt.IsZero}}<time datetime="{{.LastFailedAt.UTC.Format "2006-01-02T15:04:05Z07:00"}}">{{.LastFailedAt.UTC.Format "2 Jan 2006 15:04 UTC"}}</time>{{else}}<span class="muted">never</span>{{end}}</td>
-      <td>{{.LastErr}}</td>
       <td>
         <form method="post" action="/console/queues/{{$q}}/tasks/{{.ID}}/retry" class="inline">
           <input type="hidden" name="csrf_token" value="{{$csrf}}">
