@@ -44,6 +44,9 @@ Usage:
   leadflow migrate up       apply pending database migrations
   leadflow migrate status   list migrations and whether they are applied
   leadflow dev              everything on private local services, with a demo workspace
+  leadflow bench [--leads N] [--duration D] [--enrolments N]
+                            measure form posts, resolution, email and scheduling end to end
+                            on private PostgreSQL, Redis and SMTP; prints a Markdown table
   leadflow apikey create --workspace NAME --role admin|marketing|sales
                             create an API key (and the workspace if missing); prints the key
   leadflow apikey list --workspace NAME
@@ -81,6 +84,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
 	case "dev":
 		return cmdDev(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args, getenv, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, args, getenv, stdout, stderr)
 	case "user":
