@@ -177,3 +177,41 @@ func TestImportLeadsListResolvesLikeAForm(t *testing.T) {
 		t.Errorf("responses after a second run = %d, want 3", n)
 	}
 }
+
+// TestSweeperQueuesAnImportWhoseTaskWasLost: an import's task lives in Redis
+// only; when it is lost (Redis flushed, the task deleted) the sweeper queues
+// the import again from PostgreSQL, once however often it sweeps, and the
+// task finishes it.
+func TestSweeperQueuesAnImportWhoseTaskWasLost(t *testing.T) {
+	t.Parallel()
+	b := setupImport(t)
+	im := b.create(t, capture.ImportRequest{Name: "booth"}, "Email,First Name\nlost@example.com,Lou\n")
+	queue := &recordingQueue{Enqueuer: newQueueClient(t, storetest.RedisURL(t))}
+	sweeper, err := capture.NewSweeper(capture.SweeperConfig{Store: b.st, Enqueuer: queue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := sweeper.SweepOnce(b.ctx); err != nil {
+			t.Fatalf("SweepOnce: %v", err)
+		}
+	}
+	want := []string{capture.TypeProcessImport + ":" + im.ID.String()}
+	if diff := cmp.Diff(want, queue.ids); diff != "" {
+		t.Fatalf("enqueued (-want +got):\n%s", diff)
+	}
+	task := capture.NewImportTask(b.ws.ID, im.ID)
+	if err := b.importer.ProcessTask(b.ctx, task); err != nil {
+		t.Fatalf("import task: %v", err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM imports WHERE id = $1 AND state = 'done'`, im.ID); n != 1 {
+		t.Errorf("import not done after its task ran")
+	}
+	if n := b.count(t, `SELECT count(*) FROM leads WHERE workspace_id = $1 AND email = 'lost@example.com'`, b.ws.ID); n != 1 {
+		t.Errorf("leads of the import's row = %d, want 1", n)
+	}
+	queue.ids = nil
+	if _, err := sweeper.SweepOnce(b.ctx); err != nil || len(queue.ids) != 0 {
+		t.Errorf("a finished import was enqueued again: %v, %v", queue.ids, err)
+	}
+}

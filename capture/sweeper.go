@@ -136,10 +136,34 @@ func (s *Sweeper) Run(ctx context.Context) error {
 // every pending response older than the minimum age, oldest first, a batch at
 // a time, and reports how many it enqueued (or found queued already). It
 // stops at the first enqueue that fails: the rest wait for the next sweep.
+//
+// It also enqueues every import still processing: its task's ID is the
+// import's, so one already queued or running makes this a no-op, and one
+// lost (Redis flushed, the task deleted) is queued again and resumes where
+// the import's rows say it stopped.
 func (s *Sweeper) SweepOnce(ctx context.Context) (int, error) {
 	recovered, orphanErr := s.recoverOrphans(ctx)
 	n, err := s.sweepPending(ctx)
-	return recovered + n, errors.Join(orphanErr, err)
+	imports, importErr := s.sweepImports(ctx)
+	return recovered + n + imports, errors.Join(orphanErr, err, importErr)
+}
+
+// sweepImportsLimit bounds the imports one sweep enqueues; the next sweep
+// takes the rest.
+const sweepImportsLimit = 100
+
+// sweepImports enqueues the imports not finished.
+func (s *Sweeper) sweepImports(ctx context.Context) (int, error) {
+	ims, err := s.store.ProcessingImports(ctx, sweepImportsLimit)
+	if err != nil {
+		return 0, fmt.Errorf("sweep imports: %w", err)
+	}
+	for i, im := range ims {
+		if err := EnqueueImport(ctx, s.enqueuer, im.WorkspaceID, im.ID); err != nil {
+			return i, fmt.Errorf("sweep imports: %w", err)
+		}
+	}
+	return len(ims), nil
 }
 
 // sweepPending enqueues the pending responses older than the minimum age.
