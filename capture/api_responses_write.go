@@ -78,28 +78,39 @@ func (a *API) recordResponse(c echo.Context) error {
 	if err := httpapi.Decode(c, apiMaxBody, &b); err != nil {
 		return err
 	}
-	now := a.now()
-	r, err := b.response(p.WorkspaceID, p.Actor(), now)
+	r, existed, err := a.keepRecorded(c.Request().Context(), p.WorkspaceID, b, p.Actor())
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
+	status := http.StatusAccepted
+	if existed {
+		status = http.StatusOK
+	}
+	return c.JSON(status, newResponse(r))
+}
+
+// keepRecorded keeps a response recorded by hand, signed by actor, and
+// queues it to be resolved: what the API and the console's "log a response"
+// both record with. existed reports that b's ID named a response already
+// recorded, which is returned unchanged.
+func (a *API) keepRecorded(ctx context.Context, workspaceID uuid.UUID, b apiRecordedResponse, actor string) (_ store.Response, existed bool, _ error) {
+	r, err := b.response(workspaceID, actor, a.now())
+	if err != nil {
+		return store.Response{}, false, err
+	}
 	err = a.store.InTx(ctx, func(q *store.Queries) error {
 		return q.InsertResponses(ctx, []store.Response{r}, nil)
 	})
 	if errors.Is(err, store.ErrConflict) && b.ID != uuid.Nil {
 		// The same call again (or an ID someone else took).
-		prior, gerr := a.store.GetResponse(ctx, p.WorkspaceID, b.ID)
+		prior, gerr := a.store.GetResponse(ctx, workspaceID, b.ID)
 		if errors.Is(gerr, store.ErrNotFound) {
-			return &ValidationError{Fields: map[string]string{"id": "is taken; send a new one or none"}}
+			return store.Response{}, false, &ValidationError{Fields: map[string]string{"id": "is taken; send a new one or none"}}
 		}
-		if gerr != nil {
-			return gerr
-		}
-		return c.JSON(http.StatusOK, newResponse(prior))
+		return prior, gerr == nil, gerr
 	}
 	if err != nil {
-		return err
+		return store.Response{}, false, err
 	}
 	// Committed: Redis being slow or away only delays processing, the
 	// sweeper queues what this could not.
@@ -108,11 +119,8 @@ func (a *API) recordResponse(c echo.Context) error {
 	if err := EnqueueProcess(qctx, a.enqueuer, r.ID); err != nil {
 		a.log.Warn("record_enqueue_failed", "response_id", r.ID, "err", err)
 	}
-	saved, err := a.store.GetResponse(ctx, p.WorkspaceID, r.ID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusAccepted, newResponse(saved))
+	saved, err := a.store.GetResponse(ctx, workspaceID, r.ID)
+	return saved, false, err
 }
 
 // response checks a recorded response and shapes it for the store, its

@@ -29,7 +29,7 @@ type Pages struct {
 }
 
 type pageTemplates struct {
-	forms, form, events, event, responses, response, leads, lead, contacts, contact *template.Template
+	forms, form, events, event, responses, response, logResponse, leads, lead, contacts, contact *template.Template
 }
 
 var (
@@ -45,6 +45,8 @@ var (
 	responsesHTML string
 	//go:embed templates/console/response.html
 	responseHTML string
+	//go:embed templates/console/response_log.html
+	responseLogHTML string
 	//go:embed templates/console/leads.html
 	leadsHTML string
 	//go:embed templates/console/lead.html
@@ -70,16 +72,17 @@ func NewPages(api *API, con *console.Console, snippet SnippetFunc) (*Pages, erro
 		return t
 	}
 	p := &Pages{api: api, con: con, snippet: snippet, t: pageTemplates{
-		forms:     parse("forms", formsHTML),
-		form:      parse("form", formHTML),
-		events:    parse("events", eventsHTML),
-		event:     parse("event", eventHTML),
-		responses: parse("responses", responsesHTML),
-		response:  parse("response", responseHTML),
-		leads:     parse("leads", leadsHTML),
-		lead:      parse("lead", leadHTML),
-		contacts:  parse("contacts", contactsHTML),
-		contact:   parse("contact", contactHTML),
+		forms:       parse("forms", formsHTML),
+		form:        parse("form", formHTML),
+		events:      parse("events", eventsHTML),
+		event:       parse("event", eventHTML),
+		responses:   parse("responses", responsesHTML),
+		response:    parse("response", responseHTML),
+		logResponse: parse("response_log", responseLogHTML),
+		leads:       parse("leads", leadsHTML),
+		lead:        parse("lead", leadHTML),
+		contacts:    parse("contacts", contactsHTML),
+		contact:     parse("contact", contactHTML),
 	}}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -111,6 +114,8 @@ func ConsoleRoutes(g *echo.Group, p *Pages) {
 
 	p.con.Nav("Responses", "/console/responses", store.UserMarketing)
 	g.GET("/responses", p.responsesPage, marketing)
+	g.GET("/responses/new", p.logResponsePage, people)
+	g.POST("/responses/new", p.logResponse, people)
 	g.GET("/responses/:id", p.responsePage, marketing)
 	g.POST("/responses/:id/release", p.releaseResponse, marketing)
 	g.POST("/responses/:id/retry", p.retryResponse, marketing)

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
 
 	"leadflow/store"
 )
@@ -122,5 +124,86 @@ func TestConsoleShowsARecordedResponsesChannelAndAnswers(t *testing.T) {
 	}
 	if status, _, _ := h.get("/console/responses?channel=fax"); status != http.StatusBadRequest {
 		t.Errorf("responses?channel=fax: status %d, want 400", status)
+	}
+}
+
+// TestConsoleLogsAResponseFromALeadsPage: "log a response" opened from a
+// lead is filled in with the lead's person; what it records is kept with
+// its channel, answers and recorder and resolved into that lead, and a
+// refused post keeps nothing and says why.
+func TestConsoleLogsAResponseFromALeadsPage(t *testing.T) {
+	t.Parallel()
+	app := startRunApp(t)
+	ctx := context.Background()
+	const password = "correct horse battery"
+	sam := app.person(t, "log-response-ws", "sam@log-response.test", store.UserSalesRep, password)
+	ws := sam.WorkspaceID
+	lead, err := app.st.InsertLead(ctx, store.Lead{WorkspaceID: ws, Email: "ada@example.com", EmailCanonical: "ada@example.com",
+		FirstName: "Ada", LastName: "Lovelace", Status: store.LeadNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := signInOverHTTP(t, app.base, "sam@log-response.test", password, "/console/leads")
+	path := "/console/responses/new?lead_id=" + lead.ID.String()
+	status, _, doc := h.get(path)
+	if status != http.StatusOK {
+		t.Fatalf("log a response: status %d", status)
+	}
+	if got := htmlAttr(htmlOne(t, doc, "email", htmlElement("input", "id", "lr-email")), "value"); got != "ada@example.com" {
+		t.Errorf("email filled in = %q, want the lead's", got)
+	}
+	form := htmlOne(t, doc, "the form", htmlElement("form", "id", "log-response"))
+	token := htmlAttr(htmlOne(t, form, "csrf", htmlElement("input", "name", "csrf_token")), "value")
+	post := func(form url.Values) (int, string) {
+		form.Set("csrf_token", token)
+		resp, err := h.c.PostForm(h.base+"/console/responses/new", form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Request.URL.RequestURI()
+	}
+	responses := func() int {
+		var n int
+		if err := app.st.Pool.QueryRow(ctx, `SELECT count(*) FROM responses WHERE workspace_id = $1`, ws).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	if status, _ := post(url.Values{"channel": {"phone"}, "first_name": {"Nobody"}}); status != http.StatusUnprocessableEntity || responses() != 0 {
+		t.Fatalf("a response with no email nor phone: status %d, %d responses kept", status, responses())
+	}
+	if status, _ := post(url.Values{"channel": {"web"}, "email": {"ada@example.com"}}); status != http.StatusUnprocessableEntity || responses() != 0 {
+		t.Fatalf("a web response logged by hand: status %d, %d responses kept", status, responses())
+	}
+	status, landed := post(url.Values{"channel": {"phone"}, "email": {"ada@example.com"}, "lead_id": {lead.ID.String()},
+		"question_0": {"Budget this year?"}, "answer_0": {"Yes"}, "question_2": {"Team size?"}, "answer_2": {"40"}})
+	if status != http.StatusOK || !strings.HasPrefix(landed, "/console/responses/new?logged=") {
+		t.Fatalf("logging a response: status %d, landed on %s", status, landed)
+	}
+	var r store.Response
+	var id uuid.UUID
+	if err := app.st.Pool.QueryRow(ctx, `SELECT id FROM responses WHERE workspace_id = $1`, ws).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// The worker resolves it into Ada's lead.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if r, err = app.st.GetResponse(ctx, ws, id); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == store.ResponseProcessed || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r.Channel != store.ChannelPhone || r.FormID != uuid.Nil || r.LeadID == nil || *r.LeadID != lead.ID || r.Outcome != "merged" {
+		t.Fatalf("logged response = channel %s form %s lead %v outcome %s status %s, want phone, no form, merged into %s",
+			r.Channel, r.FormID, r.LeadID, r.Outcome, r.Status, lead.ID)
+	}
+	want := []store.Answer{{Question: "Budget this year?", Answer: "Yes"}, {Question: "Team size?", Answer: "40"}}
+	if diff := cmp.Diff(want, r.Answers); diff != "" || !strings.Contains(r.RecordedBy, sam.ID.String()) {
+		t.Errorf("answers (-want +got):\n%s\nrecorded by %q, want the signed-in user", diff, r.RecordedBy)
 	}
 }
