@@ -17,6 +17,7 @@ have_postgres || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 [ -x /usr/sbin/nginx ] || need+=(nginx) # the load-balancer test runs deploy/nginx/leadflow.conf
+command -v curl >/dev/null 2>&1 || need+=(curl) # the README's walk-throughs, run by TestReadmeWalkthroughs
 
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go is not installed (want Go 1.26 or newer on PATH)" >&2
