@@ -22,6 +22,7 @@ import (
 	"leadflow/capture"
 	"leadflow/embed"
 	"leadflow/embed/httpapi"
+	"leadflow/embed/openapi"
 	"leadflow/nurture"
 	"leadflow/qualify"
 	"leadflow/store"
@@ -320,7 +321,8 @@ func serveHTTP(ctx context.Context, cfg Config, log *slog.Logger, svc *services,
 			return ch.Changed, err
 		},
 	})
-	// The admin API, behind API keys.
+	// The admin API's OpenAPI document, public; the API behind API keys.
+	openapi.Routes(e)
 	v1 := e.Group("/api/v1", httpapi.Authenticate(svc.store))
 	capture.APIRoutes(v1, captureAPI, httpapi.RequireRole)
 	site.APIRoutes(v1, httpapi.RequireRole)
