@@ -26,10 +26,6 @@ type logResponseForm struct {
 	Campaign, ProductInterest, Description                     string
 	Answers                                                    []store.Answer
 	Errors                                                     map[string]string
-	// Rows are the answer inputs; AnswersError says what is wrong with
-	// the answers given.
-	Rows         []answerRow
-	AnswersError string
 }
 
 type answerRow struct {
@@ -45,6 +41,25 @@ type logResponseView struct {
 	Logged *store.Response
 }
 
+// Rows are the answer inputs, numbered for their labels.
+func (f logResponseForm) Rows() []answerRow {
+	rows := make([]answerRow, len(f.Answers))
+	for i, a := range f.Answers {
+		rows[i] = answerRow{Index: i, Number: i + 1, Question: a.Question, Answer: a.Answer}
+	}
+	return rows
+}
+
+// AnswersError says what is wrong with the answers given, if anything.
+func (f logResponseForm) AnswersError() string {
+	for k := range f.Errors {
+		if strings.HasPrefix(k, "answers") {
+			return "Each answer needs its question; questions up to 500 characters, answers up to 2,000."
+		}
+	}
+	return ""
+}
+
 func (f *logResponseForm) fields() map[string]*string {
 	return map[string]*string{
 		"channel": &f.Channel, "email": &f.Email, "phone": &f.Phone, "first_name": &f.FirstName,
@@ -57,15 +72,7 @@ func (p *Pages) renderLogResponse(ec echo.Context, status int, v logResponseView
 	for len(v.Form.Answers) < logAnswerRows {
 		v.Form.Answers = append(v.Form.Answers, store.Answer{})
 	}
-	v.Form.Rows = nil
-	for i, a := range v.Form.Answers {
-		v.Form.Rows = append(v.Form.Rows, answerRow{Index: i, Number: i + 1, Question: a.Question, Answer: a.Answer})
-	}
-	for k := range v.Form.Errors {
-		if strings.HasPrefix(k, "answers") {
-			v.Form.AnswersError = "Each answer needs its question; questions up to 500 characters, answers up to 2,000."
-		}
-	}
+
 	for _, c := range recordableChannels {
 		v.Channels = append(v.Channels, choice{Value: c, Label: c, Selected: c == v.Form.Channel})
 	}

@@ -177,6 +177,9 @@ func TestConsoleLogsAResponseFromALeadsPage(t *testing.T) {
 	if status, _ := post(url.Values{"channel": {"web"}, "email": {"ada@example.com"}}); status != http.StatusUnprocessableEntity || responses() != 0 {
 		t.Fatalf("a web response logged by hand: status %d, %d responses kept", status, responses())
 	}
+	if status, _ := post(url.Values{"channel": {"phone"}, "email": {"ada@example.com"}, "answer_1": {"yes"}}); status != http.StatusUnprocessableEntity || responses() != 0 {
+		t.Fatalf("an answer without its question: status %d, %d responses kept", status, responses())
+	}
 	status, landed := post(url.Values{"channel": {"phone"}, "email": {"ada@example.com"}, "lead_id": {lead.ID.String()},
 		"question_0": {"Budget this year?"}, "answer_0": {"Yes"}, "question_2": {"Team size?"}, "answer_2": {"40"}})
 	if status != http.StatusOK || !strings.HasPrefix(landed, "/console/responses/new?logged=") {
